@@ -1,0 +1,161 @@
+/**
+ * Reads `.ci/shopsys-ci.yaml`, validates it against the schema and normalizes it.
+ * Every problem is collected and thrown at once as a ConfigError (exit 2).
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {LineCounter, parseDocument} from 'yaml'
+
+import {ConfigError, type ConfigProblem} from '../errors.js'
+import {interpolateEnv} from './interpolate.js'
+import {type Config, configSchema, type ImageConfig, type PhaseConfig} from './model.js'
+import {defaultOf, validate} from './schema.js'
+
+export const DEFAULT_CONFIG_PATH = '.ci/shopsys-ci.yaml'
+
+export type Env = Readonly<Record<string, string | undefined>>
+
+export interface LoadedConfig {
+  config: Config
+  /** Absolute path of the file read; undefined when running on defaults. */
+  file?: string
+}
+
+export interface LoadOptions {
+  workspace: string
+  /** Explicit `--config`; relative to the working directory. Must exist. */
+  configPath?: string
+  env: Env
+  /** Allow running without a config file (commands like `names`). */
+  optional?: boolean
+}
+
+export function loadConfig(options: LoadOptions): LoadedConfig {
+  const file = options.configPath ? path.resolve(options.configPath) : path.join(options.workspace, DEFAULT_CONFIG_PATH)
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && options.optional && !options.configPath) {
+      return {config: defaultConfig(options.workspace, options.env)}
+    }
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message
+    throw new ConfigError([{file, message: reason}], {
+      suggestions: options.configPath ? ['check the --config path'] : ['run `shopsys-ci init` to write a starter config, or pass --config'],
+    })
+  }
+  return {config: parseConfig(text, file, options.env), file}
+}
+
+/** Parses and validates config text; `file` is used in messages only. */
+export function parseConfig(text: string, file: string, env: Env): Config {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
+  const problems: ConfigProblem[] = []
+  for (const error of doc.errors) {
+    const pos = lines.linePos(error.pos[0])
+    problems.push({file, line: pos.line, column: pos.col, message: `YAML syntax: ${error.message.split('\n')[0]}`})
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  if (doc.contents === null) throw new ConfigError([{file, message: 'the file is empty; it needs at least `project:`'}])
+
+  const raw = validate(doc.contents, configSchema, '', {
+    file,
+    lines,
+    problems,
+    interpolate: (value, report) => interpolateEnv(value, env, report),
+  }) as Record<string, unknown> | undefined
+  if (problems.length > 0 || !raw) throw new ConfigError(problems)
+
+  const config = normalize(raw)
+  problems.push(...crossCheck(config, file, (key) => keyLine(doc, lines, key)))
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+/** The configuration used when the repository has no config file. */
+export function defaultConfig(workspace: string, env: Env): Config {
+  const project = env.SHOPSYS_CI_PROJECT || path.basename(path.resolve(workspace)).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '') || 'app'
+  const raw = defaultOf({schema: configSchema}) as Record<string, unknown>
+  return normalize({...raw, project})
+}
+
+function normalize(raw: Record<string, unknown>): Config {
+  const config = raw as unknown as Config
+  config.images = (config.images ?? []).map((image: ImageConfig) => ({
+    ...image,
+    placeholder: image.placeholder ?? image.name,
+    dockerfile: image.dockerfile ?? path.posix.join(image.context, 'Dockerfile'),
+  }))
+  config.phases = (config.phases ?? []).map((phase: PhaseConfig) => ({
+    ...phase,
+    command: typeof phase.command === 'string' ? ['sh', '-c', phase.command] : phase.command,
+  }))
+  if (config.kustomize) {
+    config.kustomize.patches = config.kustomize.patches.map((p) => (typeof p === 'string' ? {path: p} : p))
+  }
+  return config
+}
+
+function crossCheck(config: Config, file: string, lineOf: (key: string) => number | undefined): ConfigProblem[] {
+  const problems: ConfigProblem[] = []
+  const add = (key: string, message: string) => problems.push({file, line: lineOf(key), key, message})
+
+  const duplicates = (names: string[]) => names.filter((n, i) => names.indexOf(n) !== i)
+  for (const name of new Set(duplicates(config.images.map((i) => i.name)))) add('images', `image "${name}" is declared twice`)
+  for (const name of new Set(duplicates(config.phases.map((p) => p.name)))) add('phases', `phase "${name}" is declared twice`)
+  for (const name of new Set(duplicates(config.templates.map((t) => t.target)))) add('templates', `two templates write "${name}"`)
+
+  const imageNames = new Set(config.images.map((i) => i.name))
+  config.images.forEach((image, i) => {
+    if (image.tag === 'template' && !image.tagTemplate) add(`images[${i}].tagTemplate`, 'required when tag is "template"')
+    if (image.tag !== 'template' && image.tagTemplate) add(`images[${i}].tagTemplate`, `only used with tag: template (tag is "${image.tag}")`)
+    for (const dep of image.dependsOn) {
+      if (!imageNames.has(dep)) add(`images[${i}].dependsOn`, `no image named "${dep}" (images: ${[...imageNames].join(', ')})`)
+    }
+  })
+  const cycle = findCycle(config.images)
+  if (cycle) add('images', `dependsOn forms a cycle: ${cycle.join(' -> ')}`)
+
+  config.templates.forEach((t, i) => {
+    if (path.posix.normalize(t.source) === path.posix.normalize(t.target)) add(`templates[${i}].target`, 'must differ from source (sources are never overwritten)')
+  })
+
+  const phaseNames = new Set(config.phases.map((p) => p.name))
+  for (const name of config.build.phases ?? []) {
+    if (!phaseNames.has(name)) add('build.phases', `no phase named "${name}" (phases: ${[...phaseNames].join(', ') || 'none'})`)
+  }
+  if (Object.keys(config.names.hosts).length === 0) add('names.hosts', 'at least one host is needed')
+  return problems
+}
+
+function findCycle(images: ImageConfig[]): string[] | undefined {
+  const deps = new Map(images.map((i) => [i.name, i.dependsOn]))
+  const state = new Map<string, 'visiting' | 'done'>()
+  const visit = (name: string, trail: string[]): string[] | undefined => {
+    if (state.get(name) === 'done') return undefined
+    if (state.get(name) === 'visiting') return [...trail.slice(trail.indexOf(name)), name]
+    state.set(name, 'visiting')
+    for (const dep of deps.get(name) ?? []) {
+      const found = visit(dep, [...trail, name])
+      if (found) return found
+    }
+    state.set(name, 'done')
+    return undefined
+  }
+  for (const name of deps.keys()) {
+    const found = visit(name, [])
+    if (found) return found
+  }
+  return undefined
+}
+
+/** Line of a dotted key like `images[1].tagTemplate`, for problems found after validation. */
+function keyLine(doc: ReturnType<typeof parseDocument>, lines: LineCounter, key: string): number | undefined {
+  const pathParts = key.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== '').map((p) => (/^\d+$/.test(p) ? Number(p) : p))
+  for (let n = pathParts.length; n > 0; n--) {
+    const node = doc.getIn(pathParts.slice(0, n), true) as {range?: [number, number, number]} | undefined
+    if (node?.range) return lines.linePos(node.range[0]).line
+  }
+  return undefined
+}

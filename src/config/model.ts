@@ -1,0 +1,183 @@
+/**
+ * The shape of `.ci/shopsys-ci.yaml` (DESIGN §3): TypeScript types, the schema they are validated
+ * against, and the defaults. docs/configuration.md documents every key; keep them in step.
+ */
+import {any, bool, duration, int, list, map, object, oneOf, scalar, str, type Schema} from './schema.js'
+
+export type TagPolicy = 'commit' | 'content' | 'template'
+
+export interface ImageConfig {
+  /** Short name; the repository is `<registry>/<user>/<name>`. */
+  name: string
+  /** Image name the app's manifests use; kustomize `images:` replaces it with the real reference. */
+  placeholder: string
+  context: string
+  dockerfile: string
+  target?: string
+  buildArgs: Record<string, string>
+  tag: TagPolicy
+  /** Handlebars template for `tag: template`. */
+  tagTemplate?: string
+  /** Names of images this one is built FROM (built first). */
+  dependsOn: string[]
+}
+
+export interface TemplateConfig {
+  source: string
+  target: string
+}
+
+export interface ConfigMapConfig {
+  name: string
+  files: string[]
+}
+
+export interface KustomizeConfig {
+  /** The app's own overlay (directory with a kustomization.yaml), relative to the workspace. */
+  base: string
+  /** Handlebars templates of patches (strategic merge or JSON6902 with `target`), relative to the workspace. */
+  patches: Array<{path: string; target?: Record<string, string>}>
+  configMaps: ConfigMapConfig[]
+  /** `kubectl` (runs `kubectl kustomize`) or a path to a `kustomize` binary. */
+  binary: string
+}
+
+export interface PhaseConfig {
+  name: string
+  /** `deployment/<name>`, `statefulset/<name>` or a label selector `app=x,tier=y`. */
+  target: string
+  container?: string
+  command: string[]
+  env: Record<string, string>
+  workingDir?: string
+  timeout: number
+  /** Paths inside the container copied to `<workspace>/shopsys-ci/artifacts/<phase>/`. */
+  artifacts: string[]
+}
+
+export interface DeployConfig {
+  timeout: number
+  keep: boolean
+  ttl: number
+  fresh: boolean
+  allowClusterScoped: boolean
+  lockTimeout: number
+  /** `spec.hard` of a ResourceQuota created in the namespace. */
+  resourceQuota?: Record<string, string | number>
+  /** `spec.limits` of a LimitRange created in the namespace. */
+  limitRange?: unknown[]
+}
+
+export interface CapacityConfig {
+  /** 0 = unlimited. */
+  maxEnvironments: number
+  waitTimeout: number
+}
+
+export interface Config {
+  project: string
+  names: {
+    namespacePrefix?: string
+    scheme: 'http' | 'https'
+    /** Host name templates, in order; the first is the app's main host. */
+    hosts: Record<string, string>
+  }
+  images: ImageConfig[]
+  templates: TemplateConfig[]
+  kustomize?: KustomizeConfig
+  /** Extra values available to templates as `{{values.x}}`. */
+  values: Record<string, unknown>
+  deploy: DeployConfig
+  capacity: CapacityConfig
+  phases: PhaseConfig[]
+  build: {
+    /** Phases `build` runs, in order; default: all. */
+    phases?: string[]
+    /** Images built at once. */
+    parallel: number
+  }
+  /** Where generated files go, relative to the workspace. */
+  output: string
+}
+
+/** The original system's hosts (original-system.md §2). */
+export const DEFAULT_HOSTS: Record<string, string> = {
+  first: '{{slug}}.{{domain}}',
+  second: '2.{{slug}}.{{domain}}',
+  adminer: 'adminer.{{slug}}.{{domain}}',
+  elasticsearch: 'elasticsearch.{{slug}}.{{domain}}',
+  'redis-admin': 'redis-admin.{{slug}}.{{domain}}',
+}
+
+const dnsName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const dnsHint = 'lower-case letters, digits and "-", starting and ending with a letter or digit'
+const relPath = str({nonEmpty: true})
+
+const image = object({
+  name: {schema: str({pattern: /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, patternHint: 'a Docker repository name: lower-case letters, digits, "." "_" "-" and "/"'}), required: true},
+  placeholder: str({nonEmpty: true}),
+  context: {schema: relPath, default: '.'},
+  dockerfile: str({nonEmpty: true}),
+  target: str({nonEmpty: true}),
+  buildArgs: {schema: map(str(), {keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/, keyHint: 'a build argument name'}), default: {}},
+  tag: {schema: str({enum: ['commit', 'content', 'template']}), default: 'commit'},
+  tagTemplate: str({nonEmpty: true}),
+  dependsOn: {schema: list(str()), default: []},
+})
+
+const phase = object({
+  name: {schema: str({pattern: dnsName, patternHint: dnsHint}), required: true},
+  target: {schema: str({nonEmpty: true}), required: true},
+  container: str({nonEmpty: true}),
+  command: {schema: oneOf('a list of arguments, or a string run with sh -c', list(str(), {nonEmpty: true}), str({nonEmpty: true})), required: true},
+  env: {schema: map(str(), {keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/, keyHint: 'an environment variable name'}), default: {}},
+  workingDir: str({nonEmpty: true}),
+  timeout: {schema: duration(), default: 30 * 60_000},
+  artifacts: {schema: list(str({nonEmpty: true})), default: []},
+})
+
+export const configSchema: Schema = object({
+  project: {schema: str({pattern: /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, patternHint: `${dnsHint}, at most 32 characters`}), required: true},
+  names: {
+    schema: object({
+      namespacePrefix: str({pattern: /^([a-z0-9][-a-z0-9]{0,39})?$/, patternHint: `${dnsHint}, at most 40 characters`}),
+      scheme: {schema: str({enum: ['http', 'https']}), default: 'http'},
+      hosts: {schema: map(str({nonEmpty: true}), {keyPattern: /^[A-Za-z][A-Za-z0-9_-]*$/, keyHint: 'a name usable in templates, e.g. first, adminer'}), default: DEFAULT_HOSTS},
+    }),
+  },
+  images: {schema: list(image), default: []},
+  templates: {schema: list(object({source: {schema: relPath, required: true}, target: {schema: relPath, required: true}})), default: []},
+  kustomize: object({
+    base: {schema: relPath, required: true},
+    patches: {schema: list(oneOf('a path, or {path, target}', relPath, object({path: {schema: relPath, required: true}, target: map(str())}))), default: []},
+    configMaps: {schema: list(object({name: {schema: str({pattern: dnsName, patternHint: dnsHint}), required: true}, files: {schema: list(relPath, {nonEmpty: true}), required: true}})), default: []},
+    binary: {schema: str({nonEmpty: true}), default: 'kubectl'},
+  }),
+  values: {schema: map(any()), default: {}},
+  deploy: {
+    schema: object({
+      timeout: {schema: duration(), default: 10 * 60_000},
+      keep: {schema: bool(), default: false},
+      ttl: {schema: duration(), default: 24 * 3_600_000},
+      fresh: {schema: bool(), default: false},
+      allowClusterScoped: {schema: bool(), default: false},
+      lockTimeout: {schema: duration(), default: 15 * 60_000},
+      resourceQuota: map(scalar()),
+      limitRange: list(any()),
+    }),
+  },
+  capacity: {
+    schema: object({
+      maxEnvironments: {schema: int({min: 0}), default: 0},
+      waitTimeout: {schema: duration(), default: 15 * 60_000},
+    }),
+  },
+  phases: {schema: list(phase), default: []},
+  build: {
+    schema: object({
+      phases: list(str()),
+      parallel: {schema: int({min: 1, max: 16}), default: 2},
+    }),
+  },
+  output: {schema: relPath, default: '.shopsys-ci'},
+})

@@ -1,0 +1,183 @@
+/**
+ * Typed errors and the one exit-code table (DESIGN §6).
+ *
+ * Library code throws one of these; only the command layer (src/base-command.ts) turns them into a
+ * message and an exit code. Every error says what went wrong, where, and what to do.
+ */
+
+export const ExitCode = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  environment: 3,
+  imageBuild: 4,
+  registry: 5,
+  deploy: 6,
+  phase: 7,
+  cleanup: 8,
+  lock: 9,
+} as const
+
+export type ExitCodeName = keyof typeof ExitCode
+
+/** Published in `--help` and docs/exit-codes.md; keep the three in step. */
+export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
+  [0, 'ok'],
+  [1, 'unexpected error (a bug: please report it with DEBUG=shopsys-ci* output)'],
+  [2, 'usage or configuration error'],
+  [3, 'environment: a required variable or tool is missing'],
+  [4, 'image build failed'],
+  [5, 'registry: login, lookup or push failed'],
+  [6, 'deploy or rollout failed'],
+  [7, 'a phase (tests, checks) failed'],
+  [8, 'cleanup failed'],
+  [9, 'timed out waiting for the branch lock or a capacity slot'],
+]
+
+export function exitCodeHelp(): string {
+  return EXIT_CODE_TABLE.map(([code, text]) => `  ${code}  ${text}`).join('\n')
+}
+
+export interface CiErrorOptions {
+  /** What the user can do about it; printed as "Try:" lines. */
+  suggestions?: string[]
+  cause?: unknown
+  /** Extra lines (diagnostics, tool output) printed after the message. */
+  details?: string
+}
+
+export abstract class CiError extends Error {
+  abstract readonly exitCode: number
+  /** Short machine-readable code for --json, e.g. CONFIG_INVALID. */
+  abstract readonly code: string
+  readonly suggestions: string[]
+  readonly details?: string
+
+  constructor(message: string, options: CiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : {cause: options.cause})
+    this.name = new.target.name
+    this.suggestions = options.suggestions ?? []
+    this.details = options.details
+  }
+}
+
+export class UsageError extends CiError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'USAGE'
+}
+
+/** One problem in a config file, located as precisely as we can. */
+export interface ConfigProblem {
+  file: string
+  line?: number
+  column?: number
+  key?: string
+  message: string
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}${p.column === undefined ? '' : `:${p.column}`}`
+  return p.key ? `${where}: ${p.key}: ${p.message}` : `${where}: ${p.message}`
+}
+
+export class ConfigError extends CiError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'CONFIG_INVALID'
+  readonly problems: ConfigProblem[]
+
+  constructor(problems: ConfigProblem[], options: CiErrorOptions = {}) {
+    const n = problems.length
+    super(
+      `${n} problem${n === 1 ? '' : 's'} in the configuration:\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`,
+      options,
+    )
+    this.problems = problems
+  }
+}
+
+export class TemplateError extends CiError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'TEMPLATE'
+}
+
+export class ManifestError extends CiError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'MANIFESTS'
+}
+
+/** One missing or malformed environment variable. */
+export interface EnvProblem {
+  name: string
+  purpose: string
+  problem: string
+}
+
+export class EnvironmentError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'ENVIRONMENT'
+  readonly problems: EnvProblem[]
+
+  constructor(problems: EnvProblem[], options: CiErrorOptions = {}) {
+    super(
+      `${problems.length} environment problem${problems.length === 1 ? '' : 's'}:\n` +
+        problems.map((p) => `  - ${p.name}: ${p.problem} (${p.purpose})`).join('\n'),
+      options,
+    )
+    this.problems = problems
+  }
+}
+
+/** A tool (docker, kubectl, git) is missing or unusable. */
+export class ToolError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'TOOL'
+}
+
+export class ImageBuildError extends CiError {
+  readonly exitCode = ExitCode.imageBuild
+  readonly code = 'IMAGE_BUILD'
+}
+
+export class RegistryError extends CiError {
+  readonly exitCode = ExitCode.registry
+  readonly code = 'REGISTRY'
+}
+
+export class DeployError extends CiError {
+  readonly exitCode = ExitCode.deploy
+  readonly code = 'DEPLOY'
+}
+
+export class PhaseError extends CiError {
+  readonly exitCode = ExitCode.phase
+  readonly code = 'PHASE'
+}
+
+export class CleanupError extends CiError {
+  readonly exitCode = ExitCode.cleanup
+  readonly code = 'CLEANUP'
+}
+
+export class LockTimeoutError extends CiError {
+  readonly exitCode = ExitCode.lock
+  readonly code = 'LOCK_TIMEOUT'
+}
+
+/** Wraps a failure with the pipeline stage it happened in, keeping the cause's exit code. */
+export class StageError extends CiError {
+  readonly exitCode: number
+  readonly code: string
+  readonly stage: string
+
+  constructor(stage: string, cause: unknown) {
+    const inner = cause instanceof CiError ? cause : undefined
+    super(`${stage}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+      suggestions: inner?.suggestions,
+      details: inner?.details,
+    })
+    this.stage = stage
+    this.exitCode = inner?.exitCode ?? ExitCode.unexpected
+    this.code = inner?.code ?? 'UNEXPECTED'
+  }
+}
