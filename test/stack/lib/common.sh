@@ -1,0 +1,80 @@
+# shellcheck shell=bash
+# Shared settings for the test stack scripts (sourced, not executed).
+#
+# Everything the stack creates at run time lives in ONE state directory outside the
+# repository; compiled binaries live in a per-version cache directory so that only the
+# first start on a machine pays for the Go build.
+
+STACK_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STACK_DIR="$(cd "$STACK_LIB_DIR/.." && pwd)"
+
+# Pinned versions. k8s.io/kubernetes v1.35.x declares `go 1.25.0`; kwok v0.7.0 `go 1.24.0`:
+# both build with the local Go 1.26 toolchain (GOTOOLCHAIN=local, nothing is downloaded).
+KUBE_VERSION="${SHOPSYS_CI_STACK_KUBE_VERSION:-v1.35.4}"
+KWOK_VERSION="${SHOPSYS_CI_STACK_KWOK_VERSION:-v0.7.0}"
+
+STATE_DIR="${SHOPSYS_CI_STACK_DIR:-$HOME/.local/state/shopsys-kube-ci/stack}"
+CACHE_ROOT="${SHOPSYS_CI_STACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shopsys-kube-ci}"
+KUBE_BIN_DIR="$CACHE_ROOT/kube-$KUBE_VERSION"
+KWOK_BIN_DIR="$CACHE_ROOT/kwok-$KWOK_VERSION"
+
+# Ports (all on 127.0.0.1). Chosen away from the usual defaults so that the stack does not
+# collide with a developer's own registry/cluster; each one can be overridden.
+REGISTRY_PORT="${SHOPSYS_CI_STACK_REGISTRY_PORT:-35000}"
+APISERVER_PORT="${SHOPSYS_CI_STACK_APISERVER_PORT:-36443}"
+ETCD_PORT="${SHOPSYS_CI_STACK_ETCD_PORT:-32379}"
+ETCD_PEER_PORT="${SHOPSYS_CI_STACK_ETCD_PEER_PORT:-32380}"
+KCM_PORT="${SHOPSYS_CI_STACK_KCM_PORT:-36257}"
+SCHEDULER_PORT="${SHOPSYS_CI_STACK_SCHEDULER_PORT:-36259}"
+KWOK_PORT="${SHOPSYS_CI_STACK_KWOK_PORT:-36080}"
+REGISTRY_USER="${SHOPSYS_CI_STACK_REGISTRY_USER:-shopsys-ci}"
+KWOK_NODES="${SHOPSYS_CI_STACK_NODES:-2}"
+
+# dockerd uses its own socket and data root inside the state directory, so it never touches
+# a system-wide Docker installation.
+DOCKER_SOCK="$STATE_DIR/docker/docker.sock"
+DOCKER_HOST_URL="unix://$DOCKER_SOCK"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Print the last lines of a component's log (used when something fails to start).
+show_log_tail() {
+  local file="$1" lines="${2:-40}"
+  if [[ -f "$file" ]]; then
+    printf '[stack] ---- last %s lines of %s ----\n' "$lines" "$file" >&2
+    tail -n "$lines" "$file" >&2
+    printf '[stack] ---- end of %s ----\n' "$file" >&2
+  else
+    printf '[stack] (no log file %s)\n' "$file" >&2
+  fi
+}
+
+# pid_alive NAME: true if STATE_DIR/run/NAME.pid names a live process started by us.
+pid_alive() {
+  local pidfile="$STATE_DIR/run/$1.pid" pid
+  [[ -f "$pidfile" ]] || return 1
+  pid="$(cat "$pidfile")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null
+}
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local timeout="$1" what="$2"; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# Go build environment: never fetch a toolchain, take modules only from the configured proxy.
+go_env() {
+  export GOTOOLCHAIN=local
+  export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+  command -v go >/dev/null || die "go is not installed (needed to build Kubernetes $KUBE_VERSION and kwok $KWOK_VERSION)"
+}
