@@ -29,7 +29,10 @@ export interface TemplateConfig {
 
 export interface ConfigMapConfig {
   name: string
+  /** Files (usually rendered templates) relative to the workspace; the key is the file's base name. */
   files: string[]
+  /** kustomize generator behaviour: `replace` or `merge` when the app's own overlay already generates it. */
+  behavior: 'create' | 'replace' | 'merge'
 }
 
 export interface KustomizeConfig {
@@ -150,7 +153,7 @@ export const configSchema: Schema = object({
   kustomize: object({
     base: {schema: relPath, required: true},
     patches: {schema: list(oneOf('a path, or {path, target}', relPath, object({path: {schema: relPath, required: true}, target: map(str())}))), default: []},
-    configMaps: {schema: list(object({name: {schema: str({pattern: dnsName, patternHint: dnsHint}), required: true}, files: {schema: list(relPath, {nonEmpty: true}), required: true}})), default: []},
+    configMaps: {schema: list(object({name: {schema: str({pattern: dnsName, patternHint: dnsHint}), required: true}, files: {schema: list(relPath, {nonEmpty: true}), required: true}, behavior: {schema: str({enum: ['create', 'replace', 'merge']}), default: 'create'}})), default: []},
     binary: {schema: str({nonEmpty: true}), default: 'kubectl'},
   }),
   values: {schema: map(any()), default: {}},
