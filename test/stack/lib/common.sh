@@ -35,6 +35,18 @@ KWOK_NODES="${SHOPSYS_CI_STACK_NODES:-2}"
 DOCKER_SOCK="$STATE_DIR/docker/docker.sock"
 DOCKER_HOST_URL="unix://$DOCKER_SOCK"
 
+# Ports each component listens on (checked before it starts).
+declare -A STACK_PORTS=(
+  [registry]="$REGISTRY_PORT"
+  [etcd]="$ETCD_PORT $ETCD_PEER_PORT"
+  [kube-apiserver]="$APISERVER_PORT"
+  [kube-controller-manager]="$KCM_PORT"
+  [kube-scheduler]="$SCHEDULER_PORT"
+  [kwok]="$KWOK_PORT"
+)
+
+port_busy() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
+
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -77,4 +89,73 @@ go_env() {
   export GOTOOLCHAIN=local
   export GOFLAGS="${GOFLAGS:--buildvcs=false}"
   command -v go >/dev/null || die "go is not installed (needed to build Kubernetes $KUBE_VERSION and kwok $KWOK_VERSION)"
+}
+
+# start_daemon NAME READY_FN TIMEOUT COMMAND...: start COMMAND in its own session (setsid),
+# log to STATE_DIR/logs/NAME.log, record its PID in STATE_DIR/run/NAME.pid, and wait until
+# READY_FN succeeds. Does nothing when the component is already running and ready.
+# On failure prints the tail of the component's own log and exits.
+start_daemon() {
+  local name="$1" ready="$2" timeout="$3"; shift 3
+  local logfile="$STATE_DIR/logs/$name.log"
+  if pid_alive "$name"; then
+    "$ready" >/dev/null 2>&1 && return 0
+    # Started earlier by us but not answering (yet): give it the usual time.
+    wait_ready "$name" "$ready" "$timeout" && return 0
+    show_log_tail "$logfile"
+    die "$name (pid $(cat "$STATE_DIR/run/$name.pid")) is running but not ready; see $logfile (test/stack/down stops it)"
+  fi
+  mkdir -p "$STATE_DIR/run" "$STATE_DIR/logs"
+  local port
+  for port in ${STACK_PORTS[$name]:-}; do
+    if port_busy "$port"; then
+      die "cannot start $name: 127.0.0.1:$port is already in use by another program (choose another port, see docs/development.md)"
+    fi
+  done
+  log "starting $name"
+  printf '\n==== %s: starting %s ====\n' "$(date -Is)" "$*" >>"$logfile"
+  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  echo $! >"$STATE_DIR/run/$name.pid"
+  if ! wait_ready "$name" "$ready" "$timeout"; then
+    show_log_tail "$logfile"
+    die "$name did not become ready"
+  fi
+}
+
+# wait_ready NAME READY_FN TIMEOUT: poll READY_FN; stop early if the process died.
+wait_ready() {
+  local name="$1" ready="$2" timeout="$3"
+  local deadline=$((SECONDS + timeout))
+  until "$ready" >/dev/null 2>&1; do
+    if ! pid_alive "$name"; then
+      log "$name exited"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${timeout}s waiting for $name"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# stop_daemon NAME: SIGTERM the PID recorded in STATE_DIR/run/NAME.pid (only processes this
+# stack started), wait up to 20 s, then SIGKILL. Removes the PID file.
+stop_daemon() {
+  local name="$1" pidfile="$STATE_DIR/run/$1.pid" pid i
+  [[ -f "$pidfile" ]] || return 0
+  pid="$(cat "$pidfile")"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) did not stop in 20 s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pidfile"
 }

@@ -11,7 +11,6 @@ registry_bin() {
 
 # Anonymous GET /v2/ answers 401 once the registry is up (auth is on).
 registry_ready() {
-  pid_alive registry || return 1
   local code
   code="$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY_ADDR/v2/")" || return 1
   [[ "$code" == 401 ]]
@@ -54,19 +53,6 @@ YAML
 }
 
 start_registry() {
-  if registry_ready; then return 0; fi
-  if pid_alive registry; then
-    wait_for 15 "registry" registry_ready && return 0
-    show_log_tail "$STATE_DIR/logs/registry.log"
-    die "registry (pid $(cat "$STATE_DIR/run/registry.pid")) is running but does not answer on $REGISTRY_ADDR"
-  fi
-  ensure_registry_config
-  log "starting registry on $REGISTRY_ADDR"
-  setsid "$(registry_bin)" serve "$REGISTRY_DIR/config.yml" \
-    </dev/null >>"$STATE_DIR/logs/registry.log" 2>&1 &
-  echo $! >"$STATE_DIR/run/registry.pid"
-  if ! wait_for 30 "registry" registry_ready; then
-    show_log_tail "$STATE_DIR/logs/registry.log"
-    die "registry did not start (port $REGISTRY_PORT busy? set SHOPSYS_CI_STACK_REGISTRY_PORT)"
-  fi
+  pid_alive registry || ensure_registry_config
+  start_daemon registry registry_ready 30 "$(registry_bin)" serve "$REGISTRY_DIR/config.yml"
 }
