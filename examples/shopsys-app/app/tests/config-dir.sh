@@ -1,0 +1,2 @@
+#!/bin/sh
+test -f config/.keep && echo "ok - config directory present"

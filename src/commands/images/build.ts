@@ -1,0 +1,49 @@
+import {Flags} from '@oclif/core'
+
+import {CiCommand} from '../../base-command.js'
+import {buildImages, formatImageResults, type ImageResult} from '../../images/index.js'
+import {resolveCommit} from '../../pipeline/context.js'
+
+export interface ImagesBuildResult {
+  commit: string
+  images: ImageResult[]
+}
+
+export default class ImagesBuild extends CiCommand<typeof ImagesBuild> {
+  static summary = 'Build the configured images (and push them with --push), skipping those already in the registry.'
+  static description = `For every image of the config: compute its tag (commit, content or template policy), ask the registry over HTTP whether the tag exists (then the image is "reused": neither built nor pushed), otherwise build it with docker (BuildKit through buildx when present, else the legacy builder) and, with --push, push it with retries.
+
+Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAME>/<image> on Docker Hub (DOCKER_REGISTRY empty). Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end. The commit is GIT_COMMIT, else the workspace's git HEAD.`
+  static examples = [
+    {description: 'Build and push every image of .ci/shopsys-ci.yaml to a private registry:', command: 'DOCKER_REGISTRY=registry.example.com:5000 DOCKER_USERNAME=ci DOCKER_PASSWORD=… <%= config.bin %> <%= command.id %> --push'},
+    {description: 'Build locally without asking any registry (nothing is pushed):', command: 'DOCKER_USERNAME=me <%= config.bin %> <%= command.id %> --force-build'},
+    {description: 'Build one image at a time and print the results as JSON:', command: '<%= config.bin %> <%= command.id %> --push --parallel 1 --json'},
+  ]
+  static flags = {
+    push: Flags.boolean({summary: 'Push the images that were built.'}),
+    'force-build': Flags.boolean({summary: 'Build even if the tag is already in the registry (the registry is not asked).'}),
+    parallel: Flags.integer({summary: 'Images built at once (default: build.parallel of the config, 2).', min: 1, max: 16}),
+  }
+
+  async run(): Promise<ImagesBuildResult> {
+    const loaded = this.loadConfig()
+    const env = process.env
+    const commit = await resolveCommit(this.workspace, env)
+    const images = await this.logger.stage('images', () =>
+      buildImages({
+        config: loaded.config,
+        configFile: loaded.file,
+        workspace: this.workspace,
+        env,
+        commit,
+        logger: this.logger,
+        push: this.flags.push,
+        forceBuild: this.flags['force-build'],
+        parallel: this.flags.parallel,
+      }),
+    )
+    if (images.length === 0) this.logger.info('no images configured')
+    else this.logger.info(formatImageResults(images))
+    return {commit, images}
+  }
+}

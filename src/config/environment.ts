@@ -1,0 +1,89 @@
+/**
+ * The build's environment variables (DESIGN §3): what each is for, which the configured pipeline
+ * needs, and every problem at once. Secret values are never printed, only `set` / `not set`.
+ */
+import {validateDomain, validatePort} from '../names/index.js'
+import type {Env} from './load.js'
+import type {Config} from './model.js'
+
+export interface VariableSpec {
+  name: string
+  purpose: string
+  secret?: boolean
+  /** Needed by this config? */
+  required: (config: Config) => boolean
+  /** Problem with a set value, if any. */
+  check?: (value: string) => string | undefined
+  /** What is used when the variable is not set. */
+  fallback?: string
+}
+
+export const VARIABLES: VariableSpec[] = [
+  {name: 'WORKSPACE', purpose: 'where the repository is checked out', required: () => false, fallback: 'the current directory'},
+  {
+    name: 'DEVELOPMENT_SERVER_DOMAIN',
+    purpose: 'base domain of the CI server; the branch\'s hosts are made under it',
+    required: () => true,
+    check: validateDomain,
+  },
+  {
+    name: 'NGINX_INGRESS_CONTROLLER_HOST_PORT',
+    purpose: 'host port of the ingress controller; appears in the app\'s URLs',
+    required: () => false,
+    check: validatePort,
+    fallback: 'the scheme\'s default port (no port in URLs)',
+  },
+  {name: 'BRANCH_NAME', purpose: 'the branch being built (set by multibranch jobs)', required: () => false, fallback: 'JOB_NAME, else the checkout\'s current branch'},
+  {name: 'JOB_NAME', purpose: 'the Jenkins job; its last segment is the branch in multibranch jobs', required: () => false},
+  {
+    name: 'GIT_COMMIT',
+    purpose: 'the commit being built; image tags and annotations use it',
+    required: () => false,
+    check: (v) => (/^[0-9a-f]{7,64}$/i.test(v) ? undefined : 'must be a hexadecimal commit id'),
+    fallback: 'git rev-parse HEAD of the workspace',
+  },
+  {
+    name: 'DOCKER_REGISTRY',
+    purpose: 'registry the images are pushed to (host or host:port)',
+    required: () => false,
+    check: (v) => (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/i.test(v) ? undefined : 'must be a registry host name, optionally with :port (no scheme, no path)'),
+    fallback: 'Docker Hub',
+  },
+  {name: 'DOCKER_USERNAME', purpose: 'registry user; also the first part of every image repository', required: (c) => c.images.length > 0},
+  {name: 'DOCKER_PASSWORD', purpose: 'registry password or access token', secret: true, required: (c) => c.images.length > 0},
+]
+
+export interface VariableStatus {
+  name: string
+  purpose: string
+  status: 'set' | 'not set' | 'invalid'
+  required: boolean
+  /** The value, for non-secret variables that are set. */
+  value?: string
+  fallback?: string
+  problem?: string
+}
+
+export function checkEnvironment(config: Config, env: Env, specs: VariableSpec[] = VARIABLES): VariableStatus[] {
+  return specs.map((spec) => {
+    const value = env[spec.name]
+    const required = spec.required(config)
+    const base = {name: spec.name, purpose: spec.purpose, required, fallback: spec.fallback}
+    if (value === undefined || value === '') {
+      return {...base, status: 'not set', problem: required ? 'is not set' : undefined}
+    }
+    const problem = spec.check?.(value)
+    return {...base, status: problem ? 'invalid' : 'set', value: spec.secret ? undefined : value, problem}
+  })
+}
+
+/** One line per variable, for the log. Secret values never appear. */
+export function formatEnvironment(statuses: VariableStatus[]): string {
+  const width = Math.max(...statuses.map((s) => s.name.length))
+  return statuses
+    .map((s) => {
+      const state = s.problem ? `PROBLEM: ${s.problem}` : s.status === 'set' ? (s.value === undefined ? 'set' : `= ${s.value}`) : `not set${s.fallback ? ` (using ${s.fallback})` : ''}`
+      return `${s.name.padEnd(width)}  ${state}`
+    })
+    .join('\n')
+}

@@ -1,0 +1,106 @@
+/**
+ * `DockerCliImageBuilder`: builds with the docker CLI, choosing the strategy by detection, never by
+ * assumption — BuildKit through `docker buildx build` when `docker buildx version` succeeds, the
+ * legacy builder (`DOCKER_BUILDKIT=0 docker build`) otherwise.
+ */
+import {ImageBuildError} from '../errors.js'
+import {tail} from '../util/process.js'
+import {daemonError, type DockerCli, isDaemonUnreachable} from './docker-cli.js'
+import type {ImageBuilder, ImagePlan, StepOptions} from './types.js'
+
+/** Lines of build output quoted in an error. */
+export const ERROR_TAIL_LINES = 25
+
+export interface BuildStrategy {
+  readonly name: 'legacy' | 'buildx'
+  /** The docker arguments that build `plan`. */
+  args(plan: ImagePlan, labels: Record<string, string>): string[]
+  /** Extra environment for the build. */
+  env(): Record<string, string>
+}
+
+function commonArgs(plan: ImagePlan, labels: Record<string, string>): string[] {
+  const args = ['--file', plan.dockerfile, '--tag', plan.reference]
+  if (plan.image.target) args.push('--target', plan.image.target)
+  for (const key of Object.keys(plan.buildArgs).sort()) args.push('--build-arg', `${key}=${plan.buildArgs[key]}`)
+  for (const key of Object.keys(labels).sort()) args.push('--label', `${key}=${labels[key]}`)
+  return args
+}
+
+/** The classic builder: `DOCKER_BUILDKIT=0 docker build`. */
+export class LegacyBuildStrategy implements BuildStrategy {
+  readonly name = 'legacy'
+
+  args(plan: ImagePlan, labels: Record<string, string>): string[] {
+    return ['build', ...commonArgs(plan, labels), plan.contextDir]
+  }
+
+  env(): Record<string, string> {
+    return {DOCKER_BUILDKIT: '0'}
+  }
+}
+
+export interface BuildxOptions {
+  /** Extra `--cache-from` sources (e.g. `type=registry,ref=<repo>:buildcache`). */
+  cacheFrom?: string[]
+}
+
+/**
+ * BuildKit through buildx: the image is loaded into the local image store (then pushed like any
+ * other), with its build cache inlined so later builds can use a pushed image as cache.
+ */
+export class BuildxBuildStrategy implements BuildStrategy {
+  readonly name = 'buildx'
+
+  constructor(private readonly options: BuildxOptions = {}) {}
+
+  args(plan: ImagePlan, labels: Record<string, string>): string[] {
+    const args = ['buildx', 'build', '--load', '--progress', 'plain', '--provenance', 'false', ...commonArgs(plan, labels), '--cache-to', 'type=inline']
+    for (const source of this.options.cacheFrom ?? []) args.push('--cache-from', source)
+    args.push(plan.contextDir)
+    return args
+  }
+
+  env(): Record<string, string> {
+    return {DOCKER_BUILDKIT: '1'}
+  }
+}
+
+export async function detectBuildStrategy(docker: DockerCli, options: BuildxOptions = {}): Promise<BuildStrategy> {
+  return (await docker.hasBuildx()) ? new BuildxBuildStrategy(options) : new LegacyBuildStrategy()
+}
+
+export class DockerCliImageBuilder implements ImageBuilder {
+  private strategy?: Promise<BuildStrategy>
+
+  constructor(
+    private readonly docker: DockerCli,
+    strategy?: BuildStrategy,
+    private readonly buildxOptions: BuildxOptions = {},
+  ) {
+    if (strategy) this.strategy = Promise.resolve(strategy)
+  }
+
+  private getStrategy(): Promise<BuildStrategy> {
+    this.strategy ??= detectBuildStrategy(this.docker, this.buildxOptions)
+    return this.strategy
+  }
+
+  async describe(): Promise<string> {
+    const strategy = await this.getStrategy()
+    return strategy.name === 'buildx' ? 'BuildKit (docker buildx)' : 'the legacy builder (no docker buildx found)'
+  }
+
+  async build(plan: ImagePlan, labels: Record<string, string>, options: StepOptions): Promise<void> {
+    const strategy = await this.getStrategy()
+    const result = await this.docker.run(strategy.args(plan, labels), {env: strategy.env(), onLine: options.onLine, signal: options.signal})
+    if (result.exitCode === 0) return
+    const output = tail(result.output, ERROR_TAIL_LINES)
+    if (isDaemonUnreachable(output)) throw daemonError(output)
+    const how = result.signal ? `was stopped by ${result.signal}` : `failed (docker exited with ${result.exitCode})`
+    throw new ImageBuildError(`image "${plan.name}" ${how} building ${plan.reference}`, {
+      details: `last lines of the build of "${plan.name}":\n${output}`,
+      suggestions: [`build it locally: docker build --file ${plan.dockerfile}${plan.image.target ? ` --target ${plan.image.target}` : ''} ${plan.contextDir}`],
+    })
+  }
+}

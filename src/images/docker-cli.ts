@@ -1,0 +1,168 @@
+/**
+ * The docker CLI, run through `run()` (argument arrays, never a shell), with a throw-away
+ * `DOCKER_CONFIG` for the whole run:
+ *
+ * - created lazily (mode 0700) on the first docker call, so a run where every image is reused
+ *   calls no docker at all;
+ * - `docker login --password-stdin` writes into it; the user's own `~/.docker` is never read or touched;
+ * - removed by `dispose()`, and also on SIGINT/SIGTERM/SIGHUP and at process exit if the run is cut short.
+ *
+ * Every line docker prints passes through `redact` before anyone sees it.
+ */
+import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import {RegistryError, ToolError} from '../errors.js'
+import {run, type RunResult, tail} from '../util/process.js'
+import {classifyDockerFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry} from './retry.js'
+
+/** Variables never passed on to docker (it does not need them; they are secrets). */
+const WITHHELD = ['DOCKER_PASSWORD', 'DOCKER_CONFIG']
+
+export interface DockerCliOptions {
+  /** Environment docker runs with (DOCKER_HOST etc.); secrets are removed. */
+  env: Readonly<Record<string, string | undefined>>
+  binary?: string
+  /** Values that must never appear in output (the password). */
+  secrets?: readonly string[]
+  /** Parent directory of the temporary DOCKER_CONFIG (default: the OS temp dir). */
+  tempRoot?: string
+  signal?: AbortSignal
+}
+
+export interface DockerRunOptions {
+  onLine?: (line: string) => void
+  input?: string
+  env?: Record<string, string>
+  signal?: AbortSignal
+}
+
+export class DockerCli {
+  readonly binary: string
+  private readonly baseEnv: Record<string, string>
+  private readonly secrets: string[]
+  private readonly tempRoot: string
+  private readonly signal?: AbortSignal
+  private configDir?: string
+  private buildx?: Promise<boolean>
+  private readonly aborter = new AbortController()
+  private readonly onSignal = (signal: NodeJS.Signals) => this.interrupted(signal)
+  private readonly onExit = () => this.removeConfigDir()
+
+  constructor(options: DockerCliOptions) {
+    this.binary = options.binary ?? 'docker'
+    this.baseEnv = Object.fromEntries(
+      Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined && !WITHHELD.includes(e[0])),
+    )
+    this.secrets = (options.secrets ?? []).filter((s) => s.length > 0)
+    this.tempRoot = options.tempRoot ?? tmpdir()
+    this.signal = options.signal
+  }
+
+  /** The temporary DOCKER_CONFIG directory, created on first use. */
+  get dockerConfig(): string {
+    if (!this.configDir) {
+      this.configDir = mkdtempSync(path.join(this.tempRoot, 'shopsys-ci-docker-'))
+      // mkdtemp creates 0700 already; be explicit about it.
+      chmodSync(this.configDir, 0o700)
+      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, this.onSignal)
+      process.once('exit', this.onExit)
+    }
+    return this.configDir
+  }
+
+  redact(text: string): string {
+    let out = text
+    for (const secret of this.secrets) out = out.split(secret).join('***')
+    return out
+  }
+
+  async run(args: readonly string[], options: DockerRunOptions = {}): Promise<RunResult> {
+    const env = {...this.baseEnv, ...options.env, DOCKER_CONFIG: this.dockerConfig}
+    const signals = [this.aborter.signal, options.signal, this.signal].filter((s): s is AbortSignal => s !== undefined)
+    const result = await run(this.binary, args, {
+      env,
+      input: options.input,
+      signal: AbortSignal.any(signals),
+      onLine: options.onLine ? (line) => options.onLine!(this.redact(line)) : undefined,
+    })
+    return {...result, stdout: this.redact(result.stdout), stderr: this.redact(result.stderr), output: this.redact(result.output)}
+  }
+
+  /** Whether `docker buildx` is available (asked once, by its exit code). */
+  hasBuildx(): Promise<boolean> {
+    this.buildx ??= this.run(['buildx', 'version']).then(
+      (r) => r.exitCode === 0,
+      () => false,
+    )
+    return this.buildx
+  }
+
+  /**
+   * `docker login --password-stdin` into the temporary DOCKER_CONFIG; the password goes on stdin only.
+   * A refused login is not retried; an unreachable registry is, then fails with exit 5.
+   */
+  async login(host: string | undefined, username: string, password: string, retry: RetryPolicy = DEFAULT_RETRY, onRetry?: (m: string) => void): Promise<void> {
+    const where = host ?? 'Docker Hub'
+    const args = ['login', '--username', username, '--password-stdin', ...(host ? [host] : [])]
+    try {
+      await withRetry(
+        async () => {
+          const result = await this.run(args, {input: password})
+          if (result.exitCode === 0) return
+          const output = tail(result.output, 10)
+          if (isDaemonUnreachable(output)) throw daemonError(output)
+          const kind = classifyDockerFailure(output)
+          if (kind === 'auth') {
+            throw new RegistryError(`docker login to ${where} was refused for user "${username}"`, {
+              details: output,
+              suggestions: ['check DOCKER_USERNAME and DOCKER_PASSWORD (the Jenkins credentials bound to them)'],
+            })
+          }
+          throw new TransientError(`docker login to ${where} failed: ${output.split('\n').pop()}`)
+        },
+        {policy: retry, signal: this.signal, onRetry: (e, attempt, delay) => onRetry?.(`${(e as Error).message}; attempt ${attempt + 1} of ${retry.attempts} in ${delay} ms`)},
+      )
+    } catch (error) {
+      if (error instanceof TransientError) {
+        throw new RegistryError(`${error.message} (${retry.attempts} attempts)`, {
+          suggestions: [`check DOCKER_REGISTRY and that the registry ${where} is running and reachable from this machine`],
+        })
+      }
+      throw error
+    }
+  }
+
+  /** Removes the temporary DOCKER_CONFIG (idempotent) and stops listening for signals. */
+  async dispose(): Promise<void> {
+    this.removeConfigDir()
+  }
+
+  private removeConfigDir(): void {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, this.onSignal)
+    process.removeListener('exit', this.onExit)
+    if (this.configDir) {
+      rmSync(this.configDir, {recursive: true, force: true})
+      this.configDir = undefined
+    }
+  }
+
+  private interrupted(signal: NodeJS.Signals): void {
+    // Stop our docker children, remove the credentials, then let the signal do what it would have done.
+    this.aborter.abort()
+    this.removeConfigDir()
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+  }
+}
+
+export function isDaemonUnreachable(output: string): boolean {
+  return /Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(output)
+}
+
+export function daemonError(output: string): ToolError {
+  return new ToolError('cannot talk to the Docker daemon', {
+    details: output,
+    suggestions: ['check that dockerd is running and that DOCKER_HOST points to it'],
+  })
+}

@@ -1,0 +1,189 @@
+/**
+ * The registry's HTTP API (distribution v2), through Node's built-in fetch. Only what the stage
+ * needs: does `<path>:<tag>` exist, and what is its digest — asked with `HEAD`, so nothing is pulled.
+ *
+ * Authentication follows the registry's `WWW-Authenticate` challenge: Basic (e.g. htpasswd), or the
+ * Bearer token flow (token from the challenge's realm with `service` and `scope`, Basic credentials
+ * when we have them, anonymous otherwise). Tokens are cached per scope for the run.
+ */
+import {RegistryError} from '../errors.js'
+import {registryApiBase, registryDisplayName, type Registry} from './reference.js'
+import {DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry} from './retry.js'
+import type {ManifestInfo, RegistryClient} from './types.js'
+import {findChallenge, parseWwwAuthenticate} from './www-authenticate.js'
+
+export const MANIFEST_ACCEPT = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+].join(', ')
+
+export interface Credentials {
+  username: string
+  password: string
+}
+
+export interface HttpRegistryClientOptions {
+  /** Overrides the API base URL (scheme://host[:port]); default from the registry (reference.ts). */
+  baseUrl?: string
+  credentials?: Credentials
+  retry?: RetryPolicy
+  /** Per-request timeout. */
+  timeoutMs?: number
+  onRetry?: (message: string) => void
+  fetch?: typeof fetch
+}
+
+export class HttpRegistryClient implements RegistryClient {
+  readonly displayName: string
+  readonly baseUrl: string
+  private readonly credentials?: Credentials
+  private readonly retry: RetryPolicy
+  private readonly timeoutMs: number
+  private readonly onRetry?: (message: string) => void
+  private readonly fetch: typeof fetch
+  /** Authorization header per scope (`repository:<path>:pull`); `basic` for Basic auth. */
+  private readonly authorization = new Map<string, string>()
+
+  constructor(registry: Pick<Registry, 'host'>, options: HttpRegistryClientOptions = {}) {
+    this.displayName = registryDisplayName(registry)
+    this.baseUrl = (options.baseUrl ?? registryApiBase(registry)).replace(/\/+$/, '')
+    this.credentials = options.credentials?.password ? options.credentials : undefined
+    this.retry = options.retry ?? DEFAULT_RETRY
+    this.timeoutMs = options.timeoutMs ?? 30_000
+    this.onRetry = options.onRetry
+    this.fetch = options.fetch ?? globalThis.fetch
+  }
+
+  async manifest(path: string, tag: string, signal?: AbortSignal): Promise<ManifestInfo> {
+    const url = `${this.baseUrl}/v2/${path}/manifests/${encodeURIComponent(tag)}`
+    try {
+      return await withRetry(() => this.headManifest(url, path, signal), {
+        policy: this.retry,
+        signal,
+        onRetry: (error, attempt, delay) =>
+          this.onRetry?.(`${this.displayName}: ${(error as Error).message}; attempt ${attempt + 1} of ${this.retry.attempts} in ${delay} ms`),
+      })
+    } catch (error) {
+      throw this.wrap(error, `checking ${path}:${tag}`)
+    }
+  }
+
+  private async headManifest(url: string, path: string, signal?: AbortSignal): Promise<ManifestInfo> {
+    const scope = `repository:${path}:pull`
+    let response = await this.request(url, {method: 'HEAD', headers: this.headers(scope)}, signal)
+    if (response.status === 401) {
+      await this.authenticate(response.headers.get('www-authenticate'), scope, signal)
+      response = await this.request(url, {method: 'HEAD', headers: this.headers(scope)}, signal)
+      if (response.status === 401) throw this.authRefused()
+    }
+    if (response.status === 200) return {exists: true, digest: response.headers.get('docker-content-digest') ?? undefined}
+    if (response.status === 404) return {exists: false}
+    if (response.status === 403) throw this.authRefused(`the registry refused access to ${path} (HTTP 403)`)
+    throw unexpectedStatus(response, url)
+  }
+
+  private headers(scope: string): Record<string, string> {
+    const headers: Record<string, string> = {Accept: MANIFEST_ACCEPT}
+    const auth = this.authorization.get(scope) ?? this.authorization.get('basic')
+    if (auth) headers.Authorization = auth
+    return headers
+  }
+
+  /** Answers a 401 challenge: remembers the Authorization header to send for `scope`. */
+  private async authenticate(header: string | null, scope: string, signal?: AbortSignal): Promise<void> {
+    const challenges = parseWwwAuthenticate(header)
+    const bearer = findChallenge(challenges, 'bearer')
+    if (bearer) {
+      this.authorization.set(scope, `Bearer ${await this.fetchToken(bearer.params, scope, signal)}`)
+      return
+    }
+    if (findChallenge(challenges, 'basic') || challenges.length === 0) {
+      if (!this.credentials) throw this.authRefused('the registry requires a login and no credentials were given')
+      if (this.authorization.has('basic')) throw this.authRefused()
+      this.authorization.set('basic', basicAuth(this.credentials))
+      return
+    }
+    throw new RegistryError(`${this.displayName} asks for an authentication scheme this tool does not support: ${header}`)
+  }
+
+  /** The Bearer token flow (docker's token authentication specification). */
+  private async fetchToken(params: Record<string, string>, defaultScope: string, signal?: AbortSignal): Promise<string> {
+    if (!params.realm) throw new RegistryError(`${this.displayName} sent a Bearer challenge without a realm`)
+    let tokenUrl: URL
+    try {
+      tokenUrl = new URL(params.realm)
+    } catch {
+      throw new RegistryError(`${this.displayName} sent a Bearer challenge with an invalid realm: ${params.realm}`)
+    }
+    if (params.service) tokenUrl.searchParams.set('service', params.service)
+    tokenUrl.searchParams.set('scope', params.scope || defaultScope)
+    const headers: Record<string, string> = {Accept: 'application/json'}
+    if (this.credentials) headers.Authorization = basicAuth(this.credentials)
+    const response = await this.request(tokenUrl.toString(), {method: 'GET', headers}, signal)
+    if (response.status === 401 || response.status === 403) {
+      throw this.authRefused(`the token service ${tokenUrl.origin} refused the credentials (HTTP ${response.status})`)
+    }
+    if (!response.ok) throw unexpectedStatus(response, tokenUrl.origin + tokenUrl.pathname)
+    let body: {token?: unknown; access_token?: unknown}
+    try {
+      body = (await response.json()) as typeof body
+    } catch {
+      throw new RegistryError(`the token service ${tokenUrl.origin} did not answer with JSON`)
+    }
+    const token = typeof body.token === 'string' && body.token ? body.token : typeof body.access_token === 'string' ? body.access_token : ''
+    if (!token) throw new RegistryError(`the token service ${tokenUrl.origin} answered without a token`)
+    return token
+  }
+
+  private async request(url: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.timeoutMs)
+    try {
+      const response = await this.fetch(url, {...init, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
+      // Drain bodies we do not read so the connection is released.
+      if (init.method === 'HEAD' || response.status >= 300) await response.body?.cancel().catch(() => {})
+      return response
+    } catch (error) {
+      if (signal?.aborted) throw error
+      const cause = (error as {cause?: {code?: string; message?: string}}).cause
+      const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message)
+      throw new TransientError(`cannot reach ${new URL(url).origin} (${reason})`, {cause: error})
+    }
+  }
+
+  private authRefused(reason?: string): RegistryError {
+    const who = this.credentials ? `user "${this.credentials.username}"` : 'anonymous access'
+    return new RegistryError(`${this.displayName}: authentication refused for ${who}${reason ? `: ${reason}` : ''}`, {
+      suggestions: [
+        'check DOCKER_USERNAME and DOCKER_PASSWORD (the Jenkins credentials bound to them)',
+        `check that the user may read and push the repositories on ${this.displayName}`,
+      ],
+    })
+  }
+
+  private wrap(error: unknown, what: string): Error {
+    if (error instanceof RegistryError) return error
+    if (error instanceof TransientError) {
+      const attempts = (error as {attempts?: number}).attempts ?? 1
+      return new RegistryError(`registry ${this.displayName} is unreachable while ${what}: ${error.message} (${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+        cause: error,
+        suggestions: [
+          `check DOCKER_REGISTRY (now ${this.displayName === 'Docker Hub' ? 'empty: Docker Hub' : `"${this.displayName}"`}) and that the registry is running at ${this.baseUrl}`,
+          'check the network, proxy and firewall between this machine and the registry',
+        ],
+      })
+    }
+    return error as Error
+  }
+}
+
+export function basicAuth(credentials: Credentials): string {
+  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
+}
+
+function unexpectedStatus(response: Response, url: string): Error {
+  const message = `${url} answered HTTP ${response.status} ${response.statusText}`.trim()
+  if (response.status >= 500 || response.status === 429 || response.status === 408) return new TransientError(message)
+  return new RegistryError(message, {suggestions: ['check that DOCKER_REGISTRY names a Docker registry (API v2)']})
+}

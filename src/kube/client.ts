@@ -1,0 +1,115 @@
+/**
+ * The one place that loads `@kubernetes/client-node`, lazily: commands that never talk to the
+ * cluster never pay for importing it (about a second on a cold start).
+ *
+ * kubeconfig like kubectl: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account.
+ */
+import type * as K8s from '@kubernetes/client-node'
+
+import {EnvironmentError} from '../errors.js'
+
+export type K8sModule = typeof K8s
+
+export interface Kube {
+  k8s: K8sModule
+  kc: K8s.KubeConfig
+  core: K8s.CoreV1Api
+  apps: K8s.AppsV1Api
+  batch: K8s.BatchV1Api
+  coordination: K8s.CoordinationV1Api
+  objects: K8s.KubernetesObjectApi
+  /** Is this apiVersion/kind namespaced? Undefined when the cluster does not know the kind. */
+  isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>
+}
+
+let cached: Promise<Kube> | undefined
+
+/** The clients for the current kubeconfig; loaded once per process. */
+export function getKube(): Promise<Kube> {
+  cached ??= load().catch((error: unknown) => {
+    cached = undefined
+    throw error
+  })
+  return cached
+}
+
+async function load(): Promise<Kube> {
+  const k8s = await import('@kubernetes/client-node')
+  const kc = new k8s.KubeConfig()
+  try {
+    kc.loadFromDefault()
+  } catch (error) {
+    throw new EnvironmentError([{name: 'KUBECONFIG', purpose: 'access to the Kubernetes cluster', problem: `cannot load the kubeconfig: ${(error as Error).message}`}], {cause: error})
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new EnvironmentError([{name: 'KUBECONFIG', purpose: 'access to the Kubernetes cluster', problem: 'no cluster configured (set KUBECONFIG, or create ~/.kube/config)'}])
+  }
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc)
+  // `resource()` is protected; it caches discovery per apiVersion.
+  const discovery = objects as unknown as {resource(apiVersion: string, kind: string): Promise<{namespaced: boolean} | undefined>}
+  return {
+    k8s,
+    kc,
+    core: kc.makeApiClient(k8s.CoreV1Api),
+    apps: kc.makeApiClient(k8s.AppsV1Api),
+    batch: kc.makeApiClient(k8s.BatchV1Api),
+    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    objects,
+    async isNamespaced(apiVersion, kind) {
+      try {
+        return (await discovery.resource(apiVersion, kind))?.namespaced
+      } catch (error) {
+        if (statusCode(error) === 404) return undefined
+        throw error
+      }
+    },
+  }
+}
+
+/** HTTP status of an API error (ApiException `code`, watch errors' `statusCode`). */
+export function statusCode(error: unknown): number | undefined {
+  const e = error as {code?: unknown; statusCode?: unknown; body?: {code?: unknown}}
+  if (typeof e?.code === 'number') return e.code
+  if (typeof e?.statusCode === 'number') return e.statusCode
+  return undefined
+}
+
+export const isNotFound = (error: unknown): boolean => statusCode(error) === 404
+export const isConflict = (error: unknown): boolean => statusCode(error) === 409
+
+/** The API's own message from an ApiException (its `body.message`), else the error's message. */
+export function apiMessage(error: unknown): string {
+  const e = error as {body?: unknown; message?: string}
+  let body = e?.body
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body)
+    } catch {
+      // not JSON
+    }
+  }
+  const message = (body as {message?: unknown} | undefined)?.message
+  if (typeof message === 'string' && message) return message
+  return (e?.message ?? String(error)).split('\n')[0]
+}
+
+/** A resolved promise after `ms`, or rejected with the signal's reason when aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, {once: true})
+  })
+}
+
+/** Kubernetes MicroTime (RFC 3339 with exactly six fraction digits; the API rejects milliseconds). */
+export function microTime(date: Date = new Date()): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
+}

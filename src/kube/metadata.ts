@@ -1,0 +1,137 @@
+/**
+ * Pure: the labels and annotations of an environment's namespace (DESIGN §5), and reading them back.
+ */
+import {
+  ANN_BRANCH,
+  ANN_BUILD_URL,
+  ANN_COMMIT,
+  ANN_CREATED_AT,
+  ANN_DEPLOYED_AT,
+  ANN_EXPIRES_AT,
+  ANN_KEEP,
+  ANN_OWNER,
+  ANN_URLS,
+  LABEL_BRANCH_SLUG,
+  LABEL_MANAGED_BY,
+  LABEL_PROJECT,
+  MANAGED_BY_VALUE,
+} from './constants.js'
+import type {EnvironmentIdentity} from './types.js'
+
+export interface NamespaceMetadataOptions {
+  keep: boolean
+  /** ms */
+  ttl: number
+  now: Date
+  /** `created-at` of the existing namespace, kept across redeploys. */
+  createdAt?: string
+}
+
+export interface ObjectMetaLike {
+  name?: string
+  labels?: Record<string, string>
+  annotations?: Record<string, string>
+  creationTimestamp?: Date | string
+  deletionTimestamp?: Date | string
+}
+
+export interface NamespaceLike {
+  metadata?: ObjectMetaLike
+  status?: {phase?: string}
+}
+
+export function environmentLabels(identity: Pick<EnvironmentIdentity, 'project' | 'slug'>): Record<string, string> {
+  return {
+    [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
+    [LABEL_PROJECT]: identity.project,
+    [LABEL_BRANCH_SLUG]: identity.slug,
+  }
+}
+
+/** Label selector of every environment of a project. */
+export function projectSelector(project: string): string {
+  return `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE},${LABEL_PROJECT}=${project}`
+}
+
+export function namespaceMetadata(identity: EnvironmentIdentity, options: NamespaceMetadataOptions): {labels: Record<string, string>; annotations: Record<string, string>} {
+  const now = options.now.toISOString()
+  const annotations: Record<string, string> = {
+    [ANN_BRANCH]: identity.branch,
+    [ANN_COMMIT]: identity.commit,
+    [ANN_CREATED_AT]: options.createdAt ?? now,
+    [ANN_DEPLOYED_AT]: now,
+    [ANN_EXPIRES_AT]: expiresAt(options.now, options.ttl),
+    [ANN_OWNER]: identity.owner,
+    [ANN_KEEP]: String(options.keep),
+    [ANN_URLS]: JSON.stringify(identity.urls),
+  }
+  if (identity.buildUrl) annotations[ANN_BUILD_URL] = identity.buildUrl
+  return {labels: environmentLabels(identity), annotations}
+}
+
+export function expiresAt(now: Date, ttl: number): string {
+  return new Date(now.getTime() + ttl).toISOString()
+}
+
+/** What `list`, `status`, `gc` and `cleanup` read back from a namespace. */
+export interface EnvironmentInfo {
+  namespace: string
+  project?: string
+  slug?: string
+  branch?: string
+  commit?: string
+  buildUrl?: string
+  owner?: string
+  keep: boolean
+  createdAt?: string
+  deployedAt?: string
+  expiresAt?: string
+  urls: Record<string, string>
+  /** Kubernetes' own creation time. */
+  creationTimestamp?: string
+  terminating: boolean
+  managed: boolean
+}
+
+export function toIso(value: Date | string | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.toISOString()
+  return String(value)
+}
+
+export function toMillis(value: Date | string | undefined): number | undefined {
+  if (value === undefined || value === null) return undefined
+  const ms = value instanceof Date ? value.getTime() : Date.parse(String(value))
+  return Number.isNaN(ms) ? undefined : ms
+}
+
+export function readEnvironment(ns: NamespaceLike): EnvironmentInfo {
+  const labels = ns.metadata?.labels ?? {}
+  const ann = ns.metadata?.annotations ?? {}
+  let urls: Record<string, string> = {}
+  try {
+    const parsed: unknown = JSON.parse(ann[ANN_URLS] ?? '{}')
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      urls = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<string, string>
+    }
+  } catch {
+    // A hand-edited annotation; show no URLs rather than fail.
+  }
+  return {
+    namespace: ns.metadata?.name ?? '',
+    project: labels[LABEL_PROJECT],
+    slug: labels[LABEL_BRANCH_SLUG],
+    branch: ann[ANN_BRANCH],
+    commit: ann[ANN_COMMIT],
+    buildUrl: ann[ANN_BUILD_URL],
+    owner: ann[ANN_OWNER],
+    keep: ann[ANN_KEEP] === 'true',
+    createdAt: ann[ANN_CREATED_AT],
+    deployedAt: ann[ANN_DEPLOYED_AT],
+    expiresAt: ann[ANN_EXPIRES_AT],
+    urls,
+    creationTimestamp: toIso(ns.metadata?.creationTimestamp),
+    terminating: Boolean(ns.metadata?.deletionTimestamp) || ns.status?.phase === 'Terminating',
+    managed: labels[LABEL_MANAGED_BY] === MANAGED_BY_VALUE,
+  }
+}

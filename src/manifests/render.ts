@@ -1,0 +1,89 @@
+/**
+ * The render stage: config templates, then the generated overlay, then real kustomize, then the
+ * checked result in `<output>/manifests.yaml` (kept as a build artifact).
+ */
+import {mkdir, readFile, rm, stat, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import type {Config} from '../config/model.js'
+import {ManifestError} from '../errors.js'
+import {type RenderedFile, renderString, renderTemplateFiles, writeFileAtomic} from '../templates/render.js'
+import {checkManifests, kustomizeBuild} from './kustomize.js'
+import {generateOverlay, type ImageOverride} from './overlay.js'
+
+export interface RenderInput {
+  config: Config
+  workspace: string
+  /** Absolute output directory (default `<workspace>/<config.output>`). */
+  outputDir: string
+  namespace: string
+  labels: Record<string, string>
+  images: ImageOverride[]
+  values: Record<string, unknown>
+}
+
+export interface RenderResult {
+  templates: RenderedFile[]
+  overlayDir?: string
+  manifestsFile?: string
+  objects: string[]
+}
+
+export async function renderEnvironment(input: RenderInput): Promise<RenderResult> {
+  const {config, workspace, values} = input
+  const templates = await renderTemplateFiles(config.templates, workspace, values)
+  if (!config.kustomize) return {templates, objects: []}
+
+  const baseDir = path.resolve(workspace, config.kustomize.base)
+  if (!(await isDirectory(baseDir))) {
+    throw new ManifestError(`kustomize.base: ${config.kustomize.base} is not a directory (looked in ${baseDir})`, {
+      suggestions: ['point kustomize.base at the app\'s own overlay, e.g. kubernetes/overlays/ci'],
+    })
+  }
+
+  const patches = []
+  for (const [i, patch] of config.kustomize.patches.entries()) {
+    const source = await readWorkspaceFile(workspace, patch.path, `kustomize.patches[${i}]`)
+    patches.push({file: `${i}-${path.basename(patch.path).replace(/\.(hbs|handlebars)$/, '')}`, content: renderString(source, values, patch.path), target: patch.target})
+  }
+  const configMaps = []
+  for (const [i, cm] of config.kustomize.configMaps.entries()) {
+    const files = []
+    for (const file of cm.files) files.push({key: path.basename(file), content: await readWorkspaceFile(workspace, file, `kustomize.configMaps[${i}].files`)})
+    configMaps.push({name: cm.name, behavior: cm.behavior, files})
+  }
+
+  const overlayDir = path.join(input.outputDir, 'overlay')
+  const overlay = generateOverlay({overlayDir, baseDir, namespace: input.namespace, labels: input.labels, images: input.images, patches, configMaps})
+  // The overlay directory is ours alone: start from nothing so no file of an earlier render lingers.
+  await rm(overlayDir, {recursive: true, force: true})
+  for (const [file, content] of overlay) {
+    await mkdir(path.dirname(path.join(overlayDir, file)), {recursive: true})
+    await writeFile(path.join(overlayDir, file), content)
+  }
+
+  const manifests = await kustomizeBuild(config.kustomize.binary, overlayDir)
+  const manifestsFile = path.join(input.outputDir, 'manifests.yaml')
+  const summary = checkManifests(manifests, manifestsFile)
+  await writeFileAtomic(manifestsFile, manifests)
+  return {templates, overlayDir, manifestsFile, objects: summary.objects}
+}
+
+async function readWorkspaceFile(workspace: string, file: string, key: string): Promise<string> {
+  const absolute = path.resolve(workspace, file)
+  try {
+    return await readFile(absolute, 'utf8')
+  } catch {
+    throw new ManifestError(`${key}: ${file} not found (looked in ${absolute})`, {
+      suggestions: ['paths in the config are relative to the workspace; a rendered template must be listed under `templates:` to exist'],
+    })
+  }
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory()
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Everything a command needs to know about "this build": the config, the branch and its names, the
+ * commit. Resolved once, the same way for every command, from flags > environment > config > defaults.
+ */
+import type {Env, LoadedConfig} from '../config/load.js'
+import type {Config} from '../config/model.js'
+import {EnvironmentError} from '../errors.js'
+import {computeNames, type Names, resolveBranch, type ResolvedBranch} from '../names/index.js'
+
+export interface BuildContext {
+  config: Config
+  configFile?: string
+  workspace: string
+  env: Env
+  branch: ResolvedBranch
+  names: Names
+  domain: string
+  hostPort?: string
+}
+
+export interface ContextOptions {
+  loaded: LoadedConfig
+  workspace: string
+  env: Env
+  branchFlag?: string
+  namespaceFlag?: string
+  /** Domain to use when DEVELOPMENT_SERVER_DOMAIN is unset (e.g. `names` on a laptop); else it is required. */
+  domainFallback?: string
+}
+
+export async function resolveContext(options: ContextOptions): Promise<BuildContext> {
+  const {config} = options.loaded
+  const domain = options.env.DEVELOPMENT_SERVER_DOMAIN || options.domainFallback
+  if (!domain) {
+    throw new EnvironmentError([{name: 'DEVELOPMENT_SERVER_DOMAIN', purpose: 'base domain of the CI server; the branch\'s hosts are made under it', problem: 'is not set'}])
+  }
+  const hostPort = options.env.NGINX_INGRESS_CONTROLLER_HOST_PORT || undefined
+  const branch = await resolveBranch({flag: options.branchFlag, env: options.env, cwd: options.workspace})
+  const names = computeNames({
+    branch: branch.branch,
+    project: config.project,
+    namespacePrefix: config.names.namespacePrefix,
+    domain,
+    hostPort,
+    scheme: config.names.scheme,
+    hosts: config.names.hosts,
+    namespace: options.namespaceFlag,
+  })
+  return {config, configFile: options.loaded.file, workspace: options.workspace, env: options.env, branch, names, domain, hostPort}
+}
+
+/** `GIT_COMMIT`, else the workspace's HEAD (simple-git, loaded only when needed). */
+export async function resolveCommit(workspace: string, env: Env): Promise<string> {
+  if (env.GIT_COMMIT) return env.GIT_COMMIT
+  try {
+    const {simpleGit} = await import('simple-git')
+    return (await simpleGit({baseDir: workspace}).revparse(['HEAD'])).trim()
+  } catch (error) {
+    throw new EnvironmentError(
+      [{name: 'GIT_COMMIT', purpose: 'the commit being built; image tags and annotations use it', problem: `is not set, and ${workspace} has no git HEAD (${(error as Error).message.split('\n')[0]})`}],
+      {suggestions: ['Jenkins sets GIT_COMMIT in jobs that check out with the git plugin; or run inside a git checkout']},
+    )
+  }
+}

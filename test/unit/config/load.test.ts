@@ -1,0 +1,131 @@
+import test from 'ava'
+
+import {defaultConfig, parseConfig} from '../../../src/config/load.js'
+import {ConfigError} from '../../../src/errors.js'
+
+const FILE = '/repo/.ci/shopsys-ci.yaml'
+
+function problems(text: string, env: Record<string, string> = {}) {
+  try {
+    parseConfig(text, FILE, env)
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems
+    throw e
+  }
+  return []
+}
+
+test('a minimal config gets every default', (t) => {
+  const config = parseConfig('project: shop\n', FILE, {})
+  t.is(config.project, 'shop')
+  t.is(config.deploy.timeout, 10 * 60_000)
+  t.false(config.deploy.keep)
+  t.is(config.deploy.ttl, 24 * 3_600_000)
+  t.is(config.capacity.maxEnvironments, 0)
+  t.is(config.build.parallel, 2)
+  t.is(config.output, '.shopsys-ci')
+  t.deepEqual(Object.keys(config.names.hosts), ['first', 'second', 'adminer', 'elasticsearch', 'redis-admin'])
+  t.is(config.kustomize, undefined)
+})
+
+test('malformed YAML is reported with file and line', (t) => {
+  const [p] = problems('project: shop\nimages:\n  - name: [unclosed\n')
+  t.is(p.file, FILE)
+  t.truthy(p.line)
+  t.regex(p.message, /YAML syntax/)
+})
+
+test('an unknown key is reported with its line, its path and a suggestion', (t) => {
+  const found = problems('project: shop\ndeploy:\n  timout: 5m\n')
+  t.is(found.length, 1)
+  t.is(found[0].line, 3)
+  t.is(found[0].key, 'deploy.timout')
+  t.regex(found[0].message, /did you mean "timeout"/)
+})
+
+test('a wrong type names the key, the line and what was expected', (t) => {
+  const [p] = problems('project: shop\ncapacity:\n  maxEnvironments: lots\n')
+  t.is(p.key, 'capacity.maxEnvironments')
+  t.is(p.line, 3)
+  t.regex(p.message, /expected a whole number, got string "lots"/)
+})
+
+test('a missing required key is reported', (t) => {
+  const found = problems('images:\n  - context: .\n')
+  const keys = found.map((p) => p.message)
+  t.true(keys.some((m) => m.includes('required key "project"')))
+  t.true(keys.some((m) => m.includes('required key "images[0].name"')))
+})
+
+test('every problem is reported at once', (t) => {
+  const found = problems('project: Shop!\ndeploy:\n  timeout: soon\n  kep: true\nphases:\n  - name: x\n')
+  t.true(found.length >= 4, JSON.stringify(found))
+  t.deepEqual(new Set(found.map((p) => p.key)), new Set(['project', 'deploy.timeout', 'deploy.kep', 'phases[0]']))
+})
+
+test('an empty file asks for project', (t) => {
+  const [p] = problems('')
+  t.regex(p.message, /empty/)
+})
+
+test('environment variables are substituted, with defaults, and an unset one is an error', (t) => {
+  const config = parseConfig('project: ${PROJECT}\ndeploy:\n  timeout: ${TIMEOUT:-3m}\nvalues:\n  literal: "$${NOT_A_VAR}"\n', FILE, {PROJECT: 'shop'})
+  t.is(config.project, 'shop')
+  t.is(config.deploy.timeout, 3 * 60_000)
+  t.deepEqual(config.values, {literal: '$${NOT_A_VAR}'}, 'values: are free-form and not interpolated')
+  const [p] = problems('project: ${MISSING_PROJECT}\n')
+  t.is(p.key, 'project')
+  t.regex(p.message, /MISSING_PROJECT is not set/)
+})
+
+test('images are normalized: placeholder and dockerfile default from name and context', (t) => {
+  const config = parseConfig('project: shop\nimages:\n  - name: php-fpm\n    context: docker/php\n', FILE, {})
+  t.like(config.images[0], {name: 'php-fpm', placeholder: 'php-fpm', dockerfile: 'docker/php/Dockerfile', tag: 'commit', buildArgs: {}, dependsOn: []})
+})
+
+test('a phase command string runs through sh -c; a list runs as is', (t) => {
+  const config = parseConfig('project: shop\nphases:\n  - {name: a, target: deployment/x, command: "make test"}\n  - {name: b, target: app=x, command: [./phing, checks]}\n', FILE, {})
+  t.deepEqual(config.phases[0].command, ['sh', '-c', 'make test'])
+  t.deepEqual(config.phases[1].command, ['./phing', 'checks'])
+  t.is(config.phases[0].timeout, 30 * 60_000)
+})
+
+test('cross-field checks: duplicates, unknown phases, dependsOn cycles, tag templates', (t) => {
+  const found = problems(`project: shop
+images:
+  - {name: a, dependsOn: [b]}
+  - {name: b, dependsOn: [a]}
+  - {name: e}
+  - {name: e}
+  - {name: c, tag: template}
+  - {name: d, dependsOn: [nope]}
+phases:
+  - {name: p, target: deployment/x, command: [x]}
+build:
+  phases: [p, q]
+`)
+  const messages = found.map((p) => `${p.key}: ${p.message}`)
+  t.true(messages.some((m) => /image "e" is declared twice/.test(m)), messages.join('\n'))
+  t.true(messages.some((m) => /cycle: a -> b -> a/.test(m)), messages.join('\n'))
+  t.true(messages.some((m) => /images\[4\].tagTemplate: required/.test(m)), messages.join('\n'))
+  t.true(messages.some((m) => /no image named "nope"/.test(m)), messages.join('\n'))
+  t.true(messages.some((m) => /build.phases: no phase named "q"/.test(m)), messages.join('\n'))
+  t.true(found.every((p) => p.line !== undefined), 'cross-field problems carry a line too')
+})
+
+test('patches accept a path or {path, target}', (t) => {
+  const config = parseConfig('project: shop\nkustomize:\n  base: k8s\n  patches:\n    - a.yaml\n    - {path: b.yaml, target: {kind: Ingress}}\n', FILE, {})
+  t.deepEqual(config.kustomize!.patches, [{path: 'a.yaml'}, {path: 'b.yaml', target: {kind: 'Ingress'}}])
+  t.is(config.kustomize!.binary, 'kubectl')
+})
+
+test('the defaults without a file take the project from SHOPSYS_CI_PROJECT or the directory', (t) => {
+  t.is(defaultConfig('/work/My Shop', {}).project, 'my-shop')
+  t.is(defaultConfig('/work/x', {SHOPSYS_CI_PROJECT: 'demo'}).project, 'demo')
+})
+
+test('the error message lists every problem as file:line: key: message', (t) => {
+  const error = t.throws(() => parseConfig('project: shop\ndeploy:\n  keep: maybe\n', FILE, {}), {instanceOf: ConfigError})
+  t.regex(error!.message, /\/repo\/\.ci\/shopsys-ci\.yaml:3:\d+: deploy\.keep: expected true or false/)
+  t.is(error!.exitCode, 2)
+})

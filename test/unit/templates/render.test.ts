@@ -1,0 +1,62 @@
+import {mkdtemp, readFile, writeFile, mkdir, readdir} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import test from 'ava'
+
+import {TemplateError} from '../../../src/errors.js'
+import {renderString, renderTemplateFiles} from '../../../src/templates/render.js'
+
+test('renders variables without HTML escaping', (t) => {
+  t.is(renderString('url: {{urls.first}} & {{x}}', {urls: {first: 'http://a.b:8000/?q=1&r=<2>'}, x: "'"}, 't'), "url: http://a.b:8000/?q=1&r=<2> & '")
+})
+
+test('{{json}} writes a YAML-safe quoted value', (t) => {
+  t.is(renderString('v: {{json v}}', {v: 'a: "b"\n'}, 't'), 'v: "a: \\"b\\"\\n"')
+})
+
+test('an unknown variable is an error naming the file, line and expression, never an empty string', (t) => {
+  const error = t.throws(() => renderString('a: 1\nb: {{urls.thrid}}\n', {urls: {first: 'x'}}, 'config/x.yaml.hbs'), {instanceOf: TemplateError})
+  t.regex(error!.message, /^config\/x\.yaml\.hbs:2: unknown variable in \{\{urls\.thrid\}\}/)
+  t.is(error!.exitCode, 2)
+  t.regex(error!.suggestions.join(' '), /variables available here: urls/)
+})
+
+test('an unknown top-level variable is an error too', (t) => {
+  const error = t.throws(() => renderString('{{nope}}', {}, 'f'), {instanceOf: TemplateError})
+  t.regex(error!.message, /f:1: unknown variable in \{\{nope\}\}/)
+})
+
+test('a syntax error names the file and line', (t) => {
+  const error = t.throws(() => renderString('ok\n{{#if x}}\n', {x: true}, 'f.hbs'), {instanceOf: TemplateError})
+  t.regex(error!.message, /^f\.hbs:\d+: template syntax error/)
+})
+
+async function workspace(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-templates-'))
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), {recursive: true})
+    await writeFile(path.join(dir, name), content)
+  }
+  return dir
+}
+
+test('template files are rendered to their targets; sources stay untouched', async (t) => {
+  const dir = await workspace({'config/a.yaml.dist': 'host: {{host}}\n'})
+  const result = await renderTemplateFiles([{source: 'config/a.yaml.dist', target: 'config/a.yaml'}], dir, {host: 'x.example'})
+  t.deepEqual(result, [{source: 'config/a.yaml.dist', target: 'config/a.yaml', bytes: 'host: x.example\n'.length}])
+  t.is(await readFile(path.join(dir, 'config/a.yaml'), 'utf8'), 'host: x.example\n')
+  t.is(await readFile(path.join(dir, 'config/a.yaml.dist'), 'utf8'), 'host: {{host}}\n')
+  t.deepEqual((await readdir(path.join(dir, 'config'))).sort(), ['a.yaml', 'a.yaml.dist'], 'no temporary file is left behind')
+})
+
+test('a broken template writes no target at all', async (t) => {
+  const dir = await workspace({'a.hbs': 'ok {{x}}', 'b.hbs': 'broken {{y}}'})
+  await t.throwsAsync(renderTemplateFiles([{source: 'a.hbs', target: 'a'}, {source: 'b.hbs', target: 'b'}], dir, {x: 1}), {message: /b\.hbs:1: unknown variable/})
+  t.deepEqual((await readdir(dir)).sort(), ['a.hbs', 'b.hbs'])
+})
+
+test('a missing template source says where it looked', async (t) => {
+  const dir = await workspace({})
+  await t.throwsAsync(renderTemplateFiles([{source: 'nope.hbs', target: 'x'}], dir, {}), {instanceOf: TemplateError, message: /nope\.hbs: template not found/})
+})
