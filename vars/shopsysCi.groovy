@@ -1,0 +1,236 @@
+/*
+ * Helpers shared by the shopsysBuild, shopsysCleanup and shopsysGc steps: configuration checking,
+ * the environment handed to the CLI, credentials, and running `shopsys-ci` (directly, or inside the
+ * buildpack image). Not a step of its own; `shopsysCi.version()` may be handy in a Jenkinsfile.
+ *
+ * How a command runs: every `sh` here is the constant text `set -- <arguments>` followed by the
+ * library resource shopsys/ci/run.sh. Arguments are constant words or references to variables
+ * (`"$SHOPSYS_CI_CONFIG"`); values reach the shell only through withEnv / withCredentials, so Groovy
+ * never interpolates a value, let alone a secret, into a command.
+ */
+
+/**
+ * The version of this library, which is also the version of the `shopsys-kube-ci` npm package it
+ * runs by default. test/groovy keeps it equal to package.json's "version".
+ */
+String version() {
+  return '0.1.0'
+}
+
+/** The command that runs the CLI when neither `cli` nor `image` is given: the same version, via npx. */
+String defaultCli() {
+  return 'npx --yes shopsys-kube-ci@' + version()
+}
+
+/**
+ * Keys every step accepts, with their defaults.
+ *
+ * cli                      Shell command that runs the CLI on the agent, e.g. '/opt/shopsys-ci/bin/run.js'.
+ *                          Default: `npx --yes shopsys-kube-ci@<this library's version>` (needs Node.js >= 20 and npm).
+ * image                    Buildpack image to run the CLI in instead (docker run with the workspace, the
+ *                          Docker socket and the kubeconfig mounted; variables passed as `-e NAME`).
+ * dockerArgs               Extra `docker run` arguments for `image` mode, split at blanks.
+ * config                   Config file (--config); default: the CLI's default, .ci/shopsys-ci.yaml.
+ * kubeconfigCredentialsId  Jenkins "Secret file" credential with a kubeconfig, bound to KUBECONFIG.
+ *                          Default: none (the agent's KUBECONFIG, ~/.kube/config or in-cluster account).
+ * developmentServerDomain  DEVELOPMENT_SERVER_DOMAIN; default: env.DEVELOPMENT_SERVER_DOMAIN.
+ * ingressHostPort          NGINX_INGRESS_CONTROLLER_HOST_PORT; default: env.NGINX_INGRESS_CONTROLLER_HOST_PORT.
+ * dockerRegistry           DOCKER_REGISTRY; default: env.DOCKER_REGISTRY (the CLI's default: Docker Hub).
+ * branch                   BRANCH_NAME; default: env.BRANCH_NAME (multibranch jobs set it).
+ * commit                   GIT_COMMIT; default: env.GIT_COMMIT (the CLI falls back to git rev-parse HEAD).
+ * environment              More variables for the CLI, [NAME: 'value']; never put secrets here.
+ */
+Map commonDefaults() {
+  return [
+    cli: null,
+    image: null,
+    dockerArgs: '--network host',
+    config: null,
+    kubeconfigCredentialsId: null,
+    developmentServerDomain: null,
+    ingressHostPort: null,
+    dockerRegistry: null,
+    branch: null,
+    commit: null,
+    environment: [:],
+  ]
+}
+
+/**
+ * Merges the user's map over `defaults` (a new map; neither is changed) after checking it:
+ * an unknown key is an error that names it and lists the known ones.
+ */
+Map configure(String step, Map defaults, Map userConfig) {
+  Map user = userConfig ?: [:]
+  List<String> unknown = []
+  for (Object key in user.keySet()) {
+    if (!defaults.containsKey(key)) {
+      unknown.add(String.valueOf(key))
+    }
+  }
+  if (unknown) {
+    error(step + ': unknown configuration key' + (unknown.size() > 1 ? 's ' : ' ') + unknown.join(', ') +
+      '. Known keys: ' + defaults.keySet().join(', '))
+  }
+  Map config = [:]
+  config.putAll(defaults)
+  config.putAll(user)
+  if (config.cli && config.image) {
+    error(step + ': give either cli or image, not both')
+  }
+  if (!(config.environment instanceof Map)) {
+    error(step + ': environment must be a map of variable names to values, e.g. [APP_ENV: \'ci\']')
+  }
+  List<String> badNames = []
+  for (Object name in config.environment.keySet()) {
+    if (!(String.valueOf(name) ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
+      badNames.add(String.valueOf(name))
+    }
+  }
+  if (badNames) {
+    error(step + ': environment: invalid variable name' + (badNames.size() > 1 ? 's ' : ' ') + badNames.join(', '))
+  }
+  return config
+}
+
+/** The variables the CLI reads, NAME -> value (null: not set). Config keys win over the job's env. */
+Map cliVariables(Map config) {
+  Map vars = [
+    WORKSPACE: env.WORKSPACE,
+    DEVELOPMENT_SERVER_DOMAIN: config.developmentServerDomain ?: env.DEVELOPMENT_SERVER_DOMAIN,
+    GIT_COMMIT: config.commit ?: env.GIT_COMMIT,
+    BRANCH_NAME: config.branch ?: env.BRANCH_NAME,
+    JOB_NAME: env.JOB_NAME,
+    NGINX_INGRESS_CONTROLLER_HOST_PORT: config.ingressHostPort ?: env.NGINX_INGRESS_CONTROLLER_HOST_PORT,
+    DOCKER_REGISTRY: config.dockerRegistry ?: env.DOCKER_REGISTRY,
+    BUILD_URL: env.BUILD_URL,
+    BUILD_TAG: env.BUILD_TAG,
+  ]
+  for (Object name in config.environment.keySet()) {
+    Object value = config.environment[name]
+    vars[String.valueOf(name)] = value == null ? null : String.valueOf(value)
+  }
+  return vars
+}
+
+/** Names handed into the buildpack container with `-e NAME`: the CLI's variables and the credentials. */
+List<String> containerVariableNames(Map config) {
+  List<String> names = []
+  names.addAll(cliVariables(config).keySet())
+  names.addAll(['DOCKER_USERNAME', 'DOCKER_PASSWORD'])
+  return names
+}
+
+/**
+ * Runs `body` with the CLI's variables and the runner's settings in the environment.
+ * `extra` adds variables the arguments refer to (e.g. SHOPSYS_CI_GC_REMOTE); pass [:] for none.
+ */
+def withCliEnvironment(Map config, Map extra, Closure body) {
+  List<String> vars = []
+  Map cli = cliVariables(config)
+  for (Object name in cli.keySet()) {
+    if (cli[name] != null) {
+      vars.add(name + '=' + cli[name])
+    }
+  }
+  vars.add('SHOPSYS_CI_CLI=' + (config.cli ?: defaultCli()))
+  if (config.image) {
+    vars.add('SHOPSYS_CI_IMAGE=' + config.image)
+    vars.add('SHOPSYS_CI_DOCKER_ARGS=' + (config.dockerArgs ?: ''))
+    vars.add('SHOPSYS_CI_ENV_NAMES=' + containerVariableNames(config).join(' '))
+  }
+  if (config.config) {
+    vars.add('SHOPSYS_CI_CONFIG=' + config.config)
+  }
+  for (Object name in extra.keySet()) {
+    if (extra[name] != null) {
+      vars.add(name + '=' + extra[name])
+    }
+  }
+  return withEnv(vars) {
+    body()
+  }
+}
+
+/** Binds the kubeconfig file credential to KUBECONFIG around `body`, when one is configured. */
+def withKubeconfig(Map config, Closure body) {
+  if (!config.kubeconfigCredentialsId) {
+    return body()
+  }
+  return withCredentials([file(credentialsId: config.kubeconfigCredentialsId, variable: 'KUBECONFIG')]) {
+    body()
+  }
+}
+
+/** Binds the registry credential to DOCKER_USERNAME / DOCKER_PASSWORD around `body`, when one is configured. */
+def withRegistry(Map config, Closure body) {
+  if (!config.registryCredentialsId) {
+    return body()
+  }
+  return withCredentials([usernamePassword(credentialsId: config.registryCredentialsId,
+      usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD')]) {
+    body()
+  }
+}
+
+/** Arguments every command gets: `--config` when the config names a file. */
+List<String> globalArguments(Map config) {
+  return config.config ? ['--config', '"$SHOPSYS_CI_CONFIG"'] : []
+}
+
+/**
+ * The shell script that runs `shopsys-ci <words>`. Each word is a constant or a quoted reference
+ * to a variable set with withCliEnvironment; never a value.
+ */
+String script(List<String> words) {
+  return 'set -- ' + words.join(' ') + '\n' + libraryResource('shopsys/ci/run.sh')
+}
+
+/** The label of the `sh` step in the build's views: the command and its flags, no variables. */
+String label(List<String> words) {
+  List<String> shown = ['shopsys-ci']
+  for (String word in words) {
+    if (!word.contains('$')) {
+      shown.add(word)
+    }
+  }
+  return shown.join(' ')
+}
+
+/** Runs `shopsys-ci <words>` and returns its exit code. */
+int run(Map config, List<String> words) {
+  List<String> all = []
+  all.addAll(words)
+  all.addAll(globalArguments(config))
+  return sh(script: script(all), returnStatus: true, label: label(words)) as int
+}
+
+/** Runs `shopsys-ci <words>` and returns what it printed; a non-zero exit fails like any `sh`. */
+String output(Map config, List<String> words) {
+  List<String> all = []
+  all.addAll(words)
+  all.addAll(globalArguments(config))
+  return sh(script: script(all), returnStdout: true, label: label(words))
+}
+
+/** What an exit code of the CLI means (the table of `shopsys-ci --help` and docs/troubleshooting.md). */
+String exitCodeMeaning(int code) {
+  Map meanings = [
+    1: 'unexpected error (a bug: please report it with the build log)',
+    2: 'usage or configuration error',
+    3: 'environment: a required variable or tool is missing',
+    4: 'image build failed',
+    5: 'registry: login, lookup or push failed',
+    6: 'deploy or rollout failed',
+    7: 'a phase (tests, checks) failed',
+    8: 'cleanup failed',
+    9: 'timed out waiting for the branch lock or a capacity slot',
+  ]
+  return meanings[code] ?: 'the command failed or was killed'
+}
+
+/** The message a step fails with when `shopsys-ci <command>` exits with `code`. */
+String failureMessage(String command, int code) {
+  return 'shopsys-ci ' + command + ' failed with exit code ' + code + ': ' + exitCodeMeaning(code) +
+    '. The CLI\'s messages above say what to do; see also docs/troubleshooting.md of shopsys-kube-ci.'
+}
