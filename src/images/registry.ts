@@ -101,7 +101,7 @@ export class HttpRegistryClient implements RegistryClient {
     }
     if (findChallenge(challenges, 'basic') || challenges.length === 0) {
       if (!this.credentials) throw this.authRefused('the registry requires a login and no credentials were given')
-      if (this.authorization.has('basic')) throw this.authRefused()
+      // Idempotent: parallel lookups may all be challenged before the first one has answered.
       this.authorization.set('basic', basicAuth(this.credentials))
       return
     }
