@@ -76,8 +76,13 @@ export function parseConfig(text: string, file: string, env: Env): Config {
 /** The configuration used when the repository has no config file. */
 export function defaultConfig(workspace: string, env: Env): Config {
   const project = env.SHOPSYS_CI_PROJECT || path.basename(path.resolve(workspace)).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '') || 'app'
-  const raw = defaultOf({schema: configSchema}) as Record<string, unknown>
-  return normalize({...raw, project})
+  if (configSchema.kind !== 'object') throw new Error('the config schema is an object')
+  const raw: Record<string, unknown> = {project}
+  for (const [key, field] of Object.entries(configSchema.fields)) {
+    const value = defaultOf(field)
+    if (value !== undefined && key !== 'project') raw[key] = value
+  }
+  return normalize(raw)
 }
 
 function normalize(raw: Record<string, unknown>): Config {

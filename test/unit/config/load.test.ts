@@ -129,3 +129,11 @@ test('the error message lists every problem as file:line: key: message', (t) => 
   t.regex(error!.message, /\/repo\/\.ci\/shopsys-ci\.yaml:3:\d+: deploy\.keep: expected true or false/)
   t.is(error!.exitCode, 2)
 })
+
+test('the defaults without a file are complete', (t) => {
+  const config = defaultConfig('/work/shop', {})
+  t.is(config.names.scheme, 'http')
+  t.is(Object.keys(config.names.hosts).length, 5)
+  t.is(config.deploy.timeout, 10 * 60_000)
+  t.deepEqual(config.images, [])
+})
