@@ -1,0 +1,55 @@
+/**
+ * Runs the CLI the way a user does: a child process of bin/dev.js (TypeScript sources through tsx,
+ * no build needed), with a controlled environment. Tests that use it are serial-safe: no shared state.
+ */
+import {spawn} from 'node:child_process'
+import {cp, mkdtemp} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const EXAMPLE_APP = path.join(REPO_ROOT, 'examples/shopsys-app')
+
+export interface CliResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+}
+
+/** Variables a CI run may have set that would change what the CLI does. */
+const INHERITED_NOISE = ['BRANCH_NAME', 'JOB_NAME', 'GIT_COMMIT', 'WORKSPACE', 'DEVELOPMENT_SERVER_DOMAIN', 'NGINX_INGRESS_CONTROLLER_HOST_PORT', 'DOCKER_REGISTRY', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'SHOPSYS_CI_CONFIG', 'DEBUG', 'BUILD_URL', 'BUILD_TAG']
+
+export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {...process.env}
+  for (const name of INHERITED_NOISE) delete env[name]
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return env
+}
+
+export function runCli(args: string[], options: {cwd?: string; env?: Record<string, string | undefined>; input?: string} = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js'), ...args], {
+      cwd: options.cwd ?? REPO_ROOT,
+      env: cleanEnv(options.env),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({exitCode: code ?? 1, stdout, stderr}))
+    child.stdin.end(options.input ?? '')
+  })
+}
+
+/** A private copy of the example app in a temp dir (rendering writes into the workspace). */
+export async function copyExample(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-example-'))
+  await cp(EXAMPLE_APP, dir, {recursive: true})
+  return dir
+}

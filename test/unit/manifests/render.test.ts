@@ -1,0 +1,102 @@
+import {readFile, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import test from 'ava'
+import {parseAllDocuments, parse} from 'yaml'
+
+import {checkManifests} from '../../../src/manifests/kustomize.js'
+import {generateOverlay} from '../../../src/manifests/overlay.js'
+import {copyExample, runCli} from '../../helpers/cli.js'
+
+const ENV = {BRANCH_NAME: 'feature/JIRA-1_Über', DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', NGINX_INGRESS_CONTROLLER_HOST_PORT: '8000', GIT_COMMIT: 'a'.repeat(40), DOCKER_USERNAME: 'shopsys', DOCKER_REGISTRY: '127.0.0.1:5000'}
+
+test('the overlay sets namespace, labels, images (digest-pinned when known), generators and patches', (t) => {
+  const files = generateOverlay({
+    overlayDir: '/ws/.shopsys-ci/overlay',
+    baseDir: '/ws/kubernetes/overlays/ci',
+    namespace: 'shop-main',
+    labels: {'app.kubernetes.io/managed-by': 'shopsys-ci'},
+    images: [
+      {placeholder: 'shop/php', repository: 'r/u/php', tag: 'ci-commit-1'},
+      {placeholder: 'shop/es', repository: 'r/u/es', tag: 't', digest: 'sha256:abc'},
+    ],
+    patches: [{file: '0-ingress.yaml', content: '- op: replace\n', target: {kind: 'Ingress'}}],
+    configMaps: [{name: 'domains', behavior: 'create', files: [{key: 'd.yaml', content: 'x: 1\n'}]}],
+  })
+  const k = parse(files.get('kustomization.yaml')!)
+  t.is(k.namespace, 'shop-main')
+  t.deepEqual(k.resources, ['../../kubernetes/overlays/ci'])
+  t.deepEqual(k.images, [{name: 'shop/php', newName: 'r/u/php', newTag: 'ci-commit-1'}, {name: 'shop/es', newName: 'r/u/es', digest: 'sha256:abc'}])
+  t.deepEqual(k.configMapGenerator, [{name: 'domains', behavior: 'create', files: ['d.yaml=files/domains/d.yaml']}])
+  t.deepEqual(k.patches, [{path: 'patches/0-ingress.yaml', target: {kind: 'Ingress'}}])
+  t.is(files.get('files/domains/d.yaml'), 'x: 1\n')
+  t.is(files.get('patches/0-ingress.yaml'), '- op: replace\n')
+})
+
+test('manifest check: objects without a name and leftover placeholders are rejected', (t) => {
+  t.deepEqual(checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 'm.yaml').objects, ['ConfigMap/a'])
+  const error = t.throws(() => checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: "{{x}}"}\n', 'm.yaml'))
+  t.regex(error!.message, /document 1 \(ConfigMap\): missing metadata\.name/)
+  t.regex(error!.message, /line 7: unrendered placeholder/)
+})
+
+test('render of the example gives well-formed manifests for the branch (real kustomize)', async (t) => {
+  const ws = await copyExample()
+  const result = await runCli(['render', '--workspace', ws, '--json'], {env: ENV})
+  t.is(result.exitCode, 0, result.stderr)
+  const json = JSON.parse(result.stdout)
+  t.is(json.namespace, 'shopsys-demo-feature-jira-1-uber-0ceca07c')
+  const text = await readFile(path.join(ws, '.shopsys-ci/manifests.yaml'), 'utf8')
+  const objects = parseAllDocuments(text as string).map((d) => (d as {toJS(): any}).toJS())
+  t.true(objects.length >= 18)
+  for (const o of objects) {
+    t.truthy(o.apiVersion && o.kind && o.metadata?.name, JSON.stringify(o).slice(0, 100))
+    t.is(o.metadata.namespace, json.namespace, `${o.kind}/${o.metadata.name} is in the branch namespace`)
+    t.is(o.metadata.labels['app.kubernetes.io/managed-by'], 'shopsys-ci')
+    t.false(['extensions/v1beta1', 'apps/v1beta1'].includes(o.apiVersion), 'modern APIs only')
+  }
+  t.false(text.includes('{{'))
+  const hosts = objects.filter((o) => o.kind === 'Ingress').flatMap((o) => o.spec.rules.map((r: {host: string}) => r.host))
+  t.deepEqual(hosts.sort(), [
+    '2.feature-jira-1-uber-0ceca07c.ci.example.com',
+    'adminer.feature-jira-1-uber-0ceca07c.ci.example.com',
+    'elasticsearch.feature-jira-1-uber-0ceca07c.ci.example.com',
+    'feature-jira-1-uber-0ceca07c.ci.example.com',
+    'redis-admin.feature-jira-1-uber-0ceca07c.ci.example.com',
+  ])
+  const web = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'webserver-php-fpm')
+  const images = [...web.spec.template.spec.initContainers, ...web.spec.template.spec.containers].map((c: {image: string}) => c.image)
+  t.true(images.every((i: string) => i === `127.0.0.1:5000/shopsys/php-fpm:ci-commit-${'a'.repeat(40)}`), images.join(' '))
+  const domains = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('domains-urls-'))
+  t.regex(domains.data['domains_urls.yaml'], /url: "http:\/\/feature-jira-1-uber-0ceca07c\.ci\.example\.com:8000"/)
+  t.regex(web.spec.template.spec.volumes.find((v: {name: string}) => v.name === 'domains-urls').configMap.name, /^domains-urls-/, 'the hashed ConfigMap name is wired into the pod')
+  t.is(await readFile(path.join(ws, 'config/domains_urls.yaml.hbs'), 'utf8').then((s) => s.includes('{{json urls.first}}')), true, 'the template source is untouched')
+})
+
+test('render: an unknown template variable exits 2 naming the file and line', async (t) => {
+  const ws = await copyExample()
+  await writeFile(path.join(ws, 'config/parameters.yaml.hbs'), 'a: 1\nb: {{urls.thrid}}\n')
+  const result = await runCli(['render', '--workspace', ws], {env: ENV})
+  t.is(result.exitCode, 2)
+  t.regex(result.stderr, /config\/parameters\.yaml\.hbs:2: unknown variable in \{\{urls\.thrid\}\}/)
+  t.notRegex(result.stderr, /at .*\.js:\d+/, 'no stack trace for an expected error')
+})
+
+test('render: a kustomize failure exits 2 with kustomize\'s own message', async (t) => {
+  const ws = await copyExample()
+  await writeFile(path.join(ws, 'kubernetes/overlays/ci/kustomization.yaml'), 'resources:\n  - missing.yaml\n')
+  const result = await runCli(['render', '--workspace', ws], {env: ENV})
+  t.is(result.exitCode, 2)
+  t.regex(result.stderr, /kustomize failed/)
+  t.regex(result.stderr, /missing\.yaml/)
+})
+
+test('render: a missing kustomize binary exits 2 and says how to install it', async (t) => {
+  const ws = await copyExample()
+  const config = path.join(ws, '.ci/shopsys-ci.yaml')
+  await writeFile(config, (await readFile(config, 'utf8')).replace('kustomize:\n', 'kustomize:\n  binary: /nonexistent/kustomize\n'))
+  const result = await runCli(['render', '--workspace', ws], {env: ENV})
+  t.is(result.exitCode, 2)
+  t.regex(result.stderr, /kustomize: \/nonexistent\/kustomize was not found/)
+  t.regex(result.stderr, /install kubectl/)
+})
