@@ -1,0 +1,196 @@
+/**
+ * `shopsys-ci build`: the whole pipeline of DESIGN §2 as one linear flow over stage interfaces.
+ * Each failure is wrapped with its stage's name; whatever happens after the deploy started, the logs
+ * are exported, the report is written and (with cleanup) the namespace is deleted — also when the
+ * build is interrupted.
+ */
+import {mkdir} from 'node:fs/promises'
+import path from 'node:path'
+
+import {checkEnvironment} from '../config/environment.js'
+import {CiError, EnvironmentError, ExitCode, ManifestError, StageError} from '../errors.js'
+import type {ImageResult} from '../images/types.js'
+import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
+import type {RenderResult} from '../manifests/render.js'
+import {writeFileAtomic} from '../templates/render.js'
+import type {Logger} from '../util/log.js'
+import type {BuildContext} from './context.js'
+import type {ImageRef} from './render-stage.js'
+
+/** The stages `build` runs; tests pass fakes, `defaultStages` (stages.ts) the real ones. */
+export interface BuildStages {
+  images(run: BuildRun): Promise<ImageResult[]>
+  render(run: BuildRun, images: ImageRef[]): Promise<RenderResult>
+  deploy(run: BuildRun, manifestsFile: string): Promise<DeployResult>
+  phase(run: BuildRun, phase: string): Promise<PhaseResult>
+  logs(run: BuildRun): Promise<LogsResult>
+  cleanup(run: BuildRun): Promise<CleanupResult>
+}
+
+export interface BuildOptions {
+  /** Delete the environment at the end, whatever happened (unless it is kept). */
+  cleanup: boolean
+  keep: boolean
+  fresh?: boolean
+  forceBuild?: boolean
+  /** Where the JSON report goes (default `<workspace>/shopsys-ci/report.json`). */
+  reportFile?: string
+}
+
+/** One build in progress: what every stage gets. */
+export interface BuildRun {
+  ctx: BuildContext
+  commit: string
+  identity: EnvironmentIdentity
+  options: BuildOptions
+  logger: Logger
+  signal: AbortSignal
+}
+
+export type StageName = 'check' | 'images' | 'render' | 'deploy' | `phase ${string}` | 'logs' | 'cleanup'
+
+export interface StageReport {
+  name: StageName
+  status: 'ok' | 'failed'
+  durationMs: number
+  error?: string
+}
+
+export interface BuildReport {
+  result: 'success' | 'failure'
+  exitCode: number
+  error?: {stage?: string; code: string; message: string}
+  project: string
+  branch: string
+  slug: string
+  namespace: string
+  commit: string
+  urls: Record<string, string>
+  images: ImageResult[]
+  phases: PhaseResult[]
+  deploy?: {created: boolean; keep: boolean; expiresAt: string; workloads: DeployResult['workloads']}
+  logs?: {dir: string; files: number}
+  cleanup?: {outcome: string; reason: string}
+  stages: StageReport[]
+  startedAt: string
+  durationMs: number
+}
+
+export interface BuildResult {
+  report: BuildReport
+  reportFile: string
+  /** The first failure, to be thrown by the command once everything is reported. */
+  error?: CiError
+}
+
+export function reportDir(workspace: string): string {
+  return path.join(workspace, 'shopsys-ci')
+}
+
+export async function runBuild(run: BuildRun, stages: BuildStages, now: () => number = () => performance.now()): Promise<BuildResult> {
+  const {ctx, logger, options} = run
+  const started = now()
+  const report: BuildReport = {
+    result: 'success',
+    exitCode: 0,
+    project: ctx.config.project,
+    branch: ctx.names.branch,
+    slug: ctx.names.slug,
+    namespace: ctx.names.namespace,
+    commit: run.commit,
+    urls: ctx.names.urls,
+    images: [],
+    phases: [],
+    stages: [],
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+  }
+  let failure: StageError | undefined
+  let deployStarted = false
+
+  /** Runs one stage with a header, its timing in the report, and its failure wrapped with its name. */
+  const stage = async <T>(name: StageName, fn: () => Promise<T>, always = false): Promise<T> => {
+    const t0 = now()
+    try {
+      const value = await logger.stage(name, () => {
+        if (run.signal.aborted && !always) throw interrupted(run.signal)
+        return fn()
+      })
+      report.stages.push({name, status: 'ok', durationMs: now() - t0})
+      return value
+    } catch (error) {
+      const wrapped = error instanceof StageError ? error : new StageError(name, error)
+      report.stages.push({name, status: 'failed', durationMs: now() - t0, error: wrapped.message})
+      throw wrapped
+    }
+  }
+
+  try {
+    await stage('check', async () => checkStage(run))
+    logger.info(`branch ${ctx.names.branch} -> namespace ${ctx.names.namespace}`)
+    for (const [name, url] of Object.entries(ctx.names.urls)) logger.info(`  ${name}: ${url}`)
+    report.images = await stage('images', () => stages.images(run))
+    const images = report.images.map((i) => ({name: i.name, placeholder: i.placeholder, repository: i.repository, tag: i.tag, reference: i.reference, digest: i.digest}))
+    const rendered = await stage('render', () => stages.render(run, images))
+    if (!rendered.manifestsFile) throw new StageError('render', new ManifestError('the config has no `kustomize` section, so there is nothing to deploy', {suggestions: ['add kustomize.base (docs/configuration.md)']}))
+    deployStarted = true
+    const deployed = await stage('deploy', () => stages.deploy(run, rendered.manifestsFile!))
+    report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads}
+    for (const name of ctx.config.build.phases ?? ctx.config.phases.map((p) => p.name)) {
+      const result = await stage(`phase ${name}`, () => stages.phase(run, name))
+      report.phases.push(result)
+    }
+  } catch (error) {
+    failure = error instanceof StageError ? error : new StageError('build', error)
+  }
+
+  // From here on, every step runs whatever happened before, even after an interruption (with a
+  // signal of its own), and its own failure is only reported.
+  const finalRun: BuildRun = {...run, signal: new AbortController().signal}
+  if (deployStarted) {
+    try {
+      const logs = await stage('logs', () => stages.logs(finalRun), true)
+      report.logs = {dir: path.relative(ctx.workspace, logs.dir) || logs.dir, files: logs.files.length}
+    } catch (error) {
+      logger.warn(`could not export the logs: ${(error as Error).message}`)
+    }
+  }
+  if (options.cleanup && deployStarted && !options.keep) {
+    try {
+      const cleaned = await stage('cleanup', () => stages.cleanup(finalRun), true)
+      report.cleanup = {outcome: cleaned.outcome, reason: cleaned.reason}
+    } catch (error) {
+      failure ??= error instanceof StageError ? error : new StageError('cleanup', error)
+    }
+  } else if (deployStarted) {
+    logger.info(options.keep ? `environment kept for review until ${report.deploy?.expiresAt ?? 'its ttl'}` : 'environment left running (no --cleanup); delete it with `shopsys-ci cleanup`')
+  }
+
+  if (failure) {
+    report.result = 'failure'
+    report.exitCode = failure.exitCode
+    report.error = {stage: failure.stage, code: failure.code, message: failure.message}
+  }
+  report.durationMs = now() - started
+  const reportFile = options.reportFile ?? path.join(reportDir(ctx.workspace), 'report.json')
+  await mkdir(path.dirname(reportFile), {recursive: true})
+  await writeFileAtomic(reportFile, `${JSON.stringify(report, null, 2)}\n`)
+  return {report, reportFile, error: failure}
+}
+
+/** Stage 1: every variable the configured pipeline needs, all problems at once. */
+function checkStage(run: BuildRun): void {
+  const problems = checkEnvironment(run.ctx.config, run.ctx.env)
+    .filter((v) => v.problem)
+    .map((v) => ({name: v.name, purpose: v.purpose, problem: v.problem!}))
+  if (problems.length > 0) throw new EnvironmentError(problems, {suggestions: ['set them in the Jenkins job; `shopsys-ci env check` lists every variable']})
+}
+
+export class InterruptedError extends CiError {
+  readonly exitCode = ExitCode.unexpected
+  readonly code = 'INTERRUPTED'
+}
+
+function interrupted(signal: AbortSignal): InterruptedError {
+  return new InterruptedError(`interrupted (${String(signal.reason ?? 'aborted')})`)
+}

@@ -1,0 +1,27 @@
+/** The one human summary at the end of a build: result, URLs, images, phases, time per stage. */
+import {formatDuration} from '../util/duration.js'
+import type {BuildReport} from './build.js'
+
+export function formatSummary(report: BuildReport, reportFile: string): string {
+  const lines: string[] = []
+  const ok = report.result === 'success'
+  lines.push('', `=== shopsys-ci build ${ok ? 'SUCCEEDED' : 'FAILED'} in ${formatDuration(report.durationMs)}${report.error ? ` (${report.error.stage}, exit ${report.exitCode})` : ''}`)
+  lines.push(`branch     ${report.branch}`, `namespace  ${report.namespace}`, `commit     ${report.commit}`)
+  const urls = Object.entries(report.urls)
+  if (urls.length > 0) {
+    lines.push('urls')
+    for (const [name, url] of urls) lines.push(`  ${name.padEnd(14)} ${url}`)
+  }
+  if (report.images.length > 0) {
+    const built = report.images.filter((i) => i.status === 'built').length
+    lines.push(`images     ${built} built, ${report.images.length - built} reused`)
+    for (const i of report.images) lines.push(`  ${i.status.padEnd(7)} ${i.reference}${i.digest ? `@${i.digest}` : ''} (${formatDuration(i.durationMs)})`)
+  }
+  for (const p of report.phases) lines.push(`phase      ${p.phase}: exit ${p.exitCode}, ${p.artifacts.length} artifact(s)`)
+  if (report.deploy?.keep) lines.push(`kept until ${report.deploy.expiresAt}`)
+  if (report.cleanup) lines.push(`cleanup    ${report.cleanup.outcome}: ${report.cleanup.reason}`)
+  lines.push('stages')
+  for (const s of report.stages) lines.push(`  ${s.name.padEnd(16)} ${s.status.padEnd(6)} ${formatDuration(s.durationMs)}`)
+  lines.push(`report     ${reportFile}`)
+  return lines.join('\n')
+}

@@ -1,0 +1,136 @@
+import {mkdtemp, readFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import test from 'ava'
+
+import {parseConfig} from '../../../src/config/load.js'
+import {DeployError, ImageBuildError, PhaseError} from '../../../src/errors.js'
+import {computeNames} from '../../../src/names/index.js'
+import {type BuildRun, type BuildStages, runBuild} from '../../../src/pipeline/build.js'
+import type {BuildContext} from '../../../src/pipeline/context.js'
+import {formatSummary} from '../../../src/pipeline/summary.js'
+import {MemoryLogger} from '../../../src/util/log.js'
+
+const CONFIG = `project: shop
+kustomize: {base: k}
+phases:
+  - {name: fixtures, target: deployment/web, command: [a]}
+  - {name: checks, target: deployment/web, command: [b]}
+`
+const ENV = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'u', DOCKER_PASSWORD: 'p'}
+
+async function makeRun(options: Partial<BuildRun['options']> = {}, env: Record<string, string> = ENV): Promise<BuildRun> {
+  const workspace = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-build-'))
+  const config = parseConfig(CONFIG, 'c.yaml', {})
+  const names = computeNames({branch: 'feature/x', project: 'shop', domain: 'ci.example.com', scheme: 'http', hosts: config.names.hosts})
+  const ctx: BuildContext = {config, workspace, env, branch: {branch: 'feature/x', source: 'flag'}, names, domain: 'ci.example.com'}
+  return {
+    ctx,
+    commit: 'c0ffee0',
+    identity: {project: 'shop', branch: 'feature/x', slug: names.slug, namespace: names.namespace, commit: 'c0ffee0', owner: 'build-1', urls: names.urls},
+    options: {cleanup: true, keep: false, ...options},
+    logger: new MemoryLogger(),
+    signal: new AbortController().signal,
+  }
+}
+
+/** Fake stages that record their calls; `fail` makes one stage throw. */
+function fakeStages(calls: string[], fail: Partial<Record<keyof BuildStages | string, Error>> = {}): BuildStages {
+  const step = async <T>(name: string, value: T): Promise<T> => {
+    calls.push(name)
+    if (fail[name]) throw fail[name]
+    return value
+  }
+  return {
+    images: () => step('images', [{name: 'php', placeholder: 'php', repository: 'r/u/php', tag: 't', reference: 'r/u/php:t', status: 'built' as const, durationMs: 5}]),
+    render: (_run, images) => step('render', {templates: [], manifestsFile: '/m.yaml', objects: images.map((i) => i.reference)}),
+    deploy: () => step('deploy', {namespace: 'ns', created: true, fresh: false, keep: false, expiresAt: 'x', applied: [], workloads: [], urls: {}, timings: {lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}}),
+    phase: (_run, name) => step(`phase ${name}`, {phase: name, namespace: 'ns', pod: 'p', exitCode: 0, durationMs: 1, artifacts: [], artifactsDir: 'a', missingArtifacts: []}),
+    logs: () => step('logs', {namespace: 'ns', dir: '/ws/shopsys-ci/logs', files: [], skipped: []}),
+    cleanup: () => step('cleanup', {namespace: 'ns', outcome: 'deleted' as const, reason: 'gone', durationMs: 1}),
+  }
+}
+
+test('a successful build runs every stage in order and writes the report', async (t) => {
+  const run = await makeRun()
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls))
+  t.deepEqual(calls, ['images', 'render', 'deploy', 'phase fixtures', 'phase checks', 'logs', 'cleanup'])
+  t.is(result.error, undefined)
+  const report = JSON.parse(await readFile(result.reportFile, 'utf8'))
+  t.is(report.result, 'success')
+  t.is(report.exitCode, 0)
+  t.deepEqual(report.stages.map((s: {name: string}) => s.name), ['check', 'images', 'render', 'deploy', 'phase fixtures', 'phase checks', 'logs', 'cleanup'])
+  t.is(result.reportFile, path.join(run.ctx.workspace, 'shopsys-ci/report.json'))
+  t.regex(formatSummary(result.report, result.reportFile), /SUCCEEDED[\s\S]*images +1 built, 0 reused/)
+})
+
+test('a failing phase still exports logs and cleans up; the phase\'s exit code wins', async (t) => {
+  const run = await makeRun()
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls, {'phase fixtures': new PhaseError('fixtures exited 3')}))
+  t.deepEqual(calls, ['images', 'render', 'deploy', 'phase fixtures', 'logs', 'cleanup'])
+  t.is(result.error?.exitCode, 7)
+  t.is(result.report.exitCode, 7)
+  t.deepEqual(result.report.error, {stage: 'phase fixtures', code: 'PHASE', message: 'phase fixtures: fixtures exited 3'})
+})
+
+test('a failed rollout still exports logs before cleanup', async (t) => {
+  const run = await makeRun()
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls, {deploy: new DeployError('web: CrashLoopBackOff')}))
+  t.deepEqual(calls, ['images', 'render', 'deploy', 'logs', 'cleanup'])
+  t.is(result.report.exitCode, 6)
+})
+
+test('an image failure stops before anything touches the cluster', async (t) => {
+  const run = await makeRun()
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls, {images: new ImageBuildError('php: build failed')}))
+  t.deepEqual(calls, ['images'])
+  t.is(result.report.exitCode, 4)
+})
+
+test('keep skips cleanup; no --cleanup leaves the environment', async (t) => {
+  const kept: string[] = []
+  await runBuild(await makeRun({keep: true}), fakeStages(kept))
+  t.false(kept.includes('cleanup'))
+  const left: string[] = []
+  await runBuild(await makeRun({cleanup: false}), fakeStages(left))
+  t.false(left.includes('cleanup'))
+  t.true(left.includes('logs'))
+})
+
+test('missing environment fails the check stage with exit 3, listing every variable', async (t) => {
+  const run = await makeRun({}, {})
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls))
+  t.deepEqual(calls, [])
+  t.is(result.report.exitCode, 3)
+  t.regex(result.error!.message, /DEVELOPMENT_SERVER_DOMAIN/)
+})
+
+test('a cleanup failure is reported (exit 8) when nothing else failed', async (t) => {
+  const run = await makeRun()
+  const result = await runBuild(run, fakeStages([], {cleanup: new (class extends Error {})('x')}))
+  t.is(result.report.result, 'failure')
+  t.is(result.report.stages.at(-1)!.name, 'cleanup')
+})
+
+test('an interrupted build skips the remaining stages but still cleans up', async (t) => {
+  const run = await makeRun()
+  const controller = new AbortController()
+  run.signal = controller.signal
+  const calls: string[] = []
+  const stages = fakeStages(calls)
+  const deploy = stages.deploy
+  stages.deploy = async (r, f) => {
+    const result = await deploy(r, f)
+    controller.abort('SIGTERM')
+    return result
+  }
+  const result = await runBuild(run, stages)
+  t.deepEqual(calls, ['images', 'render', 'deploy', 'logs', 'cleanup'])
+  t.regex(result.error!.message, /interrupted \(SIGTERM\)/)
+})
