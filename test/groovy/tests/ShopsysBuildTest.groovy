@@ -1,0 +1,383 @@
+/** vars/shopsysBuild.groovy in the recording harness. */
+class ShopsysBuildTest {
+  static final String URLS = 'http://feature-x.ci.example.com:8000\nhttp://2.feature-x.ci.example.com:8000\n'
+
+  /** A harness whose `names --urls` prints two URLs and whose other commands exit with `codes[cli]` (0 if absent). */
+  static PipelineHarness harness(Map<String, Object> codes = [:]) {
+    PipelineHarness h = PipelineHarness.create()
+    h.shResponder = { StepCall c ->
+      if (codes.containsKey(c.cli)) {
+        Object answer = codes[c.cli]
+        if (answer instanceof Throwable) {
+          throw (Throwable) answer
+        }
+        return answer
+      }
+      return c.cli == 'names --urls' ? URLS : 0
+    }
+    return h
+  }
+
+  static Throwable failure(Closure body) {
+    try {
+      body.call()
+    } catch (Throwable e) {
+      return e
+    }
+    assert false: 'expected the step to fail'
+  }
+
+  static void noViolations(PipelineHarness h) {
+    assert h.violations == []
+  }
+
+  @Test
+  void 'default run: steps in order, exact sh scripts'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild')
+    assert h.trace() == [
+      'withEnv',
+      'sh names --urls',
+      'withCredentials',
+      'sh build',
+      'sh logs export',
+      'archiveArtifacts',
+      'junit',
+      'sh cleanup',
+    ]
+    for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+      StepCall sh = h.cliCall(cli)
+      assert sh.script == PipelineHarness.expectedScript(cli)
+      assert sh.script instanceof String
+      assert sh.named.label == 'shopsys-ci ' + cli
+    }
+    assert h.cliCall('names --urls').named.returnStdout == true
+    for (String cli in ['build', 'logs export', 'cleanup']) {
+      assert h.cliCall(cli).named.returnStatus == true
+    }
+    noViolations(h)
+  }
+
+  @Test
+  void 'default run: the CLI is npx of the pinned version, no image'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild')
+    Map env = h.cliCall('build').env
+    assert env.SHOPSYS_CI_CLI == 'npx --yes shopsys-kube-ci@' + Repo.packageVersion()
+    assert !env.containsKey('SHOPSYS_CI_IMAGE')
+    assert !env.containsKey('SHOPSYS_CI_ENV_NAMES')
+    assert !env.containsKey('SHOPSYS_CI_CONFIG')
+  }
+
+  @Test
+  void 'the environment of the CLI comes from env'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild')
+    List<String> withEnv = h.calls('withEnv')[0].args[0]
+    assert withEnv == [
+      'WORKSPACE=/agent/workspace/shop_feature-x',
+      'DEVELOPMENT_SERVER_DOMAIN=ci.example.com',
+      'GIT_COMMIT=0123456789abcdef0123456789abcdef01234567',
+      'BRANCH_NAME=feature/x',
+      'JOB_NAME=shop/feature%2Fx',
+      'NGINX_INGRESS_CONTROLLER_HOST_PORT=8000',
+      'BUILD_URL=https://jenkins.example.com/job/shop/job/feature%252Fx/7/',
+      'BUILD_TAG=jenkins-shop-feature%2Fx-7',
+      'SHOPSYS_CI_CLI=npx --yes shopsys-kube-ci@' + Repo.packageVersion(),
+    ]
+    Map env = h.cliCall('build').env
+    assert !env.containsKey('DOCKER_REGISTRY')
+  }
+
+  @Test
+  void 'config keys override env, environment adds variables'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [
+      developmentServerDomain: 'preview.example.org',
+      ingressHostPort: 8080,
+      dockerRegistry: 'registry.example.org:5000',
+      branch: 'release/2.0',
+      commit: 'fedcba9876543210fedcba9876543210fedcba98',
+      config: 'ci/shopsys ci.yaml',
+      environment: [APP_ENV: 'ci', SHOPSYS_CI_DEBUG: 1],
+    ])
+    Map env = h.cliCall('build --config "$SHOPSYS_CI_CONFIG"').env
+    assert env.DEVELOPMENT_SERVER_DOMAIN == 'preview.example.org'
+    assert env.NGINX_INGRESS_CONTROLLER_HOST_PORT == '8080'
+    assert env.DOCKER_REGISTRY == 'registry.example.org:5000'
+    assert env.BRANCH_NAME == 'release/2.0'
+    assert env.GIT_COMMIT == 'fedcba9876543210fedcba9876543210fedcba98'
+    assert env.SHOPSYS_CI_CONFIG == 'ci/shopsys ci.yaml'
+    assert env.APP_ENV == 'ci'
+    assert env.SHOPSYS_CI_DEBUG == '1'
+    // --config goes to every command, as a reference to the variable: the value is never in the script
+    assert h.cliCalls() == [
+      'names --urls --config "$SHOPSYS_CI_CONFIG"',
+      'build --config "$SHOPSYS_CI_CONFIG"',
+      'logs export --config "$SHOPSYS_CI_CONFIG"',
+      'cleanup --config "$SHOPSYS_CI_CONFIG"',
+    ]
+    assert h.cliCall('build --config "$SHOPSYS_CI_CONFIG"').named.label == 'shopsys-ci build'
+    noViolations(h)
+  }
+
+  @Test
+  void 'registry credential is bound around build only, in single-quoted sh'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild')
+    StepCall creds = h.calls('withCredentials')[0]
+    assert creds.args[0] == [[$class: 'UsernamePasswordMultiBinding', credentialsId: 'docker-registry',
+                              usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD']]
+    StepCall build = h.cliCall('build')
+    assert build.secrets == ['DOCKER_USERNAME', 'DOCKER_PASSWORD']
+    assert build.env.DOCKER_PASSWORD == PipelineHarness.REGISTRY_PASSWORD
+    assert build.blocks == ['withEnv', 'withCredentials']
+    for (String cli in ['names --urls', 'logs export', 'cleanup']) {
+      assert h.cliCall(cli).secrets == []
+      assert !h.cliCall(cli).env.containsKey('DOCKER_PASSWORD')
+    }
+    noViolations(h)
+  }
+
+  @Test
+  void 'kubeconfig credential is bound around every command'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [kubeconfigCredentialsId: 'ci-kubeconfig'])
+    assert h.calls('withCredentials')[0].args[0] == [[$class: 'FileBinding', credentialsId: 'ci-kubeconfig', variable: 'KUBECONFIG']]
+    for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+      StepCall sh = h.cliCall(cli)
+      assert sh.env.KUBECONFIG == PipelineHarness.KUBECONFIG_PATH
+      assert 'KUBECONFIG' in sh.secrets
+      assert sh.script instanceof String
+    }
+    assert h.cliCall('build').secrets == ['KUBECONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD']
+    noViolations(h)
+  }
+
+  @Test
+  void 'no registry credential when registryCredentialsId is null'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [registryCredentialsId: null])
+    assert h.calls('withCredentials') == []
+    assert h.cliCall('build').secrets == []
+    assert h.trace().contains('sh build')
+  }
+
+  @Test
+  void 'a missing credential fails the build and still archives'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [registryCredentialsId: 'nope']) }
+    assert e instanceof hudson.AbortException
+    assert e.message.contains("'nope'")
+    assert h.trace() == ['withEnv', 'sh names --urls', 'withCredentials', 'sh logs export', 'archiveArtifacts', 'junit', 'sh cleanup']
+  }
+
+  @Test
+  void 'failed build: logs, archive, junit and cleanup still run, the error names the exit code'() {
+    PipelineHarness h = harness(build: 7)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e instanceof hudson.AbortException
+    assert e.message.startsWith('shopsys-ci build failed with exit code 7: a phase (tests, checks) failed.')
+    assert h.trace() == [
+      'withEnv', 'sh names --urls', 'withCredentials', 'sh build', 'error',
+      'sh logs export', 'archiveArtifacts', 'junit', 'sh cleanup',
+    ]
+    noViolations(h)
+  }
+
+  @Test
+  void 'aborted build (sh interrupted): the finally block runs and the abort propagates'() {
+    InterruptedException abort = new InterruptedException('aborted by a newer build')
+    PipelineHarness h = harness(build: abort)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.is(abort)
+    assert h.trace() == ['withEnv', 'sh names --urls', 'withCredentials', 'sh build',
+                         'sh logs export', 'archiveArtifacts', 'junit', 'sh cleanup']
+  }
+
+  @Test
+  void 'archive and junit patterns'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild')
+    assert h.calls('archiveArtifacts')[0].named == [
+      artifacts: 'shopsys-ci/report.json, .shopsys-ci/manifests.yaml, shopsys-ci/logs/**, shopsys-ci/artifacts/**',
+      allowEmptyArchive: true,
+    ]
+    assert h.calls('junit')[0].named == [testResults: 'shopsys-ci/artifacts/**/*.xml', allowEmptyResults: true]
+  }
+
+  @Test
+  void 'archive: false and junit: null switch them off'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [archive: false, junit: null])
+    assert h.calls('archiveArtifacts') == []
+    assert h.calls('junit') == []
+    PipelineHarness h2 = harness()
+    h2.run('shopsysBuild', [junit: 'shopsys-ci/artifacts/phpunit/*.xml'])
+    assert h2.calls('junit')[0].named.testResults == 'shopsys-ci/artifacts/phpunit/*.xml'
+  }
+
+  @Test
+  void 'keep: true builds with --keep, skips cleanup and tells shopsysCleanup'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [keep: true])
+    assert h.trace() == ['withEnv', 'sh names --urls', 'withCredentials', 'sh build --keep',
+                         'sh logs export', 'archiveArtifacts', 'junit']
+    assert h.env.SHOPSYS_CI_KEEP == 'true'
+    assert h.echoes().any { it.contains('keep: true') }
+  }
+
+  @Test
+  void 'keep: true and a failing build: still no cleanup'() {
+    PipelineHarness h = harness('build --keep': 6)
+    Throwable e = failure { h.run('shopsysBuild', [keep: true]) }
+    assert e.message.startsWith('shopsys-ci build failed with exit code 6: deploy or rollout failed')
+    assert !h.cliCalls().contains('cleanup')
+    assert h.trace().contains('archiveArtifacts')
+  }
+
+  @Test
+  void 'description is the environment URLs'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild')
+    assert h.currentBuild.description == URLS.trim()
+  }
+
+  @Test
+  void 'description: false does not ask for names'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [description: false])
+    assert !h.cliCalls().contains('names --urls')
+    assert h.currentBuild.description == null
+  }
+
+  @Test
+  void 'names failing is only a warning, build reports the problem'() {
+    PipelineHarness h = harness('names --urls': 2, build: 2)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.message.startsWith('shopsys-ci build failed with exit code 2: usage or configuration error')
+    assert h.currentBuild.description == null
+    assert h.echoes().any { it.contains('could not compute the environment\'s URLs') }
+  }
+
+  @Test
+  void 'an abort during names is not swallowed'() {
+    InterruptedException abort = new InterruptedException('aborted')
+    PipelineHarness h = harness('names --urls': abort)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.is(abort)
+    assert !h.cliCalls().contains('build')
+  }
+
+  @Test
+  void 'cleanup failing after a good build fails the build, after archiving'() {
+    PipelineHarness h = harness(cleanup: 8)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.message.startsWith('shopsys-ci cleanup failed with exit code 8: cleanup failed')
+    assert h.trace()[-4..-1] == ['archiveArtifacts', 'junit', 'sh cleanup', 'error']
+  }
+
+  @Test
+  void 'cleanup failing after a failed build keeps the build error'() {
+    PipelineHarness h = harness(build: 4, cleanup: 8)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.message.startsWith('shopsys-ci build failed with exit code 4: image build failed')
+    assert h.echoes().any { it.contains('cleanup failed with exit code 8') }
+  }
+
+  @Test
+  void 'logs export failing is a warning only'() {
+    PipelineHarness h = harness('logs export': 1)
+    h.run('shopsysBuild')
+    assert h.echoes().any { it.startsWith('shopsysBuild: warning: shopsys-ci logs export failed with exit code 1') }
+    assert h.cliCalls().contains('cleanup')
+  }
+
+  @Test
+  void 'unknown keys fail with error naming them and the known keys, nothing runs'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [kubeconfig: 'x', keepp: true]) }
+    assert e instanceof hudson.AbortException
+    assert e.message.startsWith('shopsysBuild: unknown configuration keys kubeconfig, keepp. Known keys: cli, image,')
+    assert e.message.contains('kubeconfigCredentialsId')
+    assert e.message.contains('registryCredentialsId')
+    assert e.message.contains(' keep,')
+    assert h.calls('sh') == []
+    assert h.trace() == ['error']
+  }
+
+  @Test
+  void 'one unknown key'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [imagee: 'x']) }
+    assert e.message.startsWith('shopsysBuild: unknown configuration key imagee. Known keys: ')
+  }
+
+  @Test
+  void 'cli and image together are an error'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [cli: 'shopsys-ci', image: 'acme/buildpack:1']) }
+    assert e.message == 'shopsysBuild: give either cli or image, not both'
+    assert h.calls('sh') == []
+  }
+
+  @Test
+  void 'bad environment names are an error'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [environment: ['OK': '1', 'NOT OK': '2', '9X': '3']]) }
+    assert e.message == 'shopsysBuild: environment: invalid variable names NOT OK, 9X'
+    Throwable e2 = failure { harness().run('shopsysBuild', [environment: 'A=1']) }
+    assert e2.message.startsWith('shopsysBuild: environment must be a map')
+  }
+
+  @Test
+  void 'cli: overrides the command'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [cli: '/opt/shopsys-ci/bin/run.js'])
+    assert h.cliCall('build').env.SHOPSYS_CI_CLI == '/opt/shopsys-ci/bin/run.js'
+    assert h.cliCall('build').script == PipelineHarness.expectedScript('build')
+  }
+
+  @Test
+  void 'image: sets the runner variables, the variable list has names only'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [image: 'acme/shopsys-ci-buildpack:0.1.0', environment: [APP_ENV: 'ci']])
+    Map env = h.cliCall('build').env
+    assert env.SHOPSYS_CI_IMAGE == 'acme/shopsys-ci-buildpack:0.1.0'
+    assert env.SHOPSYS_CI_DOCKER_ARGS == '--network host'
+    assert env.SHOPSYS_CI_ENV_NAMES == 'WORKSPACE DEVELOPMENT_SERVER_DOMAIN GIT_COMMIT BRANCH_NAME JOB_NAME ' +
+      'NGINX_INGRESS_CONTROLLER_HOST_PORT DOCKER_REGISTRY BUILD_URL BUILD_TAG APP_ENV DOCKER_USERNAME DOCKER_PASSWORD'
+    // same script as without image: the runner resource decides
+    assert h.cliCall('build').script == PipelineHarness.expectedScript('build')
+    noViolations(h)
+  }
+
+  @Test
+  void 'secrets never appear in any step argument, also with every option on'() {
+    PipelineHarness h = harness('build --config "$SHOPSYS_CI_CONFIG"': 7)
+    failure {
+      h.run('shopsysBuild', [image: 'acme/buildpack:1', kubeconfigCredentialsId: 'ci-kubeconfig',
+                             config: 'ci.yaml', environment: [A: 'b']])
+    }
+    noViolations(h)
+    for (StepCall sh in h.calls('sh')) {
+      assert sh.script instanceof String && !(sh.script instanceof GString)
+      assert !sh.script.contains(PipelineHarness.REGISTRY_PASSWORD)
+    }
+  }
+
+  @Test
+  void 'the harness itself flags a GString sh while secrets are bound'() {
+    // Guards the guard: a step written the wrong way must be caught.
+    PipelineHarness h = harness()
+    Script bad = new GroovyShell(PipelineHarness.classLoader, h.binding,
+      new org.codehaus.groovy.control.CompilerConfiguration(scriptBaseClass: PipelineScript.name)).parse('''
+        withCredentials([usernamePassword(credentialsId: 'docker-registry', usernameVariable: 'U', passwordVariable: 'P')]) {
+          sh "docker login -u ${env.U} -p ${env.P}"
+        }
+      ''')
+    bad.run()
+    assert h.violations.any { it.startsWith('secret value appears in the arguments of sh') }
+    assert h.violations.any { it.startsWith('sh got a GString while [U, P] were bound') }
+  }
+}
