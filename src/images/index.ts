@@ -57,6 +57,8 @@ export interface ImageServices {
   registry: RegistryClient
   builder: ImageBuilder
   pusher: ImagePusher
+  /** Logs docker in (once) before the first push; default: `docker login --password-stdin`. */
+  login: () => Promise<void>
 }
 
 /** Runs the images stage; resolves with one result per configured image, in config order. */
@@ -82,6 +84,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
 
   let loggedIn: Promise<void> | undefined
   const login = (): Promise<void> => {
+    if (ctx.services?.login) loggedIn ??= ctx.services.login()
     if (!credentials) return Promise.resolve()
     loggedIn ??= docker.login(registry.host, credentials.username, credentials.password, retry, (m) => logger.warn(redact(m)))
     return loggedIn

@@ -27,24 +27,25 @@ export async function runGraph<T>(
 
   return new Promise((resolve) => {
     const pump = () => {
-      // Mark what can never start.
-      for (let i = pending.length - 1; i >= 0; i--) {
-        const node = pending[i]
-        const failedDep = node.deps.find((d) => {
-          const o = outcomes.get(d)
-          return o !== undefined && o.state !== 'done'
-        })
-        if (failedDep) {
-          outcomes.set(node.id, {state: 'not-started', reason: `depends on "${failedDep}", which did not finish`})
-          pending.splice(i, 1)
-        } else if (stopped) {
-          outcomes.set(node.id, {state: 'not-started', reason: 'stopped after another image failed'})
-          pending.splice(i, 1)
+      // Mark what can never start: dependents of failures (transitively), then, after a failure, the rest.
+      for (let changed = true; changed; ) {
+        changed = false
+        for (let i = pending.length - 1; i >= 0; i--) {
+          const node = pending[i]
+          const failedDep = node.deps.find((d) => {
+            const o = outcomes.get(d)
+            return o !== undefined && o.state !== 'done'
+          })
+          if (failedDep) {
+            outcomes.set(node.id, {state: 'not-started', reason: `depends on "${failedDep}", which did not finish`})
+            pending.splice(i, 1)
+            changed = true
+          }
         }
       }
-      if (pending.some((n) => n.deps.some((d) => outcomes.get(d)?.state === 'failed' || outcomes.get(d)?.state === 'not-started'))) {
-        pump()
-        return
+      if (stopped) {
+        for (const node of pending) outcomes.set(node.id, {state: 'not-started', reason: 'stopped after another image failed'})
+        pending.length = 0
       }
       // Start what is ready, in order.
       for (let i = 0; i < pending.length && running < limit; ) {

@@ -15,7 +15,8 @@ export interface Challenge {
 }
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
-const PARAM = new RegExp(`^(${TOKEN})[ \\t]*=[ \\t]*("(?:[^"\\\\]|\\\\.)*"|${TOKEN})?$`)
+// Values: a quoted string, or (leniently; RFC says token) anything up to a comma or space.
+const PARAM = new RegExp(`^(${TOKEN})[ \\t]*=[ \\t]*("(?:[^"\\\\]|\\\\.)*"|[^\\s,"=][^\\s,"]*)?$`)
 const SCHEME_AND_REST = new RegExp(`^(${TOKEN})(?:[ \\t]+(.*))?$`, 's')
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
 
