@@ -15,7 +15,10 @@ export default class ImagesBuild extends CiCommand<typeof ImagesBuild> {
 
 Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAME>/<image> on Docker Hub (DOCKER_REGISTRY empty). Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end. The commit is GIT_COMMIT, else the workspace's git HEAD.`
   static examples = [
-    {description: 'Build and push every image of .ci/shopsys-ci.yaml to a private registry:', command: 'DOCKER_REGISTRY=registry.example.com:5000 DOCKER_USERNAME=ci DOCKER_PASSWORD=… <%= config.bin %> <%= command.id %> --push'},
+    {
+      description: 'Build and push every image of .ci/shopsys-ci.yaml to a private registry (DOCKER_USERNAME and DOCKER_PASSWORD bound by Jenkins withCredentials):',
+      command: 'DOCKER_REGISTRY=registry.example.com:5000 <%= config.bin %> <%= command.id %> --push',
+    },
     {description: 'Build locally without asking any registry (nothing is pushed):', command: 'DOCKER_USERNAME=me <%= config.bin %> <%= command.id %> --force-build'},
     {description: 'Build one image at a time and print the results as JSON:', command: '<%= config.bin %> <%= command.id %> --push --parallel 1 --json'},
   ]
