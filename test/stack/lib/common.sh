@@ -45,6 +45,9 @@ declare -A STACK_PORTS=(
   [kwok]="$KWOK_PORT"
 )
 
+# HTTP health probe of a local component (loopback only; never through a proxy).
+probe() { curl --noproxy '*' --silent --fail --max-time 5 "$@"; }
+
 port_busy() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
 
 log() { printf '[stack] %s\n' "$*" >&2; }

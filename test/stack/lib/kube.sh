@@ -10,13 +10,14 @@ ADMIN_KUBECONFIG="$KUBE_DIR/admin.kubeconfig"
 
 kubectl_admin() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
-etcd_ready() { curl -sf "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
+etcd_ready() { [[ "$(probe "http://127.0.0.1:$ETCD_PORT/health")" == *'"health":"true"'* ]]; }
 apiserver_ready() {
-  curl -sf --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" --key "$PKI_DIR/admin.key" \
-    "https://127.0.0.1:$APISERVER_PORT/readyz" | grep -q '^ok$'
+  [[ "$(probe --cacert "$PKI_DIR/ca.crt" --cert "$PKI_DIR/admin.crt" --key "$PKI_DIR/admin.key" \
+    "https://127.0.0.1:$APISERVER_PORT/readyz")" == ok ]]
 }
-kcm_ready() { curl -skf "https://127.0.0.1:$KCM_PORT/healthz" | grep -q '^ok$'; }
-scheduler_ready() { curl -skf "https://127.0.0.1:$SCHEDULER_PORT/healthz" | grep -q '^ok$'; }
+# Their serving certificates are self-signed by the components themselves.
+kcm_ready() { [[ "$(probe --insecure "https://127.0.0.1:$KCM_PORT/healthz")" == ok ]]; }
+scheduler_ready() { [[ "$(probe --insecure "https://127.0.0.1:$SCHEDULER_PORT/healthz")" == ok ]]; }
 
 start_etcd() {
   mkdir -p "$KUBE_DIR/etcd"

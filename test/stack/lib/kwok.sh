@@ -12,7 +12,7 @@
 KWOK_DIR="$STATE_DIR/kwok"
 KWOK_POD_CIDR="${SHOPSYS_CI_STACK_POD_CIDR:-10.244.0.1/16}"
 
-kwok_ready() { curl -skf "https://127.0.0.1:$KWOK_PORT/healthz" | grep -q '^ok$'; }
+kwok_ready() { [[ "$(probe --cacert "$PKI_DIR/ca.crt" "https://127.0.0.1:$KWOK_PORT/healthz")" == ok ]]; }
 
 write_kwok_config() {
   mkdir -p "$KWOK_DIR/exec" "$KWOK_DIR/logs"

@@ -12,7 +12,7 @@ registry_bin() {
 # Anonymous GET /v2/ answers 401 once the registry is up (auth is on).
 registry_ready() {
   local code
-  code="$(curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY_ADDR/v2/")" || return 1
+  code="$(curl --noproxy '*' --silent --max-time 5 -o /dev/null -w '%{http_code}' "http://$REGISTRY_ADDR/v2/")" || return 1
   [[ "$code" == 401 ]]
 }
 
