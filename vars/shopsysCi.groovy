@@ -225,8 +225,14 @@ String exitCodeMeaning(int code) {
     7: 'a phase (tests, checks) failed',
     8: 'cleanup failed',
     9: 'timed out waiting for the branch lock or a capacity slot',
+    // from the shell, not the CLI
+    126: 'the CLI command cannot be executed (check `cli:`)',
+    127: 'the CLI command was not found (Node.js >= 20 and npm on the agent, or `cli:` / `image:`)',
+    130: 'interrupted (SIGINT)',
+    137: 'killed (SIGKILL: out of memory, or an abort that did not stop in time)',
+    143: 'terminated (SIGTERM: the build was aborted or timed out)',
   ]
-  return meanings[code] ?: 'the command failed or was killed'
+  return meanings[code] ?: 'the command failed'
 }
 
 /** The message a step fails with when `shopsys-ci <command>` exits with `code`. */

@@ -286,6 +286,21 @@ class ShopsysBuildTest {
   }
 
   @Test
+  void 'every exit code has its meaning in the message'() {
+    Map<Integer, String> expected = [
+      1: 'unexpected error', 2: 'usage or configuration error', 3: 'environment', 4: 'image build failed',
+      5: 'registry', 6: 'deploy or rollout failed', 7: 'a phase (tests, checks) failed', 8: 'cleanup failed',
+      9: 'timed out waiting for the branch lock or a capacity slot', 127: 'the CLI command was not found',
+      143: 'terminated (SIGTERM', 42: 'the command failed',
+    ]
+    expected.each { int code, String meaning ->
+      PipelineHarness h = harness(build: code)
+      Throwable e = failure { h.run('shopsysBuild') }
+      assert e.message.startsWith("shopsys-ci build failed with exit code ${code}: ${meaning}")
+    }
+  }
+
+  @Test
   void 'logs export failing is a warning only'() {
     PipelineHarness h = harness('logs export': 1)
     h.run('shopsysBuild')
