@@ -7,6 +7,7 @@
 import type * as K8s from '@kubernetes/client-node'
 
 import {EnvironmentError} from '../errors.js'
+import {FIELD_MANAGER} from './constants.js'
 
 export type K8sModule = typeof K8s
 
@@ -20,6 +21,19 @@ export interface Kube {
   objects: K8s.KubernetesObjectApi
   /** Is this apiVersion/kind namespaced? Undefined when the cluster does not know the kind. */
   isNamespaced(apiVersion: string, kind: string): Promise<boolean | undefined>
+  /**
+   * Server-side apply of one object (field manager `shopsys-ci`, force, strict field validation).
+   * The document is sent as written: KubernetesObjectApi.patch would first pass it through the
+   * generated models, which silently drop every field they do not know (typos included).
+   */
+  serverSideApply(obj: ApplyObject): Promise<ApplyObject>
+}
+
+export interface ApplyObject {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; [key: string]: unknown}
+  [key: string]: unknown
 }
 
 let cached: Promise<Kube> | undefined
@@ -44,9 +58,26 @@ async function load(): Promise<Kube> {
   if (!kc.getCurrentCluster()) {
     throw new EnvironmentError([{name: 'KUBECONFIG', purpose: 'access to the Kubernetes cluster', problem: 'no cluster configured (set KUBECONFIG, or create ~/.kube/config)'}])
   }
-  const objects = k8s.KubernetesObjectApi.makeApiClient(kc)
-  // `resource()` is protected; it caches discovery per apiVersion.
-  const discovery = objects as unknown as {resource(apiVersion: string, kind: string): Promise<{namespaced: boolean} | undefined>}
+  // KubernetesObjectApi does discovery (cached per apiVersion), URLs and auth; we add a raw apply.
+  class ObjectApi extends k8s.KubernetesObjectApi {
+    async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
+      return (await this.resource(apiVersion, kind))?.namespaced
+    }
+
+    async serverSideApply(obj: ApplyObject): Promise<ApplyObject> {
+      const uri = await this.specUriPath(obj as never, 'patch')
+      const request = this.configuration.baseServer.makeRequestContext(uri, k8s.HttpMethod.PATCH)
+      request.setHeaderParam('Accept', 'application/json')
+      request.setHeaderParam('Content-Type', k8s.PatchStrategy.ServerSideApply)
+      request.setQueryParam('fieldManager', FIELD_MANAGER)
+      request.setQueryParam('force', 'true')
+      request.setQueryParam('fieldValidation', 'Strict')
+      request.setBody(JSON.stringify(obj))
+      return (await this.requestPromise(request, 'KubernetesObject')) as unknown as ApplyObject
+    }
+  }
+  const objects = kc.makeApiClient(ObjectApi)
+  ;(objects as unknown as {setDefaultNamespace(kc: K8s.KubeConfig): void}).setDefaultNamespace(kc)
   return {
     k8s,
     kc,
@@ -57,12 +88,13 @@ async function load(): Promise<Kube> {
     objects,
     async isNamespaced(apiVersion, kind) {
       try {
-        return (await discovery.resource(apiVersion, kind))?.namespaced
+        return await objects.namespaced(apiVersion, kind)
       } catch (error) {
         if (statusCode(error) === 404) return undefined
         throw error
       }
     },
+    serverSideApply: (obj) => objects.serverSideApply(obj),
   }
 }
 

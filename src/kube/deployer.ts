@@ -1,0 +1,293 @@
+/**
+ * The deploy stage (DESIGN §2 step 6) and its undo (step 10), behind the `Deployer` interface.
+ *
+ * deploy: branch lock → wait out a Terminating namespace → refuse a namespace we do not own →
+ * (--fresh: delete and wait) → capacity slot → namespace with labels/annotations (server-side
+ * apply) → quota/limits → every manifest (server-side apply, field manager `shopsys-ci`, force) →
+ * wait for all workloads at once → release the lock.
+ *
+ * cleanup: branch lock → the hard guard (managed-by + project, never default/kube-*) → not when
+ * kept for review or owned by another (newer) build → delete → wait until gone → free the slot.
+ */
+import {CleanupError, DeployError} from '../errors.js'
+import {formatDuration} from '../util/duration.js'
+import type {Logger} from '../util/log.js'
+import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
+import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
+import {LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
+import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
+import {acquireBranchLock} from './locks.js'
+import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
+import {environmentLabels, namespaceMetadata, readEnvironment} from './metadata.js'
+import {applyNamespace, deleteNamespace, type NamespaceObject, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
+import {startOwnerHeartbeat} from './owner.js'
+import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
+import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
+
+export interface Deployer {
+  deploy(ctx: DeployContext): Promise<DeployResult>
+  cleanup(ctx: CleanupContext): Promise<CleanupResult>
+}
+
+export interface DeployerOptions {
+  kube?: Kube
+  waiter?: RolloutWaiter
+  /** Namespace of the locks and capacity slots (default $SHOPSYS_CI_SYSTEM_NAMESPACE or shopsys-ci-system). */
+  systemNamespace?: string
+  /** Objects applied at once within one kind group. */
+  applyConcurrency?: number
+}
+
+const isTerminating = (ns: NamespaceObject | undefined) => Boolean(ns?.metadata?.deletionTimestamp) || ns?.status?.phase === 'Terminating'
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await fn(items[i])
+    }
+  })
+  await Promise.all(workers)
+  return results
+}
+
+export class ServerSideApplyDeployer implements Deployer {
+  constructor(private readonly options: DeployerOptions = {}) {}
+
+  private async kube(): Promise<Kube> {
+    return this.options.kube ?? getKube()
+  }
+
+  private get systemNamespace(): string {
+    return this.options.systemNamespace ?? defaultSystemNamespace()
+  }
+
+  async deploy(ctx: DeployContext): Promise<DeployResult> {
+    const {identity, config, logger} = ctx
+    const ns = identity.namespace
+    const fresh = ctx.fresh ?? config.deploy.fresh
+    const keep = ctx.keep ?? config.deploy.keep
+    if (isProtectedNamespace(ns, this.systemNamespace)) {
+      throw new DeployError(`refusing to deploy into namespace "${ns}": default, kube-* and the tool's own namespace are never used for a branch`)
+    }
+    // Parse and check the manifests before touching the cluster.
+    const manifests = readManifests(ctx.manifestsFile)
+    const kube = await this.kube()
+    const started = Date.now()
+    const timings = {lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}
+
+    const scope = new Map<string, boolean | undefined>()
+    await Promise.all(
+      [...new Set(manifests.map((o) => `${o.apiVersion}\n${o.kind}`))].map(async (key) => {
+        const [apiVersion, kind] = key.split('\n')
+        scope.set(key, await kube.isNamespaced(apiVersion, kind))
+      }),
+    )
+    const planned = planApply(manifests, {
+      namespace: ns,
+      allowClusterScoped: config.deploy.allowClusterScoped,
+      scope: (apiVersion, kind) => scope.get(`${apiVersion}\n${kind}`),
+    })
+
+    let t = Date.now()
+    const lock = await acquireBranchLock(kube, {identity, systemNamespace: this.systemNamespace, timeout: config.deploy.lockTimeout, logger, signal: ctx.signal})
+    timings.lockWait = Date.now() - t
+    let heartbeat: {stop(): void} | undefined
+    try {
+      let existing = await readNamespace(kube, ns)
+      if (existing && isTerminating(existing)) {
+        logger.info(`namespace ${ns} is still being deleted; waiting for it to go`)
+        t = Date.now()
+        await this.waitGone(kube, ns, config.deploy.timeout, ctx.signal, 'deploy')
+        timings.terminatingWait = Date.now() - t
+        logger.info(`namespace ${ns} is gone (waited ${formatDuration(timings.terminatingWait)})`)
+        existing = undefined
+      }
+      if (existing) {
+        const verdict = deployVerdict(existing, identity.project, identity.slug, this.systemNamespace)
+        if (!verdict.ok) {
+          throw new DeployError(`refusing to deploy branch "${identity.branch}" into existing namespace "${ns}": ${verdict.reason}`, {
+            suggestions: ['this namespace is not an environment of this project and branch; choose another namespace prefix (names.namespacePrefix) or --namespace'],
+          })
+        }
+        if (fresh) {
+          logger.info(`--fresh: deleting namespace ${ns} first`)
+          t = Date.now()
+          await deleteNamespace(kube, ns, existing.metadata?.uid)
+          await this.waitGone(kube, ns, config.deploy.timeout, ctx.signal, 'deploy')
+          timings.terminatingWait += Date.now() - t
+          existing = undefined
+        }
+      }
+
+      let capacitySlot: number | undefined
+      if (config.capacity.maxEnvironments > 0) {
+        t = Date.now()
+        capacitySlot = await acquireCapacitySlot(kube, {
+          project: identity.project,
+          namespace: ns,
+          max: config.capacity.maxEnvironments,
+          systemNamespace: this.systemNamespace,
+          deadline: t + config.capacity.waitTimeout,
+          logger,
+          signal: ctx.signal,
+        })
+        timings.capacityWait = Date.now() - t
+      }
+
+      const now = new Date()
+      const previous = existing ? readEnvironment(existing) : undefined
+      const meta = namespaceMetadata(identity, {keep, ttl: config.deploy.ttl, now, createdAt: previous?.createdAt})
+      await applyNamespace(kube, ns, meta.labels, meta.annotations)
+      logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations['shopsys-ci/expires-at']}${keep ? ', kept for review' : ''})`)
+      heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
+      if (!existing) {
+        const ok = await waitDefaultServiceAccount(kube, ns, Date.now() + 60_000, ctx.signal)
+        if (!ok) logger.warn(`the default ServiceAccount of ${ns} did not appear within 60s (is the controller-manager running?)`)
+      }
+
+      t = Date.now()
+      await this.applyPolicies(kube, identity, config.deploy.resourceQuota, config.deploy.limitRange)
+      const applied = await this.apply(kube, planned, logger)
+      timings.apply = Date.now() - t
+
+      t = Date.now()
+      const waiter = this.options.waiter ?? new WatchRolloutWaiter(kube)
+      const evaluation = await waiter.wait({namespace: ns, timeout: config.deploy.timeout, logger, signal: ctx.signal})
+      timings.rollout = Date.now() - t
+      timings.total = Date.now() - started
+      return {
+        namespace: ns,
+        created: !existing,
+        fresh,
+        keep,
+        expiresAt: meta.annotations['shopsys-ci/expires-at'],
+        applied,
+        workloads: evaluation.workloads.map((w) => ({kind: w.kind, name: w.name, ready: w.ready, status: w.summary})),
+        ...(capacitySlot === undefined ? {} : {capacitySlot}),
+        urls: identity.urls,
+        timings,
+      }
+    } finally {
+      heartbeat?.stop()
+      await lock.release().catch((error: unknown) => logger.warn(`could not release the lock of ${ns}: ${(error as Error).message}`))
+    }
+  }
+
+  private async waitGone(kube: Kube, ns: string, timeout: number, signal: AbortSignal | undefined, stage: 'deploy' | 'cleanup'): Promise<number> {
+    const goneAt = await waitNamespaceGone(kube, ns, Date.now() + timeout, signal)
+    if (goneAt === undefined) {
+      const message = `namespace ${ns} was still terminating after ${formatDuration(timeout)}`
+      const suggestions = ['look for finalizers that never finish: kubectl get namespace ' + ns + ' -o yaml']
+      throw stage === 'deploy' ? new DeployError(message, {suggestions}) : new CleanupError(message, {suggestions})
+    }
+    return goneAt
+  }
+
+  private async applyPolicies(kube: Kube, identity: EnvironmentIdentity, quota: Record<string, string | number> | undefined, limits: unknown[] | undefined): Promise<void> {
+    const ns = identity.namespace
+    const labels = environmentLabels(identity)
+    const apply = async (obj: ManifestObject) => {
+      try {
+        await kube.serverSideApply(obj as never)
+      } catch (error) {
+        throw new DeployError(`applying ${describeObject(obj)} from deploy config failed: ${apiMessage(error)}`, {cause: error})
+      }
+    }
+    const remove = async (kind: 'ResourceQuota' | 'LimitRange', name: string) => {
+      try {
+        if (kind === 'ResourceQuota') await kube.core.deleteNamespacedResourceQuota({name, namespace: ns})
+        else await kube.core.deleteNamespacedLimitRange({name, namespace: ns})
+      } catch (error) {
+        if (!isNotFound(error)) throw error
+      }
+    }
+    if (quota && Object.keys(quota).length > 0) {
+      const hard = Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)]))
+      await apply({apiVersion: 'v1', kind: 'ResourceQuota', metadata: {name: QUOTA_NAME, namespace: ns, labels}, spec: {hard}})
+    } else await remove('ResourceQuota', QUOTA_NAME)
+    if (limits && limits.length > 0) {
+      await apply({apiVersion: 'v1', kind: 'LimitRange', metadata: {name: LIMIT_RANGE_NAME, namespace: ns, labels}, spec: {limits}})
+    } else await remove('LimitRange', LIMIT_RANGE_NAME)
+  }
+
+  private async apply(kube: Kube, objects: ManifestObject[], logger: Logger): Promise<AppliedObject[]> {
+    const applied: AppliedObject[] = []
+    for (const group of applyOrder(objects)) {
+      const results = await eachLimited(group, this.options.applyConcurrency ?? 8, async (obj) => {
+        try {
+          await kube.serverSideApply(obj as never)
+        } catch (error) {
+          throw new DeployError(`server-side apply of ${describeObject(obj)} failed: ${apiMessage(error)}`, {cause: error})
+        }
+        logger.debug(`applied ${describeObject(obj)}`)
+        return {apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? {namespace: obj.metadata.namespace} : {})}
+      })
+      applied.push(...results)
+    }
+    logger.info(`applied ${applied.length} object(s) (server-side apply, field manager shopsys-ci)`)
+    return applied
+  }
+
+  async cleanup(ctx: CleanupContext): Promise<CleanupResult> {
+    const {identity, config, logger} = ctx
+    const ns = identity.namespace
+    const started = Date.now()
+    const result = (outcome: CleanupResult['outcome'], reason: string, goneAt?: number): CleanupResult => ({
+      namespace: ns,
+      outcome,
+      reason,
+      durationMs: Date.now() - started,
+      ...(goneAt === undefined ? {} : {goneAt}),
+    })
+    if (isProtectedNamespace(ns, this.systemNamespace)) {
+      throw new CleanupError(`refusing to delete namespace "${ns}": default, kube-* and the tool's own namespace are never deleted`)
+    }
+    const kube = await this.kube()
+    const lock = await acquireBranchLock(kube, {identity, systemNamespace: this.systemNamespace, timeout: config.deploy.lockTimeout, logger, signal: ctx.signal})
+    try {
+      const existing = await readNamespace(kube, ns)
+      const releaseSlots = () =>
+        releaseCapacitySlots(kube, {project: identity.project, namespace: ns, systemNamespace: this.systemNamespace, max: config.capacity.maxEnvironments}).catch((error: unknown) =>
+          logger.warn(`could not free the capacity slot of ${ns}: ${(error as Error).message}`),
+        )
+      if (!existing) {
+        await releaseSlots()
+        return result('absent', `namespace ${ns} does not exist`)
+      }
+      const verdict = deletionVerdict(existing, identity.project, this.systemNamespace)
+      if (!verdict.ok) throw new CleanupError(`refusing to delete: ${verdict.reason}`)
+      const info = readEnvironment(existing)
+      if (!ctx.force && !info.terminating) {
+        if (info.keep) {
+          return result('kept', `namespace ${ns} is kept for review until ${info.expiresAt ?? '?'} (gc deletes it then; cleanup --force deletes it now)`)
+        }
+        if (identity.ownerSource !== 'generated' && info.owner && info.owner !== identity.owner) {
+          return result('owned-by-other-build', `namespace ${ns} now belongs to build ${info.owner} (deployed after ${identity.owner}); left to that build`)
+        }
+      }
+      const timeout = ctx.timeout ?? config.deploy.timeout
+      if (!info.terminating) {
+        logger.info(`deleting namespace ${ns}`)
+        await deleteNamespace(kube, ns, existing.metadata?.uid)
+      } else logger.info(`namespace ${ns} is already being deleted; waiting for it to go`)
+      const goneAt = await this.waitGone(kube, ns, timeout, ctx.signal, 'cleanup')
+      await releaseSlots()
+      logger.info(`namespace ${ns} is gone (${formatDuration(Date.now() - started)})`)
+      return result('deleted', `namespace ${ns} deleted`, goneAt)
+    } finally {
+      await lock.release().catch((error: unknown) => logger.warn(`could not release the lock of ${ns}: ${(error as Error).message}`))
+    }
+  }
+}
+
+export async function deployEnvironment(ctx: DeployContext): Promise<DeployResult> {
+  return new ServerSideApplyDeployer().deploy(ctx)
+}
+
+export async function cleanupEnvironment(ctx: CleanupContext): Promise<CleanupResult> {
+  return new ServerSideApplyDeployer().cleanup(ctx)
+}

@@ -1,0 +1,122 @@
+/** Running a command in a container (the `exec` subresource, over a WebSocket), exit code included. */
+import {Writable} from 'node:stream'
+
+import type {Kube} from './client.js'
+
+export interface ExecOptions {
+  namespace: string
+  pod: string
+  container: string
+  command: string[]
+  stdout: Writable
+  stderr: Writable
+  /** ms; the connection is closed at the deadline */
+  timeout?: number
+  signal?: AbortSignal
+}
+
+export interface ExecOutcome {
+  /** The command's exit code; -1 when the API reported no code (see `message`). */
+  exitCode: number
+  timedOut: boolean
+  aborted: boolean
+  /** The API's message when it failed without an exit code. */
+  message?: string
+}
+
+interface StatusLike {
+  status?: string
+  reason?: string
+  message?: string
+  details?: {causes?: Array<{reason?: string; message?: string}>}
+}
+
+/** Pure: the exit code in the exec status the API sends on channel 3. */
+export function exitCodeOf(status: StatusLike | undefined): {exitCode: number; message?: string} {
+  if (!status) return {exitCode: -1, message: 'the connection closed without an exit status'}
+  if (status.status === 'Success') return {exitCode: 0}
+  if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode')
+    const code = Number.parseInt(cause?.message ?? '', 10)
+    if (Number.isFinite(code)) return {exitCode: code}
+  }
+  return {exitCode: -1, message: status.message ?? status.reason ?? 'exec failed'}
+}
+
+export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecOutcome> {
+  const exec = new kube.k8s.Exec(kube.kc)
+  let status: StatusLike | undefined
+  let timedOut = false
+  let aborted = false
+  const ws = await exec.exec(options.namespace, options.pod, options.container, options.command, options.stdout, options.stderr, null, false, (s) => {
+    status = s as StatusLike
+  })
+  await new Promise<void>((resolve) => {
+    const timer = options.timeout ? setTimeout(() => {
+      timedOut = true
+      ws.close()
+    }, options.timeout) : undefined
+    const onAbort = () => {
+      aborted = true
+      ws.close()
+    }
+    options.signal?.addEventListener('abort', onAbort, {once: true})
+    const done = () => {
+      clearTimeout(timer)
+      options.signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }
+    ws.on('close', done)
+    ws.on('error', (error: Error) => {
+      status ??= {status: 'Failure', message: error.message}
+      done()
+    })
+  })
+  // The streams are ended by the client on the status message; make sure they are when it never came.
+  for (const stream of [options.stdout, options.stderr]) if (!stream.writableEnded) stream.end()
+  await Promise.all([options.stdout, options.stderr].map((s) => (s.writableFinished ? undefined : new Promise((r) => s.once('finish', r)))))
+  if (timedOut || aborted) return {exitCode: -1, timedOut, aborted, message: timedOut ? 'timed out' : 'aborted'}
+  return {...exitCodeOf(status), timedOut, aborted}
+}
+
+/** A Writable that calls `onLine` for each complete line (and the last partial one at the end). */
+export class LineWriter extends Writable {
+  private partial = ''
+  constructor(private readonly onLine: (line: string) => void) {
+    super()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    const lines = (this.partial + chunk.toString('utf8')).split('\n')
+    this.partial = lines.pop() ?? ''
+    for (const line of lines) this.onLine(line.replace(/\r$/, ''))
+    callback()
+  }
+
+  override _final(callback: () => void): void {
+    if (this.partial) this.onLine(this.partial)
+    this.partial = ''
+    callback()
+  }
+}
+
+/** A Writable that keeps everything written to it (bounded), for stderr of helper commands. */
+export class BufferWriter extends Writable {
+  private chunks: Buffer[] = []
+  private size = 0
+  constructor(private readonly limit = 64 * 1024) {
+    super()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    if (this.size < this.limit) {
+      this.chunks.push(chunk)
+      this.size += chunk.length
+    }
+    callback()
+  }
+
+  get text(): string {
+    return Buffer.concat(this.chunks).toString('utf8')
+  }
+}

@@ -1,0 +1,177 @@
+/** `list` and `status`: the project's environments as the cluster records them (DESIGN §5). */
+import type {Config} from '../config/model.js'
+import {formatDuration} from '../util/duration.js'
+import {getKube, type Kube} from './client.js'
+import {type EnvironmentInfo, type NamespaceLike, projectSelector, readEnvironment, toMillis} from './metadata.js'
+import {readNamespace} from './namespace.js'
+import {readOwnerLease} from './owner.js'
+import {leaseInfo} from './lease.js'
+import type {WorkloadStatusSummary} from './types.js'
+import {type KObject, workloadState} from './workload-status.js'
+
+export interface EnvironmentRow {
+  namespace: string
+  branch?: string
+  slug?: string
+  commit?: string
+  owner?: string
+  buildUrl?: string
+  createdAt?: string
+  deployedAt?: string
+  /** ms since created */
+  ageMs?: number
+  expiresAt?: string
+  keep: boolean
+  terminating: boolean
+  urls: Record<string, string>
+  workloads: {ready: number; total: number}
+}
+
+export interface ListContext {
+  config: Config
+  kube?: Kube
+}
+
+export interface ListResult {
+  project: string
+  environments: EnvironmentRow[]
+}
+
+export interface StatusContext {
+  config: Config
+  namespace: string
+  kube?: Kube
+}
+
+export interface StatusResult {
+  project: string
+  namespace: string
+  exists: boolean
+  environment?: EnvironmentRow
+  workloads: WorkloadStatusSummary[]
+  /** The owning build's last heartbeat (ISO), if any. */
+  ownerSeenAt?: string
+}
+
+async function workloadsOf(kube: Kube, namespace: string): Promise<WorkloadStatusSummary[]> {
+  const [deployments, statefulSets, daemonSets, jobs] = await Promise.all([
+    kube.apps.listNamespacedDeployment({namespace}),
+    kube.apps.listNamespacedStatefulSet({namespace}),
+    kube.apps.listNamespacedDaemonSet({namespace}),
+    kube.batch.listNamespacedJob({namespace}),
+  ])
+  const all: KObject[] = [
+    ...deployments.items.map((o) => ({...(o as KObject), kind: 'Deployment'})),
+    ...statefulSets.items.map((o) => ({...(o as KObject), kind: 'StatefulSet'})),
+    ...daemonSets.items.map((o) => ({...(o as KObject), kind: 'DaemonSet'})),
+    ...jobs.items.map((o) => ({...(o as KObject), kind: 'Job'})),
+  ]
+  return all
+    .map((o) => workloadState(o))
+    .map((s) => ({kind: s.kind, name: s.name, ready: s.ready, status: s.failure ?? s.summary}))
+    .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))
+}
+
+/** Pure: the row of one environment. */
+export function environmentRow(env: EnvironmentInfo, workloads: WorkloadStatusSummary[], now: number): EnvironmentRow {
+  const created = toMillis(env.createdAt) ?? toMillis(env.creationTimestamp)
+  return {
+    namespace: env.namespace,
+    ...(env.branch === undefined ? {} : {branch: env.branch}),
+    ...(env.slug === undefined ? {} : {slug: env.slug}),
+    ...(env.commit === undefined ? {} : {commit: env.commit}),
+    ...(env.owner === undefined ? {} : {owner: env.owner}),
+    ...(env.buildUrl === undefined ? {} : {buildUrl: env.buildUrl}),
+    ...(env.createdAt === undefined ? {} : {createdAt: env.createdAt}),
+    ...(env.deployedAt === undefined ? {} : {deployedAt: env.deployedAt}),
+    ...(created === undefined ? {} : {ageMs: now - created}),
+    ...(env.expiresAt === undefined ? {} : {expiresAt: env.expiresAt}),
+    keep: env.keep,
+    terminating: env.terminating,
+    urls: env.urls,
+    workloads: {ready: workloads.filter((w) => w.ready).length, total: workloads.length},
+  }
+}
+
+export async function listEnvironments(ctx: ListContext): Promise<ListResult> {
+  const kube = ctx.kube ?? (await getKube())
+  const list = await kube.core.listNamespace({labelSelector: projectSelector(ctx.config.project)})
+  const now = Date.now()
+  const environments = await Promise.all(
+    ((list.items ?? []) as NamespaceLike[]).map(async (ns) => {
+      const env = readEnvironment(ns)
+      const workloads = env.terminating ? [] : await workloadsOf(kube, env.namespace).catch(() => [])
+      return environmentRow(env, workloads, now)
+    }),
+  )
+  environments.sort((a, b) => a.namespace.localeCompare(b.namespace))
+  return {project: ctx.config.project, environments}
+}
+
+export async function environmentStatus(ctx: StatusContext): Promise<StatusResult> {
+  const kube = ctx.kube ?? (await getKube())
+  const ns = await readNamespace(kube, ctx.namespace)
+  if (!ns) return {project: ctx.config.project, namespace: ctx.namespace, exists: false, workloads: []}
+  const env = readEnvironment(ns)
+  const [workloads, lease] = await Promise.all([workloadsOf(kube, ctx.namespace), readOwnerLease(kube, ctx.namespace).catch(() => undefined)])
+  const renew = leaseInfo(lease).renewTime
+  return {
+    project: ctx.config.project,
+    namespace: ctx.namespace,
+    exists: true,
+    environment: environmentRow(env, workloads, Date.now()),
+    workloads,
+    ...(renew === undefined ? {} : {ownerSeenAt: new Date(renew).toISOString()}),
+  }
+}
+
+function relative(iso: string | undefined, now: number): string {
+  const ms = toMillis(iso)
+  if (ms === undefined) return '-'
+  return ms >= now ? `in ${formatDuration(ms - now)}` : `${formatDuration(now - ms)} ago`
+}
+
+/** Pure: a plain-text table (no colours; fits a Jenkins log). */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}
+
+export function formatEnvironmentTable(rows: EnvironmentRow[], now = Date.now()): string {
+  return formatTable(
+    ['BRANCH', 'NAMESPACE', 'COMMIT', 'AGE', 'EXPIRES', 'READY', 'URL'],
+    rows.map((r) => [
+      r.branch ?? '-',
+      r.namespace + (r.terminating ? ' (terminating)' : r.keep ? ' (kept)' : ''),
+      r.commit ? r.commit.slice(0, 12) : '-',
+      r.ageMs === undefined ? '-' : formatDuration(r.ageMs),
+      relative(r.expiresAt, now).replace(/^in /, ''),
+      `${r.workloads.ready}/${r.workloads.total}`,
+      Object.values(r.urls)[0] ?? '-',
+    ]),
+  )
+}
+
+export function formatStatus(status: StatusResult, now = Date.now()): string {
+  if (!status.exists || !status.environment) return `namespace ${status.namespace} does not exist`
+  const e = status.environment
+  const lines = [
+    `branch:     ${e.branch ?? '-'}`,
+    `namespace:  ${e.namespace}${e.terminating ? ' (terminating)' : ''}`,
+    `commit:     ${e.commit ?? '-'}`,
+    `owner:      ${e.owner ?? '-'}${status.ownerSeenAt ? ` (last seen ${relative(status.ownerSeenAt, now)})` : ''}`,
+    ...(e.buildUrl ? [`build:      ${e.buildUrl}`] : []),
+    `created:    ${e.createdAt ?? '-'}${e.ageMs === undefined ? '' : ` (${formatDuration(e.ageMs)} ago)`}`,
+    `deployed:   ${e.deployedAt ?? '-'}`,
+    `expires:    ${e.expiresAt ?? '-'} (${relative(e.expiresAt, now)})${e.keep ? ', kept for review' : ''}`,
+    `workloads:  ${e.workloads.ready}/${e.workloads.total} ready`,
+  ]
+  for (const w of status.workloads) lines.push(`  ${w.ready ? 'ok ' : '.. '} ${w.kind.toLowerCase()}/${w.name}: ${w.status}`)
+  const urls = Object.entries(e.urls)
+  if (urls.length) {
+    lines.push('urls:')
+    for (const [k, v] of urls) lines.push(`  ${k}: ${v}`)
+  }
+  return lines.join('\n')
+}

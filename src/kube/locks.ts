@@ -1,0 +1,66 @@
+/**
+ * The per-branch lock: a Lease `lock-<namespace>` in the system namespace, held by one process
+ * (holder `<owner> (pid … on host, nonce)`) for 30 s and renewed every 10 s while it works. deploy
+ * and cleanup of a branch take it, so they never run at the same time for one branch; a process
+ * that dies loses it after 30 s at most.
+ */
+import {LockTimeoutError} from '../errors.js'
+import {formatDuration} from '../util/duration.js'
+import type {Logger} from '../util/log.js'
+import {branchLockName, LABEL_BRANCH_SLUG, LABEL_LEASE_ROLE, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE} from './constants.js'
+import type {Kube} from './client.js'
+import {HeldLease, processHolderIdentity, tryAcquireLease, waitForLease} from './lease.js'
+import {ensureSystemNamespace} from './namespace.js'
+import type {EnvironmentIdentity} from './types.js'
+
+export const BRANCH_LOCK_SECONDS = 30
+
+export interface BranchLockOptions {
+  identity: Pick<EnvironmentIdentity, 'project' | 'slug' | 'namespace' | 'owner'>
+  systemNamespace: string
+  /** ms */
+  timeout: number
+  logger: Logger
+  signal?: AbortSignal
+}
+
+export function branchLockRef(identity: BranchLockOptions['identity'], systemNamespace: string) {
+  return {
+    namespace: systemNamespace,
+    name: branchLockName(identity.namespace),
+    labels: {[LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_PROJECT]: identity.project, [LABEL_BRANCH_SLUG]: identity.slug, [LABEL_LEASE_ROLE]: 'branch-lock'},
+  }
+}
+
+/** Takes the branch lock, waiting up to `timeout` (then LockTimeoutError, exit 9). */
+export async function acquireBranchLock(kube: Kube, options: BranchLockOptions): Promise<HeldLease> {
+  await ensureSystemNamespace(kube, options.systemNamespace)
+  const ref = branchLockRef(options.identity, options.systemNamespace)
+  const holder = processHolderIdentity(options.identity.owner)
+  const started = Date.now()
+  await waitForLease(() => tryAcquireLease(kube, ref, holder, BRANCH_LOCK_SECONDS), {
+    deadline: started + options.timeout,
+    signal: options.signal,
+    logger: options.logger,
+    what: `the lock of ${options.identity.namespace}`,
+    interval: 500,
+    onTimeout: (lastHolder) =>
+      new LockTimeoutError(`timed out after ${formatDuration(Date.now() - started)} waiting for the lock of ${options.identity.namespace}, held by ${lastHolder ?? 'another build'}`, {
+        suggestions: ['another build of this branch is deploying or cleaning up; wait for it, or raise deploy.lockTimeout'],
+      }),
+  })
+  return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger).startRenewing()
+}
+
+/** Tries once, without waiting; undefined when someone else holds the lock. */
+export async function tryBranchLock(kube: Kube, options: Omit<BranchLockOptions, 'timeout' | 'signal'>): Promise<HeldLease | undefined> {
+  await ensureSystemNamespace(kube, options.systemNamespace)
+  const ref = branchLockRef(options.identity, options.systemNamespace)
+  const holder = processHolderIdentity(options.identity.owner)
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const result = await tryAcquireLease(kube, ref, holder, BRANCH_LOCK_SECONDS)
+    if (result.acquired) return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger).startRenewing()
+    if (!result.conflict) return undefined
+  }
+  return undefined
+}

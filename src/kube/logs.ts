@@ -1,0 +1,96 @@
+/**
+ * `logs export` (DESIGN §2 step 8): every container of every pod of the namespace — init containers
+ * and the previous instance of restarted ones too — into `<workspace>/shopsys-ci/logs/<pod>/<container>.log`
+ * (`<container>.previous.log`). The build runs it before cleanup, and always when something failed.
+ */
+import {createWriteStream, mkdirSync, rmSync, statSync} from 'node:fs'
+import path from 'node:path'
+import {finished} from 'node:stream/promises'
+
+import {formatDuration} from '../util/duration.js'
+import {apiMessage, getKube, type Kube} from './client.js'
+import type {LogFile, LogsContext, LogsResult} from './types.js'
+import type {KObject} from './workload-status.js'
+
+export function logsDir(workspace: string): string {
+  return path.join(workspace, 'shopsys-ci', 'logs')
+}
+
+export interface LogTarget {
+  pod: string
+  container: string
+  previous: boolean
+}
+
+/** Pure: which logs a pod has: each init, regular and ephemeral container, plus previous instances of restarted ones. */
+export function logTargets(pod: KObject): LogTarget[] {
+  const name = pod.metadata?.name ?? ''
+  const statuses = new Map<string, {restartCount?: number; lastState?: {terminated?: unknown}}>()
+  for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? []), ...(pod.status?.ephemeralContainerStatuses ?? [])]) statuses.set(cs.name, cs)
+  const containers: string[] = [
+    ...((pod.spec?.initContainers ?? []) as Array<{name: string}>).map((c) => c.name),
+    ...((pod.spec?.containers ?? []) as Array<{name: string}>).map((c) => c.name),
+    ...((pod.spec?.ephemeralContainers ?? []) as Array<{name: string}>).map((c) => c.name),
+  ]
+  const targets: LogTarget[] = []
+  for (const container of containers) {
+    targets.push({pod: name, container, previous: false})
+    const st = statuses.get(container)
+    if ((st?.restartCount ?? 0) > 0 || st?.lastState?.terminated) targets.push({pod: name, container, previous: true})
+  }
+  return targets
+}
+
+/** A file name that cannot leave the directory (pod and container names are DNS labels already). */
+const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_')
+
+async function writeLog(kube: Kube, namespace: string, target: LogTarget, file: string, signal?: AbortSignal): Promise<void> {
+  const out = createWriteStream(file)
+  const done = finished(out)
+  try {
+    const log = new kube.k8s.Log(kube.kc)
+    const controller = await log.log(namespace, target.pod, target.container, out, {previous: target.previous, timestamps: false})
+    signal?.addEventListener('abort', () => controller.abort(), {once: true})
+  } catch (error) {
+    out.destroy()
+    await done.catch(() => undefined)
+    rmSync(file, {force: true})
+    throw error
+  }
+  await done
+}
+
+export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: number}): Promise<LogsResult> {
+  const kube = ctx.kube ?? (await getKube())
+  const started = Date.now()
+  const dir = logsDir(ctx.workspace)
+  const result: LogsResult = {namespace: ctx.namespace, dir: path.relative(ctx.workspace, dir) || '.', files: [], skipped: []}
+  let pods: KObject[]
+  try {
+    pods = ((await kube.core.listNamespacedPod({namespace: ctx.namespace})).items ?? []) as KObject[]
+  } catch (error) {
+    ctx.logger.warn(`cannot list the pods of ${ctx.namespace}: ${apiMessage(error)}; no logs exported`)
+    return result
+  }
+  const targets = pods.flatMap((p) => logTargets(p))
+  let next = 0
+  const worker = async () => {
+    while (next < targets.length) {
+      const target = targets[next++]
+      const podDir = path.join(dir, safe(target.pod))
+      mkdirSync(podDir, {recursive: true})
+      const file = path.join(podDir, `${safe(target.container)}${target.previous ? '.previous' : ''}.log`)
+      try {
+        await writeLog(kube, ctx.namespace, target, file, ctx.signal)
+        const entry: LogFile = {...target, path: path.relative(ctx.workspace, file), bytes: statSync(file).size}
+        result.files.push(entry)
+      } catch (error) {
+        result.skipped.push({...target, reason: apiMessage(error)})
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(ctx.concurrency ?? 8, targets.length)}, worker))
+  result.files.sort((a, b) => a.path.localeCompare(b.path))
+  ctx.logger.info(`exported ${result.files.length} log(s) of ${pods.length} pod(s) from ${ctx.namespace} into ${result.dir} in ${formatDuration(Date.now() - started)}${result.skipped.length ? ` (${result.skipped.length} not available)` : ''}`)
+  return result
+}

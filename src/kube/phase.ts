@@ -1,0 +1,220 @@
+/**
+ * Phases (DESIGN §2 step 7): a configured command run in a Ready pod of the environment, output
+ * streamed live with the phase name as prefix, its exit code deciding the outcome (exit 7), and its
+ * artifacts (JUnit XML, screenshots) copied out into `<workspace>/shopsys-ci/artifacts/<phase>/`,
+ * failed or not.
+ *
+ * Only `sh`, `env`, `cd` and `tar` are needed in the container (the kwok test stack runs exec'd
+ * commands on the host, so nothing fancier is assumed).
+ */
+import {rmSync} from 'node:fs'
+import path from 'node:path'
+
+import type {PhaseConfig} from '../config/model.js'
+import {PhaseError} from '../errors.js'
+import {formatDuration} from '../util/duration.js'
+import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
+import {BufferWriter, execInPod, LineWriter} from './exec.js'
+import {readEnvironment, toMillis} from './metadata.js'
+import {readNamespace} from './namespace.js'
+import {startOwnerHeartbeat} from './owner.js'
+import {parsePhaseTarget, selectorToString} from './selector.js'
+import {TarExtractor} from './tar.js'
+import type {PhaseContext, PhaseResult} from './types.js'
+import {isPodReady, type KObject} from './workload-status.js'
+import {watchUntil} from './watch.js'
+
+export interface PhaseRunner {
+  run(ctx: PhaseContext): Promise<PhaseResult>
+}
+
+/** How long to wait for a Ready pod of the target before giving up. */
+const POD_WAIT_MS = 60_000
+
+/** Where a phase's artifacts go. */
+export function artifactsDir(workspace: string, phase: string): string {
+  return path.join(workspace, 'shopsys-ci', 'artifacts', phase)
+}
+
+/** Pure: the argv exec'd for a phase: its command, with its environment and working directory. */
+export function phaseCommand(phase: Pick<PhaseConfig, 'command' | 'env' | 'workingDir'>): string[] {
+  const env = Object.entries(phase.env).map(([k, v]) => `${k}=${v}`)
+  const withEnv = env.length > 0 ? ['env', ...env, ...phase.command] : [...phase.command]
+  if (!phase.workingDir) return withEnv
+  // `cd` is a shell builtin; "$0" is the directory, "$@" the command, never re-parsed by the shell.
+  return ['sh', '-c', 'cd "$0" && exec "$@"', phase.workingDir, ...withEnv]
+}
+
+/**
+ * Pure: the argv that writes a tar of the artifacts to stdout. Patterns may use shell globs; one
+ * that matches nothing is reported on stderr (`shopsys-ci: no artifact matches <p>`), not an error.
+ */
+export function artifactCommand(patterns: string[], workingDir?: string): string[] {
+  const script = [
+    'cd "$0" || exit 90',
+    'n=$#',
+    'for pat in "$@"; do',
+    '  for f in $pat; do',
+    '    if [ -e "$f" ]; then set -- "$@" "$f"; else echo "shopsys-ci: no artifact matches $pat" >&2; fi',
+    '  done',
+    'done',
+    'shift $n',
+    '[ $# -gt 0 ] || exit 0',
+    'exec tar cf - -- "$@"',
+  ].join('\n')
+  return ['sh', '-c', script, workingDir ?? '.', ...patterns]
+}
+
+/** Pure: the pod to exec into: Ready, not terminating, with the container; the newest first. */
+export function pickPod(pods: KObject[], container?: string): KObject | undefined {
+  return pods
+    .filter((p) => isPodReady(p))
+    .filter((p) => !container || (p.spec?.containers as Array<{name: string}> | undefined)?.some((c) => c.name === container))
+    .sort((a, b) => (toMillis(b.metadata?.creationTimestamp) ?? 0) - (toMillis(a.metadata?.creationTimestamp) ?? 0) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)))[0]
+}
+
+/** The container a phase runs in: the configured one, else the pod's default container, else its first. */
+export function containerFor(pod: KObject, configured?: string): string {
+  if (configured) return configured
+  const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container']
+  if (annotated) return annotated
+  return (pod.spec?.containers as Array<{name: string}> | undefined)?.[0]?.name ?? ''
+}
+
+const phaseResults = new WeakMap<object, PhaseResult>()
+
+/** The result of a failed phase (its artifacts, exit code) carried by the PhaseError thrown. */
+export function phaseResultOf(error: unknown): PhaseResult | undefined {
+  return error && typeof error === 'object' ? phaseResults.get(error) : undefined
+}
+
+export class ExecPhaseRunner implements PhaseRunner {
+  constructor(private readonly options: {kube?: Kube; podWaitMs?: number} = {}) {}
+
+  async run(ctx: PhaseContext): Promise<PhaseResult> {
+    const {identity, phase, logger} = ctx
+    const ns = identity.namespace
+    const kube = this.options.kube ?? (await getKube())
+    const started = Date.now()
+
+    const namespace = await readNamespace(kube, ns)
+    if (!namespace) throw new PhaseError(`phase ${phase.name}: namespace ${ns} does not exist`, {suggestions: ['run `shopsys-ci deploy` first']})
+    const info = readEnvironment(namespace)
+    const ownerChecked = identity.ownerSource !== undefined && identity.ownerSource !== 'generated'
+    if (ownerChecked && info.owner && info.owner !== identity.owner) {
+      throw new PhaseError(`phase ${phase.name}: namespace ${ns} now belongs to build ${info.owner}, which deployed it after this build (${identity.owner}); this build's results would not be its own`, {
+        suggestions: ['let the newer build finish; use disableConcurrentBuilds(abortPrevious: true) in the Jenkinsfile to stop older builds'],
+      })
+    }
+    const heartbeat = ownerChecked ? startOwnerHeartbeat(kube, ns, identity.owner, logger) : undefined
+    try {
+      const pod = await this.findPod(kube, ns, phase)
+      const podName = pod.metadata?.name ?? ''
+      const container = containerFor(pod, phase.container)
+      const command = phaseCommand(phase)
+      logger.info(`phase ${phase.name}: running in pod ${podName}${container ? `, container ${container}` : ''}: ${phase.command.join(' ')}`)
+
+      const outcome = await execInPod(kube, {
+        namespace: ns,
+        pod: podName,
+        container,
+        command,
+        stdout: new LineWriter((line) => logger.line(phase.name, line)),
+        stderr: new LineWriter((line) => logger.line(phase.name, line)),
+        timeout: phase.timeout,
+        signal: ctx.signal,
+      })
+      const durationMs = Date.now() - started
+
+      // Artifacts are copied whatever the outcome: a failed test run is when the JUnit XML matters.
+      const dest = artifactsDir(ctx.workspace, phase.name)
+      const copied = phase.artifacts.length > 0 ? await this.copyArtifacts(kube, ns, podName, container, phase, dest, logger) : {files: [], missing: []}
+
+      const result: PhaseResult = {
+        phase: phase.name,
+        namespace: ns,
+        pod: podName,
+        ...(container ? {container} : {}),
+        exitCode: outcome.exitCode,
+        durationMs,
+        artifacts: copied.files.map((f) => path.relative(ctx.workspace, path.join(dest, f))),
+        artifactsDir: path.relative(ctx.workspace, dest) || '.',
+        missingArtifacts: copied.missing,
+      }
+      if (outcome.timedOut) {
+        throw withResult(new PhaseError(`phase ${phase.name} timed out after ${formatDuration(phase.timeout)} in pod ${podName}`, {suggestions: ['raise the phase timeout in the config, or look for a hanging command']}), result)
+      }
+      if (outcome.aborted) throw withResult(new PhaseError(`phase ${phase.name} was interrupted (pod ${podName})`), result)
+      if (outcome.exitCode !== 0) {
+        const why = outcome.exitCode === -1 ? `could not run: ${outcome.message}` : `failed with exit code ${outcome.exitCode}`
+        throw withResult(new PhaseError(`phase ${phase.name} ${why} (pod ${podName}${container ? `, container ${container}` : ''})`), result)
+      }
+      logger.info(`phase ${phase.name} passed in ${formatDuration(durationMs)}${result.artifacts.length ? `; ${result.artifacts.length} artifact file(s) in ${result.artifactsDir}` : ''}`)
+      return result
+    } finally {
+      heartbeat?.stop()
+    }
+  }
+
+  private async findPod(kube: Kube, ns: string, phase: PhaseConfig): Promise<KObject> {
+    const target = parsePhaseTarget(phase.target)
+    let selector: string
+    if (target.kind === 'selector') selector = target.selector
+    else {
+      let workload: KObject
+      try {
+        const read = {Deployment: () => kube.apps.readNamespacedDeployment({name: target.name, namespace: ns}), StatefulSet: () => kube.apps.readNamespacedStatefulSet({name: target.name, namespace: ns}), DaemonSet: () => kube.apps.readNamespacedDaemonSet({name: target.name, namespace: ns})}[target.kind]
+        workload = (await read()) as KObject
+      } catch (error) {
+        if (isNotFound(error)) throw new PhaseError(`phase ${phase.name}: ${phase.target} does not exist in namespace ${ns}`, {suggestions: ['check the phase target in the config against the manifests']})
+        throw new PhaseError(`phase ${phase.name}: cannot read ${phase.target}: ${apiMessage(error)}`, {cause: error})
+      }
+      selector = selectorToString(workload.spec?.selector)
+    }
+    let pod: KObject | undefined
+    const found = await watchUntil(kube, {
+      kind: 'Pod',
+      path: `/api/v1/namespaces/${ns}/pods`,
+      labelSelector: selector,
+      list: () => kube.core.listNamespacedPod({namespace: ns, labelSelector: selector}) as never,
+      deadline: Date.now() + (this.options.podWaitMs ?? POD_WAIT_MS),
+      done: (pods) => (pod = pickPod(pods, phase.container)) !== undefined,
+    })
+    if (!found || !pod) {
+      throw new PhaseError(`phase ${phase.name}: no Ready pod of ${phase.target}${phase.container ? ` with container ${phase.container}` : ''} in namespace ${ns} (waited ${formatDuration(this.options.podWaitMs ?? POD_WAIT_MS)})`, {
+        suggestions: [`kubectl -n ${ns} get pods -l '${selector}'`],
+      })
+    }
+    return pod
+  }
+
+  private async copyArtifacts(kube: Kube, ns: string, pod: string, container: string, phase: PhaseConfig, dest: string, logger: PhaseContext['logger']): Promise<{files: string[]; missing: string[]}> {
+    rmSync(dest, {recursive: true, force: true})
+    const extractor = new TarExtractor(dest)
+    const stderr = new BufferWriter()
+    let outcome
+    try {
+      outcome = await execInPod(kube, {namespace: ns, pod, container, command: artifactCommand(phase.artifacts, phase.workingDir), stdout: extractor, stderr, timeout: 10 * 60_000})
+    } catch (error) {
+      logger.warn(`phase ${phase.name}: copying artifacts failed: ${(error as Error).message}`)
+      return {files: [], missing: []}
+    }
+    const missing = [...stderr.text.matchAll(/^shopsys-ci: no artifact matches (.*)$/gm)].map((m) => m[1])
+    for (const m of missing) logger.warn(`phase ${phase.name}: no artifact matches ${m}`)
+    if (outcome.exitCode !== 0) {
+      const other = stderr.text.split('\n').filter((l) => l && !l.startsWith('shopsys-ci: no artifact') && !/Removing leading/.test(l))
+      logger.warn(`phase ${phase.name}: copying artifacts exited with ${outcome.exitCode}${other.length ? `: ${other.slice(-3).join(' / ')}` : ''}`)
+    }
+    if (extractor.skipped.length) logger.warn(`phase ${phase.name}: skipped ${extractor.skipped.length} artifact entr(ies) that are links or lie outside the artifacts directory`)
+    return {files: extractor.entries.filter((e) => e.type === 'file').map((e) => e.path), missing}
+  }
+}
+
+function withResult(error: PhaseError, result: PhaseResult): PhaseError {
+  phaseResults.set(error, result)
+  return error
+}
+
+export async function runPhase(ctx: PhaseContext): Promise<PhaseResult> {
+  return new ExecPhaseRunner().run(ctx)
+}

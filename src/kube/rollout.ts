@@ -1,0 +1,120 @@
+/**
+ * Waiting for a namespace's workloads: every Deployment, StatefulSet, DaemonSet and Job at once,
+ * with one deadline, driven by watches (no fixed sleeps). A progress line is printed whenever a
+ * workload's state changes; a container stuck in CrashLoopBackOff, ImagePullBackOff, ErrImagePull or
+ * CreateContainerConfigError, or a failed Job, fails the rollout at once with diagnostics.
+ */
+import {DeployError} from '../errors.js'
+import {formatDuration} from '../util/duration.js'
+import type {Logger} from '../util/log.js'
+import type {Kube} from './client.js'
+import {collectDiagnostics} from './diagnostics.js'
+import {ListWatcher} from './watch.js'
+import {evaluateRollout, type KObject, progressLine, type RolloutEvaluation} from './workload-status.js'
+
+export interface RolloutContext {
+  namespace: string
+  /** ms */
+  timeout: number
+  logger: Logger
+  signal?: AbortSignal
+}
+
+export interface RolloutWaiter {
+  /** Resolves when every workload is ready; throws DeployError (exit 6) on failure or at the deadline. */
+  wait(ctx: RolloutContext): Promise<RolloutEvaluation>
+}
+
+export class WatchRolloutWaiter implements RolloutWaiter {
+  constructor(private readonly kube: Kube) {}
+
+  async wait(ctx: RolloutContext): Promise<RolloutEvaluation> {
+    const {kube} = this
+    const ns = ctx.namespace
+    const started = Date.now()
+    const printed = new Map<string, string>()
+    let timer: NodeJS.Timeout | undefined
+    let scheduled = false
+    let settle!: (outcome: {kind: 'ready' | 'failed' | 'timeout' | 'error'; evaluation?: RolloutEvaluation; error?: unknown}) => void
+    const outcome = new Promise<Parameters<typeof settle>[0]>((resolve) => {
+      settle = resolve
+    })
+
+    const evaluate = () => {
+      scheduled = false
+      const evaluation = evaluateRollout(snapshot())
+      for (const w of evaluation.workloads) {
+        const key = `${w.kind}/${w.name}`
+        const line = progressLine(w)
+        if (printed.get(key) !== line) {
+          printed.set(key, line)
+          ctx.logger.line('rollout', `${line}  [${formatDuration(Date.now() - started)}]`)
+        }
+      }
+      if (evaluation.failed.length > 0) settle({kind: 'failed', evaluation})
+      else if (evaluation.allReady) settle({kind: 'ready', evaluation})
+    }
+    const onChange = () => {
+      if (!ready || scheduled) return
+      scheduled = true
+      setImmediate(evaluate)
+    }
+    const onError = (error: unknown) => ctx.logger.debug(`watch error (reconnecting): ${(error as Error)?.message ?? error}`)
+    const watcher = (kind: string, path: string, list: () => Promise<{items: KObject[]; metadata?: {resourceVersion?: string}}>) =>
+      new ListWatcher(kube, {kind, path, list, onChange, onError})
+    const watchers = {
+      Deployment: watcher('Deployment', `/apis/apps/v1/namespaces/${ns}/deployments`, () => kube.apps.listNamespacedDeployment({namespace: ns}) as never),
+      StatefulSet: watcher('StatefulSet', `/apis/apps/v1/namespaces/${ns}/statefulsets`, () => kube.apps.listNamespacedStatefulSet({namespace: ns}) as never),
+      DaemonSet: watcher('DaemonSet', `/apis/apps/v1/namespaces/${ns}/daemonsets`, () => kube.apps.listNamespacedDaemonSet({namespace: ns}) as never),
+      Job: watcher('Job', `/apis/batch/v1/namespaces/${ns}/jobs`, () => kube.batch.listNamespacedJob({namespace: ns}) as never),
+      ReplicaSet: watcher('ReplicaSet', `/apis/apps/v1/namespaces/${ns}/replicasets`, () => kube.apps.listNamespacedReplicaSet({namespace: ns}) as never),
+      Pod: watcher('Pod', `/api/v1/namespaces/${ns}/pods`, () => kube.core.listNamespacedPod({namespace: ns}) as never),
+    }
+    const snapshot = () => ({
+      workloads: [...watchers.Deployment.items, ...watchers.StatefulSet.items, ...watchers.DaemonSet.items, ...watchers.Job.items],
+      replicaSets: watchers.ReplicaSet.items,
+      pods: watchers.Pod.items,
+    })
+    let ready = false
+    const onAbort = () => settle({kind: 'error', error: ctx.signal?.reason ?? new Error('aborted')})
+    ctx.signal?.addEventListener('abort', onAbort, {once: true})
+    try {
+      timer = setTimeout(() => settle({kind: 'timeout', evaluation: evaluateRollout(snapshot())}), ctx.timeout)
+      try {
+        await Promise.all(Object.values(watchers).map((w) => w.start()))
+      } catch (error) {
+        throw new DeployError(`cannot watch the workloads of namespace ${ns}: ${(error as Error).message}`, {cause: error})
+      }
+      ready = true
+      const initial = evaluateRollout(snapshot())
+      ctx.logger.info(`waiting for ${initial.workloads.length} workload(s) in ${ns} (deadline ${formatDuration(ctx.timeout)})`)
+      evaluate()
+      const result = await outcome
+      const evaluation = result.evaluation ?? evaluateRollout(snapshot())
+      const elapsed = formatDuration(Date.now() - started)
+      if (result.kind === 'ready') {
+        ctx.logger.info(`all ${evaluation.workloads.length} workload(s) ready in ${elapsed}`)
+        return evaluation
+      }
+      if (result.kind === 'error') throw result.error
+      const failing = result.kind === 'failed' ? evaluation.failed : evaluation.workloads.filter((w) => !w.ready)
+      const details = await collectDiagnostics(kube, ns, failing, snapshot().pods)
+      const names = failing.map((w) => `${w.kind.toLowerCase()}/${w.name}`).join(', ')
+      const message =
+        result.kind === 'failed'
+          ? `rollout in ${ns} failed after ${elapsed}: ${failing.map((w) => `${w.kind.toLowerCase()}/${w.name}: ${w.fatal}`).join('; ')}`
+          : `rollout in ${ns} timed out after ${elapsed} (deadline ${formatDuration(ctx.timeout)}): not ready: ${names}`
+      throw new DeployError(message, {
+        details,
+        suggestions:
+          result.kind === 'failed'
+            ? ['see the pod status, events and logs above', 'fix the image or configuration and push again']
+            : ['see the pod status and events above', 'raise deploy.timeout if the application is just slow to start'],
+      })
+    } finally {
+      clearTimeout(timer)
+      ctx.signal?.removeEventListener('abort', onAbort)
+      for (const w of Object.values(watchers)) w.stop()
+    }
+  }
+}
