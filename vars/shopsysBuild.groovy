@@ -64,7 +64,7 @@ def call(Map userConfig = [:]) {
           if (config.keep) {
             words.add('--keep')
           }
-          int status = shopsysCi.run(config, words)
+          int status = shopsysCi.runCli(config, words)
           if (status != 0) {
             error(shopsysCi.failureMessage('build', status))
           }
@@ -73,7 +73,7 @@ def call(Map userConfig = [:]) {
       } finally {
         // Logs first: they must be read before the namespace goes. Then archive, so an abort during a
         // long cleanup still leaves the report and logs with the build.
-        int logs = shopsysCi.run(config, ['logs', 'export'])
+        int logs = shopsysCi.runCli(config, ['logs', 'export'])
         if (logs != 0) {
           echo('shopsysBuild: warning: ' + shopsysCi.failureMessage('logs export', logs))
         }
@@ -87,7 +87,7 @@ def call(Map userConfig = [:]) {
         if (config.keep) {
           echo('shopsysBuild: keep: true, the environment stays until it expires (shopsys-ci gc deletes it then)')
         } else {
-          cleaned = shopsysCi.run(config, ['cleanup'])
+          cleaned = shopsysCi.runCli(config, ['cleanup'])
         }
         if (cleaned != 0) {
           if (built) {
@@ -107,7 +107,7 @@ def call(Map userConfig = [:]) {
  */
 def describe(Map config) {
   try {
-    String urls = shopsysCi.output(config, ['names', '--urls']).trim()
+    String urls = shopsysCi.cliOutput(config, ['names', '--urls']).trim()
     if (urls) {
       currentBuild.description = urls
     }

@@ -58,7 +58,8 @@ Map commonDefaults() {
 
 /**
  * Merges the user's map over `defaults` (a new map; neither is changed) after checking it:
- * an unknown key is an error that names it and lists the known ones.
+ * an unknown key is an error that names it and lists the known ones; a key whose default is a
+ * Boolean takes true, false or null (null: the default's falsy meaning, e.g. an unset parameter).
  */
 Map configure(String step, Map defaults, Map userConfig) {
   Map user = userConfig ?: [:]
@@ -71,6 +72,18 @@ Map configure(String step, Map defaults, Map userConfig) {
   if (unknown) {
     error(step + ': unknown configuration key' + (unknown.size() > 1 ? 's ' : ' ') + unknown.join(', ') +
       '. Known keys: ' + defaults.keySet().join(', '))
+  }
+  // A flag given as a String would be true even when it says 'false': only true, false or null.
+  // (Steps are called after the loops, never inside: an iterator is no state to keep across a step.)
+  List<String> notFlags = []
+  for (Object key in defaults.keySet()) {
+    Object value = user[key]
+    if (defaults[key] instanceof Boolean && value != null && !(value instanceof Boolean)) {
+      notFlags.add(key + ' must be true or false, not \'' + value + '\'')
+    }
+  }
+  if (notFlags) {
+    error(step + ': ' + notFlags.join('; '))
   }
   Map config = [:]
   config.putAll(defaults)
@@ -182,12 +195,12 @@ List<String> globalArguments(Map config) {
  * The shell script that runs `shopsys-ci <words>`. Each word is a constant or a quoted reference
  * to a variable set with withCliEnvironment; never a value.
  */
-String script(List<String> words) {
+String shellScript(List<String> words) {
   return 'set -- ' + words.join(' ') + '\n' + libraryResource('shopsys/ci/run.sh')
 }
 
 /** The label of the `sh` step in the build's views: the command and its flags, no variables. */
-String label(List<String> words) {
+String stepLabel(List<String> words) {
   List<String> shown = ['shopsys-ci']
   for (String word in words) {
     if (!word.contains('$')) {
@@ -198,19 +211,19 @@ String label(List<String> words) {
 }
 
 /** Runs `shopsys-ci <words>` and returns its exit code. */
-int run(Map config, List<String> words) {
+int runCli(Map config, List<String> words) {
   List<String> all = []
   all.addAll(words)
   all.addAll(globalArguments(config))
-  return sh(script: script(all), returnStatus: true, label: label(words)) as int
+  return sh(script: shellScript(all), returnStatus: true, label: stepLabel(words)) as int
 }
 
 /** Runs `shopsys-ci <words>` and returns what it printed; a non-zero exit fails like any `sh`. */
-String output(Map config, List<String> words) {
+String cliOutput(Map config, List<String> words) {
   List<String> all = []
   all.addAll(words)
   all.addAll(globalArguments(config))
-  return sh(script: script(all), returnStdout: true, label: label(words))
+  return sh(script: shellScript(all), returnStdout: true, label: stepLabel(words))
 }
 
 /** What an exit code of the CLI means (the table of `shopsys-ci --help` and docs/troubleshooting.md). */

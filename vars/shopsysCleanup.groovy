@@ -35,7 +35,7 @@ def call(Map userConfig = [:]) {
   }
   shopsysCi.withCliEnvironment(config, [:]) {
     shopsysCi.withKubeconfig(config) {
-      int status = shopsysCi.run(config, ['cleanup'])
+      int status = shopsysCi.runCli(config, ['cleanup'])
       if (status != 0) {
         error(shopsysCi.failureMessage('cleanup', status))
       }

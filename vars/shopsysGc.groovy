@@ -41,7 +41,7 @@ def call(Map userConfig = [:]) {
   }
   shopsysCi.withCliEnvironment(config, [SHOPSYS_CI_GC_REMOTE: config.remote]) {
     shopsysCi.withKubeconfig(config) {
-      int status = shopsysCi.run(config, words)
+      int status = shopsysCi.runCli(config, words)
       if (status != 0) {
         error(shopsysCi.failureMessage('gc', status))
       }

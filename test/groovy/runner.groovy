@@ -19,7 +19,12 @@ List<String> failures = []
 for (File file in files) {
   Class testClass
   try {
+    long compileStarted = System.nanoTime()
     testClass = loader.parseClass(file)
+    long compileMs = (System.nanoTime() - compileStarted).intdiv(1000000)
+    if (compileMs >= 500) {
+      println "     (${file.name}: compiled in ${compileMs} ms)"
+    }
   } catch (Throwable e) {
     failed++
     failures.add(file.name)
@@ -34,10 +39,12 @@ for (File file in files) {
     if (filter && !name.contains(filter)) {
       continue
     }
+    long started = System.nanoTime()
     try {
       method.invoke(testClass.newInstance())
       passed++
-      println "ok   ${name}"
+      long ms = (System.nanoTime() - started).intdiv(1000000)
+      println "ok   ${name}" + (ms >= 500 ? " (${ms} ms)" : '')
     } catch (InvocationTargetException wrapped) {
       Throwable e = wrapped.cause
       failed++

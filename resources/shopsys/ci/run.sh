@@ -4,7 +4,7 @@
 # `sh` step. Everything else comes from the environment (withEnv / withCredentials), so no value, and
 # no secret above all, is ever written into a command line by Groovy:
 #
-#   SHOPSYS_CI_CLI          shell command that runs the CLI on the agent, e.g. `npx --yes shopsys-kube-ci@0.1.0`
+#   SHOPSYS_CI_CLI          shell command that runs the CLI on the agent, e.g. `npx --yes shopsys-kube-ci@<version>`
 #   SHOPSYS_CI_IMAGE        when set: run `shopsys-ci` inside this (buildpack) image with `docker run`
 #   SHOPSYS_CI_ENV_NAMES    names of the variables handed into the container, as `-e NAME` (value-less)
 #   SHOPSYS_CI_DOCKER_ARGS  extra `docker run` arguments (split at blanks), e.g. `--network host`

@@ -346,6 +346,17 @@ class ShopsysBuildTest {
   }
 
   @Test
+  void 'flags must be booleans, null is allowed'() {
+    Throwable e = failure { harness().run('shopsysBuild', [keep: 'false']) }
+    assert e.message == "shopsysBuild: keep must be true or false, not 'false'"
+    assert e instanceof hudson.AbortException
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [keep: null])   // params.KEEP_ENVIRONMENT on a branch's first build
+    assert h.cliCalls().contains('build')
+    assert h.cliCalls().contains('cleanup')
+  }
+
+  @Test
   void 'cli: overrides the command'() {
     PipelineHarness h = harness()
     h.run('shopsysBuild', [cli: '/opt/shopsys-ci/bin/run.js'])

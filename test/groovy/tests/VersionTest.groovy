@@ -17,11 +17,4 @@ class VersionTest {
     assert m.find(): 'buildpack/Dockerfile has no ARG SHOPSYS_CI_VERSION=<version>'
     assert m.group(1) == version: "buildpack/Dockerfile installs ${m.group(1)}, package.json says ${version}"
   }
-
-  @Test
-  void 'the runner resource example names no other version'() {
-    // run.sh mentions the default command as an example; it must not drift into a second pin.
-    def versions = (Repo.text('resources/shopsys/ci/run.sh') =~ /shopsys-kube-ci@(\d+\.\d+\.\d+)/).collect { it[1] }
-    assert versions.every { it == Repo.packageVersion() }
-  }
 }
