@@ -72,29 +72,35 @@ def call(Map userConfig = [:]) {
         built = true
       } finally {
         // Logs first: they must be read before the namespace goes. Then archive, so an abort during a
-        // long cleanup still leaves the report and logs with the build.
+        // long cleanup still leaves the report and logs with the build; and clean up even when
+        // archiving or recording the tests fails.
         int logs = shopsysCi.runCli(config, ['logs', 'export'])
         if (logs != 0) {
           echo('shopsysBuild: warning: ' + shopsysCi.failureMessage('logs export', logs))
         }
-        if (config.archive) {
-          archiveArtifacts(artifacts: archivePattern(), allowEmptyArchive: true)
-        }
-        if (config.junit) {
-          junit(testResults: config.junit, allowEmptyResults: true)
-        }
-        int cleaned = 0
-        if (config.keep) {
-          echo('shopsysBuild: keep: true, the environment stays until it expires (shopsys-ci gc deletes it then)')
-        } else {
-          cleaned = shopsysCi.runCli(config, ['cleanup'])
-        }
-        if (cleaned != 0) {
-          if (built) {
-            error(shopsysCi.failureMessage('cleanup', cleaned))
+        boolean recorded = false
+        try {
+          if (config.archive) {
+            archiveArtifacts(artifacts: archivePattern(), allowEmptyArchive: true)
           }
-          // The build's own failure is the one to report; this one is only a warning.
-          echo('shopsysBuild: warning: ' + shopsysCi.failureMessage('cleanup', cleaned))
+          if (config.junit) {
+            junit(testResults: config.junit, allowEmptyResults: true)
+          }
+          recorded = true
+        } finally {
+          int cleaned = 0
+          if (config.keep) {
+            echo('shopsysBuild: keep: true, the environment stays until it expires (shopsys-ci gc deletes it then)')
+          } else {
+            cleaned = shopsysCi.runCli(config, ['cleanup'])
+          }
+          if (cleaned != 0) {
+            if (built && recorded) {
+              error(shopsysCi.failureMessage('cleanup', cleaned))
+            }
+            // An earlier failure is the one to report; this one is only a warning.
+            echo('shopsysBuild: warning: ' + shopsysCi.failureMessage('cleanup', cleaned))
+          }
         }
       }
     }

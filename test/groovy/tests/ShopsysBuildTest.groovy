@@ -301,6 +301,16 @@ class ShopsysBuildTest {
   }
 
   @Test
+  void 'junit failing still cleans up and its error is the one reported'() {
+    PipelineHarness h = harness(cleanup: 8)
+    h.steps.junit = { StepCall c -> throw new hudson.AbortException('Failed to read test report file') }
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.message == 'Failed to read test report file'
+    assert h.trace()[-3..-1] == ['archiveArtifacts', 'junit', 'sh cleanup']
+    assert h.echoes().any { it.contains('cleanup failed with exit code 8') }
+  }
+
+  @Test
   void 'logs export failing is a warning only'() {
     PipelineHarness h = harness('logs export': 1)
     h.run('shopsysBuild')
