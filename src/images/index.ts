@@ -84,7 +84,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
 
   let loggedIn: Promise<void> | undefined
   const login = (): Promise<void> => {
-    if (ctx.services?.login) loggedIn ??= ctx.services.login()
+    if (ctx.services?.login) return (loggedIn ??= ctx.services.login())
     if (!credentials) return Promise.resolve()
     loggedIn ??= docker.login(registry.host, credentials.username, credentials.password, retry, (m) => logger.warn(redact(m)))
     return loggedIn

@@ -40,12 +40,6 @@ export interface RetryOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>
 }
 
-export interface RetryFailure {
-  /** The last error. */
-  error: unknown
-  attempts: number
-}
-
 /**
  * Runs `fn` until it succeeds, fails with a non-retryable error (rethrown at once), or the attempts
  * are used up (the last error is rethrown with `attempts` attached).
