@@ -1,0 +1,53 @@
+import test from 'ava'
+
+import {slotVerdict} from '../../../src/kube/capacity.js'
+import {microTime} from '../../../src/kube/client.js'
+import {leaseHeld, leaseInfo, processHolderIdentity} from '../../../src/kube/lease.js'
+
+const now = Date.parse('2026-01-01T12:00:00Z')
+const lease = (holder: string | undefined, renewAgoSeconds: number, duration?: number) => ({
+  metadata: {name: 'l', resourceVersion: '1'},
+  spec: {holderIdentity: holder, leaseDurationSeconds: duration, renewTime: microTime(new Date(now - renewAgoSeconds * 1000))},
+})
+
+test('MicroTime has six fraction digits (the API refuses milliseconds)', (t) => {
+  t.is(microTime(new Date('2026-01-01T12:00:00.123Z')), '2026-01-01T12:00:00.123000Z')
+})
+
+test('a lease is held while renewed within its duration', (t) => {
+  t.true(leaseHeld(lease('a', 10, 30), now))
+  t.false(leaseHeld(lease('a', 31, 30), now))
+  t.false(leaseHeld(lease(undefined, 0, 30), now))
+  t.false(leaseHeld(lease('', 0, 30), now))
+  t.false(leaseHeld(undefined, now))
+  t.true(leaseHeld(lease('a', 99999), now), 'no duration: held until released')
+})
+
+test('leaseInfo reads Date objects and strings', (t) => {
+  t.is(leaseInfo({spec: {holderIdentity: 'x', renewTime: new Date(now)}}).renewTime, now)
+  t.is(leaseInfo({spec: {holderIdentity: 'x', acquireTime: '2026-01-01T12:00:00.000000Z'}}).renewTime, now)
+})
+
+test('holder identities are unique per process instance', (t) => {
+  const a = processHolderIdentity('jenkins-shop-42')
+  const b = processHolderIdentity('jenkins-shop-42')
+  t.regex(a, /^jenkins-shop-42 \(pid \d+ on .+, [0-9a-f]{6}\)$/)
+  t.not(a, b)
+})
+
+const active = {metadata: {name: 'shop-b'}, status: {phase: 'Active'}}
+const terminating = {metadata: {name: 'shop-b', deletionTimestamp: '2026-01-01T11:59:00Z'}, status: {phase: 'Terminating'}}
+
+test('capacity slot: free, mine, held', (t) => {
+  t.is(slotVerdict(undefined, 'shop-a', undefined, undefined, now), 'free')
+  t.is(slotVerdict(lease(undefined, 0), 'shop-a', undefined, undefined, now), 'free')
+  t.is(slotVerdict(lease('shop-a', 0), 'shop-a', undefined, undefined, now), 'mine')
+  t.is(slotVerdict(lease('shop-b', 0), 'shop-a', active, undefined, now), 'held')
+})
+
+test('capacity slot of a namespace that is gone or terminating is free, unless its deploy is running', (t) => {
+  t.is(slotVerdict(lease('shop-b', 0), 'shop-a', undefined, undefined, now), 'free')
+  t.is(slotVerdict(lease('shop-b', 0), 'shop-a', terminating, undefined, now), 'free')
+  t.is(slotVerdict(lease('shop-b', 0), 'shop-a', undefined, lease('jenkins-b (pid 1)', 5, 30), now), 'held', 'b is being deployed: its namespace is about to exist')
+  t.is(slotVerdict(lease('shop-b', 0), 'shop-a', undefined, lease('jenkins-b (pid 1)', 60, 30), now), 'free', 'the deploy of b died')
+})

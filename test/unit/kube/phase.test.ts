@@ -1,0 +1,92 @@
+import test from 'ava'
+import {spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {pipeline} from 'node:stream/promises'
+
+import {exitCodeOf} from '../../../src/kube/exec.js'
+import {artifactCommand, containerFor, phaseCommand, pickPod} from '../../../src/kube/phase.js'
+import {TarExtractor} from '../../../src/kube/tar.js'
+
+test('phase command: plain, with env, with a working directory', (t) => {
+  t.deepEqual(phaseCommand({command: ['./phing', 'tests'], env: {}}), ['./phing', 'tests'])
+  t.deepEqual(phaseCommand({command: ['./phing', 'tests'], env: {APP_ENV: 'test', X: 'a b'}}), ['env', 'APP_ENV=test', 'X=a b', './phing', 'tests'])
+  t.deepEqual(phaseCommand({command: ['php', '-v'], env: {A: '1'}, workingDir: '/var/www/html'}), ['sh', '-c', 'cd "$0" && exec "$@"', '/var/www/html', 'env', 'A=1', 'php', '-v'])
+})
+
+function runLocal(argv: string[], cwd: string): Promise<{code: number; stdout: Buffer; stderr: string}> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), {cwd})
+    const out: Buffer[] = []
+    let err = ''
+    child.stdout.on('data', (b: Buffer) => out.push(b))
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()))
+    child.on('close', (code) => resolve({code: code ?? -1, stdout: Buffer.concat(out), stderr: err}))
+  })
+}
+
+test('the phase command runs in its directory with its environment (real sh)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const result = await runLocal(phaseCommand({command: ['sh', '-c', 'echo "$PWD $GREETING"'], env: {GREETING: 'hello world'}, workingDir: dir}), '/')
+  t.is(result.stdout.toString().trim(), `${dir} hello world`)
+})
+
+test('the artifact command tars what exists, reports what does not (real sh and tar)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-artifacts-'))
+  mkdirSync(path.join(dir, 'var/logs'), {recursive: true})
+  mkdirSync(path.join(dir, 'var/screenshots'), {recursive: true})
+  writeFileSync(path.join(dir, 'var/logs/junit.xml'), '<testsuites/>')
+  writeFileSync(path.join(dir, 'var/screenshots/a.png'), 'png-a')
+  writeFileSync(path.join(dir, 'var/screenshots/b.png'), 'png-b')
+  const result = await runLocal(artifactCommand(['var/logs/junit.xml', 'var/screenshots/*.png', 'var/missing.xml', 'nothing/*.txt'], dir), '/')
+  t.is(result.code, 0)
+  t.regex(result.stderr, /no artifact matches var\/missing.xml/)
+  t.regex(result.stderr, /no artifact matches nothing\/\*.txt/)
+  const dest = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-artifacts-dest-'))
+  const extractor = new TarExtractor(dest)
+  const {Readable} = await import('node:stream')
+  await pipeline(Readable.from([result.stdout]), extractor)
+  t.deepEqual(extractor.entries.map((e) => e.path).sort(), ['var/logs/junit.xml', 'var/screenshots/a.png', 'var/screenshots/b.png'])
+  t.is(readFileSync(path.join(dest, 'var/screenshots/b.png'), 'utf8'), 'png-b')
+})
+
+test('the artifact command with nothing to copy writes nothing and succeeds', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-artifacts-'))
+  const result = await runLocal(artifactCommand(['none.xml'], dir), '/')
+  t.is(result.code, 0)
+  t.is(result.stdout.length, 0)
+})
+
+const pod = (name: string, created: string, ready: boolean, extra: Record<string, unknown> = {}) => ({
+  metadata: {name, creationTimestamp: created, ...extra},
+  spec: {containers: [{name: 'php-fpm'}, {name: 'nginx'}]},
+  status: {phase: 'Running', conditions: [{type: 'Ready', status: ready ? 'True' : 'False'}]},
+})
+
+test('pickPod: Ready, not terminating, has the container, newest first', (t) => {
+  const pods = [
+    pod('old', '2026-01-01T00:00:00Z', true),
+    pod('new', '2026-01-01T00:05:00Z', true),
+    pod('newest-unready', '2026-01-01T00:09:00Z', false),
+    pod('terminating', '2026-01-01T00:08:00Z', true, {deletionTimestamp: '2026-01-01T00:10:00Z'}),
+  ]
+  t.is(pickPod(pods)?.metadata?.name, 'new')
+  t.is(pickPod(pods, 'php-fpm')?.metadata?.name, 'new')
+  t.is(pickPod(pods, 'selenium'), undefined)
+  t.is(pickPod([pod('x', '2026-01-01T00:00:00Z', false)]), undefined)
+})
+
+test('containerFor: configured, annotated default, first', (t) => {
+  const p = pod('p', '2026-01-01T00:00:00Z', true)
+  t.is(containerFor(p, 'nginx'), 'nginx')
+  t.is(containerFor(p), 'php-fpm')
+  t.is(containerFor({...p, metadata: {...p.metadata, annotations: {'kubectl.kubernetes.io/default-container': 'nginx'}}}), 'nginx')
+})
+
+test('exit codes from the exec status', (t) => {
+  t.deepEqual(exitCodeOf({status: 'Success'}), {exitCode: 0})
+  t.deepEqual(exitCodeOf({status: 'Failure', reason: 'NonZeroExitCode', details: {causes: [{reason: 'ExitCode', message: '3'}]}}), {exitCode: 3})
+  t.like(exitCodeOf({status: 'Failure', reason: 'InternalError', message: 'executable file not found'}), {exitCode: -1, message: 'executable file not found'})
+  t.like(exitCodeOf(undefined), {exitCode: -1})
+})

@@ -1,0 +1,147 @@
+import test from 'ava'
+
+import {evaluateRollout, type KObject, podProblems, progressLine, workloadState} from '../../../src/kube/workload-status.js'
+
+const deployment = (status: Record<string, unknown>, extra: Partial<KObject> = {}): KObject => ({
+  kind: 'Deployment',
+  metadata: {name: 'web', namespace: 'ns', generation: 2, annotations: {'deployment.kubernetes.io/revision': '2'}},
+  spec: {replicas: 2, selector: {matchLabels: {app: 'web'}}},
+  status,
+  ...extra,
+})
+
+test('Deployment: waiting for the controller until the generation is observed', (t) => {
+  t.like(workloadState(deployment({observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2})), {ready: false, summary: 'waiting for the controller'})
+  t.like(workloadState(deployment({})), {ready: false})
+})
+
+test('Deployment: progress and ready', (t) => {
+  t.like(workloadState(deployment({observedGeneration: 2, replicas: 2, updatedReplicas: 1, readyReplicas: 0})), {ready: false, summary: '0/2 ready, 1/2 updated'})
+  t.like(workloadState(deployment({observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 2})), {ready: false, summary: '1 old replica(s) terminating'})
+  t.like(workloadState(deployment({observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1})), {ready: false, summary: '1/2 ready'})
+  t.like(workloadState(deployment({observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2, readyReplicas: 2})), {ready: true, summary: '2/2 ready'})
+})
+
+test('Deployment: scaled to zero is ready', (t) => {
+  t.true(workloadState({...deployment({observedGeneration: 2}), spec: {replicas: 0}}).ready)
+})
+
+test('Deployment: progress deadline exceeded is a failure', (t) => {
+  const state = workloadState(deployment({observedGeneration: 2, conditions: [{type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-1" has timed out progressing.'}]}))
+  t.false(state.ready)
+  t.regex(state.failure ?? '', /progress deadline exceeded/)
+})
+
+test('StatefulSet', (t) => {
+  const sts = (status: Record<string, unknown>, spec: Record<string, unknown> = {}): KObject => ({kind: 'StatefulSet', metadata: {name: 'db', generation: 1}, spec: {replicas: 2, ...spec}, status})
+  t.like(workloadState(sts({observedGeneration: 1, readyReplicas: 1})), {ready: false, summary: '1/2 ready'})
+  t.like(workloadState(sts({observedGeneration: 1, readyReplicas: 2, currentRevision: 'a', updateRevision: 'b', updatedReplicas: 1})), {ready: false, summary: '1/2 updated'})
+  t.like(workloadState(sts({observedGeneration: 1, readyReplicas: 2, currentRevision: 'b', updateRevision: 'b'})), {ready: true})
+  t.like(workloadState(sts({observedGeneration: 1, readyReplicas: 2, currentRevision: 'a', updateRevision: 'b'}, {updateStrategy: {type: 'OnDelete'}})), {ready: true})
+  t.like(workloadState(sts({observedGeneration: 1, readyReplicas: 2, updatedReplicas: 1, currentRevision: 'a', updateRevision: 'b'}, {updateStrategy: {type: 'RollingUpdate', rollingUpdate: {partition: 1}}})), {ready: true})
+})
+
+test('DaemonSet', (t) => {
+  const ds = (status: Record<string, unknown>): KObject => ({kind: 'DaemonSet', metadata: {name: 'agent', generation: 1}, spec: {}, status: {observedGeneration: 1, ...status}})
+  t.like(workloadState(ds({desiredNumberScheduled: 3, updatedNumberScheduled: 2})), {ready: false, summary: '2/3 updated'})
+  t.like(workloadState(ds({desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 1})), {ready: false, summary: '1/3 ready'})
+  t.like(workloadState(ds({desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3})), {ready: true})
+  t.like(workloadState(ds({desiredNumberScheduled: 0})), {ready: true})
+})
+
+test('Job', (t) => {
+  const job = (status: Record<string, unknown>, spec: Record<string, unknown> = {}): KObject => ({kind: 'Job', metadata: {name: 'migrate'}, spec, status})
+  t.like(workloadState(job({active: 1})), {ready: false, summary: '0/1 complete, 1 running'})
+  t.like(workloadState(job({succeeded: 1, conditions: [{type: 'Complete', status: 'True'}]})), {ready: true, summary: 'complete'})
+  const failed = workloadState(job({failed: 7, conditions: [{type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit'}]}))
+  t.false(failed.ready)
+  t.is(failed.failure, 'job failed: BackoffLimitExceeded: Job has reached the specified backoff limit')
+  t.like(workloadState(job({}, {suspend: true})), {ready: true, summary: 'suspended'})
+})
+
+const pod = (name: string, status: Record<string, unknown>, meta: Partial<NonNullable<KObject['metadata']>> = {}): KObject => ({
+  kind: 'Pod',
+  metadata: {name, namespace: 'ns', labels: {app: 'web'}, ownerReferences: [{kind: 'ReplicaSet', name: 'web-2'}], ...meta},
+  spec: {containers: [{name: 'app'}]},
+  status,
+})
+const waiting = (name: string, reason: string, extra: Record<string, unknown> = {}) => ({name, ready: false, restartCount: 0, state: {waiting: {reason, message: `${reason} message`}}, ...extra})
+
+for (const reason of ['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'CreateContainerConfigError', 'InvalidImageName']) {
+  test(`${reason} is fatal`, (t) => {
+    const problems = podProblems(pod('web-2-a', {phase: 'Pending', containerStatuses: [waiting('app', reason)]}))
+    t.is(problems.length, 1)
+    t.like(problems[0], {pod: 'web-2-a', container: 'app', init: false, reason, fatal: true})
+  })
+}
+
+test('ContainerCreating and PodInitializing are not problems', (t) => {
+  t.deepEqual(podProblems(pod('p', {containerStatuses: [waiting('app', 'ContainerCreating'), waiting('side', 'PodInitializing')]})), [])
+})
+
+test('init containers are looked at too', (t) => {
+  const problems = podProblems(pod('p', {initContainerStatuses: [waiting('init-db', 'CrashLoopBackOff', {restartCount: 3})]}))
+  t.like(problems[0], {container: 'init-db', init: true, fatal: true, restartCount: 3})
+})
+
+test('a container that exited non-zero is a problem, not fatal', (t) => {
+  const problems = podProblems(pod('p', {containerStatuses: [{name: 'app', restartCount: 1, state: {terminated: {exitCode: 2, reason: 'Error'}}}]}))
+  t.like(problems[0], {reason: 'Error', fatal: false, message: 'exited with code 2'})
+})
+
+test('an unschedulable pod is reported, not fatal', (t) => {
+  const problems = podProblems(pod('p', {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available'}]}))
+  t.like(problems[0], {reason: 'Unschedulable', fatal: false})
+})
+
+const rs = (name: string, revision: string): KObject => ({kind: 'ReplicaSet', metadata: {name, namespace: 'ns', annotations: {'deployment.kubernetes.io/revision': revision}, ownerReferences: [{kind: 'Deployment', name: 'web'}]}})
+
+test('evaluateRollout: a crashing pod of the current ReplicaSet fails the rollout', (t) => {
+  const evaluation = evaluateRollout({
+    workloads: [deployment({observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1})],
+    replicaSets: [rs('web-1', '1'), rs('web-2', '2')],
+    pods: [pod('web-2-a', {phase: 'Running', containerStatuses: [waiting('app', 'CrashLoopBackOff', {restartCount: 2})]})],
+  })
+  t.false(evaluation.allReady)
+  t.is(evaluation.failed.length, 1)
+  t.regex(evaluation.failed[0].fatal ?? '', /container app of pod web-2-a: CrashLoopBackOff/)
+})
+
+test('evaluateRollout: crashing pods of the old ReplicaSet do not fail a rollout that fixes them', (t) => {
+  const old = pod('web-1-a', {phase: 'Running', containerStatuses: [waiting('app', 'CrashLoopBackOff', {restartCount: 5})]}, {ownerReferences: [{kind: 'ReplicaSet', name: 'web-1'}]})
+  const evaluation = evaluateRollout({
+    workloads: [deployment({observedGeneration: 2, replicas: 3, updatedReplicas: 2, availableReplicas: 2})],
+    replicaSets: [rs('web-1', '1'), rs('web-2', '2')],
+    pods: [old, pod('web-2-a', {phase: 'Running'})],
+  })
+  t.is(evaluation.failed.length, 0)
+  t.deepEqual(evaluation.workloads[0].pods, ['web-2-a'])
+})
+
+test('evaluateRollout: terminating pods are ignored', (t) => {
+  const evaluation = evaluateRollout({
+    workloads: [deployment({observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1})],
+    replicaSets: [rs('web-2', '2')],
+    pods: [pod('web-2-a', {containerStatuses: [waiting('app', 'ErrImagePull')]}, {deletionTimestamp: '2026-01-01T00:00:00Z'})],
+  })
+  t.is(evaluation.failed.length, 0)
+})
+
+test('evaluateRollout: a failed Job fails, a complete one is ready; no workloads is ready', (t) => {
+  const failed = evaluateRollout({workloads: [{kind: 'Job', metadata: {name: 'j'}, status: {conditions: [{type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded'}]}}], replicaSets: [], pods: []})
+  t.is(failed.failed.length, 1)
+  t.true(evaluateRollout({workloads: [], replicaSets: [], pods: []}).allReady)
+})
+
+test('evaluateRollout: other kinds are not waited for', (t) => {
+  t.is(evaluateRollout({workloads: [{kind: 'Service', metadata: {name: 's'}}], replicaSets: [], pods: []}).workloads.length, 0)
+})
+
+test('progress lines name the workload and the first problem', (t) => {
+  const evaluation = evaluateRollout({
+    workloads: [deployment({observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 0})],
+    replicaSets: [rs('web-2', '2')],
+    pods: [pod('web-2-a', {containerStatuses: [{name: 'app', restartCount: 1, state: {terminated: {exitCode: 1, reason: 'Error'}}}]})],
+  })
+  t.is(progressLine(evaluation.workloads[0]), 'deployment/web: 0/2 ready (web-2-a/app: Error)')
+})
