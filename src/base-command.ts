@@ -63,6 +63,12 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
     return loadConfig({workspace: this.workspace, configPath: this.flags.config, env: process.env, optional: options.optional})
   }
 
+  /** `--json` errors carry the message too (an Error's own properties do not serialize it). */
+  protected toErrorJson(error: unknown): unknown {
+    const e = error as Errors.CLIError & {exitCode?: number; code?: string}
+    return {error: {message: e.message, code: e.code, exitCode: e.oclif?.exit ?? e.exitCode, suggestions: e.suggestions}}
+  }
+
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     debug('%O', error)
     if (error instanceof CiError) {

@@ -2,6 +2,7 @@
  * The build's environment variables (DESIGN §3): what each is for, which the configured pipeline
  * needs, and every problem at once. Secret values are never printed, only `set` / `not set`.
  */
+import {checkRegistryHost} from '../images/reference.js'
 import {validateDomain, validatePort} from '../names/index.js'
 import type {Env} from './load.js'
 import type {Config} from './model.js'
@@ -46,7 +47,7 @@ export const VARIABLES: VariableSpec[] = [
     name: 'DOCKER_REGISTRY',
     purpose: 'registry the images are pushed to (host or host:port)',
     required: () => false,
-    check: (v) => (/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/i.test(v) ? undefined : 'must be a registry host name, optionally with :port (no scheme, no path)'),
+    check: checkRegistryHost,
     fallback: 'Docker Hub',
   },
   {name: 'DOCKER_USERNAME', purpose: 'registry user; also the first part of every image repository', required: (c) => c.images.length > 0},

@@ -90,6 +90,22 @@ export class DockerCli {
     return {...result, stdout: this.redact(result.stdout), stderr: this.redact(result.stderr), output: this.redact(result.output)}
   }
 
+  /**
+   * The daemon's default registry (Docker Hub) as a URL, from `docker info`: the endpoint of the
+   * registry API when DOCKER_REGISTRY is empty, known to docker and so never hard-coded here.
+   */
+  async defaultIndex(): Promise<string> {
+    const result = await this.run(['info', '--format', '{{.IndexServerAddress}}'])
+    const address = result.stdout.trim()
+    if (result.exitCode !== 0 || !/^https?:\/\//.test(address)) {
+      throw new ToolError('cannot ask the Docker daemon for its default registry (docker info)', {
+        details: result.output.trim() || undefined,
+        suggestions: ['check that the Docker daemon is running (DOCKER_HOST)', 'or set DOCKER_REGISTRY to the registry host'],
+      })
+    }
+    return address
+  }
+
   /** Whether `docker buildx` is available (asked once, by its exit code). */
   hasBuildx(): Promise<boolean> {
     this.buildx ??= this.run(['buildx', 'version']).then(

@@ -12,7 +12,7 @@ import {DockerCliImageBuilder} from './builder.js'
 import {DockerCli} from './docker-cli.js'
 import {checkImageInputs, computeInputsDigests, planImages} from './plan.js'
 import {DockerCliImagePusher} from './pusher.js'
-import {registryFromEnv, type Registry} from './reference.js'
+import {registryApiBase, registryFromEnv, type Registry} from './reference.js'
 import {HttpRegistryClient} from './registry.js'
 import {DEFAULT_RETRY, type RetryPolicy} from './retry.js'
 import {type Outcome, runGraph} from './scheduler.js'
@@ -91,7 +91,12 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
   }
   const registryClient =
     ctx.services?.registry ??
-    new HttpRegistryClient(registry, {credentials, retry, onRetry: (m) => logger.warn(redact(m))})
+    new HttpRegistryClient(registry, {
+      credentials,
+      retry,
+      onRetry: (m) => logger.warn(redact(m)),
+      baseUrl: registry.host ? undefined : registryApiBase(registry, await docker.defaultIndex()),
+    })
   const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker)
   const pusher =
     ctx.services?.pusher ??

@@ -4,12 +4,6 @@
  */
 import {EnvironmentError, type EnvProblem} from '../errors.js'
 
-/**
- * Docker's well-known default registry API endpoint, used when DOCKER_REGISTRY is empty (as in the
- * original system). Its token service is not named here: it comes from the WWW-Authenticate challenge.
- */
-export const DOCKER_HUB_API_HOST = 'registry-1.docker.io'
-
 export interface Registry {
   /** `host` or `host:port`; undefined means Docker Hub. */
   host?: string
@@ -83,10 +77,15 @@ export function registryScheme(host: string): 'http' | 'https' {
   return 'https'
 }
 
-/** Base URL of the registry's HTTP API (without `/v2`). */
-export function registryApiBase(registry: Pick<Registry, 'host'>): string {
-  const host = registry.host ?? DOCKER_HUB_API_HOST
-  return `${registryScheme(host)}://${host}`
+/**
+ * Base URL of the registry's HTTP API (without `/v2`). For Docker Hub (no host) the caller passes the
+ * daemon's own default index (`docker info`), so no registry host is hard-coded here; its token
+ * service comes from the WWW-Authenticate challenge.
+ */
+export function registryApiBase(registry: Pick<Registry, 'host'>, defaultIndex?: string): string {
+  if (registry.host) return `${registryScheme(registry.host)}://${registry.host}`
+  if (!defaultIndex) throw new Error('Docker Hub needs the daemon\'s default index address (docker info)')
+  return new URL(defaultIndex).origin
 }
 
 /** How the registry is named in messages. */

@@ -5,6 +5,7 @@
 import type {Env, LoadedConfig} from '../config/load.js'
 import type {Config} from '../config/model.js'
 import {EnvironmentError} from '../errors.js'
+import type {EnvironmentIdentity} from '../kube/types.js'
 import {computeNames, type Names, resolveBranch, type ResolvedBranch} from '../names/index.js'
 
 export interface BuildContext {
@@ -60,5 +61,25 @@ export async function resolveCommit(workspace: string, env: Env): Promise<string
       [{name: 'GIT_COMMIT', purpose: 'the commit being built; image tags and annotations use it', problem: `is not set, and ${workspace} has no git HEAD (${(error as Error).message.split('\n')[0]})`}],
       {suggestions: ['Jenkins sets GIT_COMMIT in jobs that check out with the git plugin; or run inside a git checkout']},
     )
+  }
+}
+
+/** The build that owns the environment: `BUILD_TAG` in Jenkins, else a generated id. */
+export function ownerFor(env: Env): {owner: string; ownerSource: 'build' | 'generated'} {
+  if (env.BUILD_TAG) return {owner: env.BUILD_TAG, ownerSource: 'build'}
+  return {owner: `manual-${Date.now().toString(36)}-${process.pid}`, ownerSource: 'generated'}
+}
+
+/** What the cluster records about this environment (DESIGN §5). */
+export function identityFor(ctx: BuildContext, commit: string): EnvironmentIdentity {
+  return {
+    project: ctx.config.project,
+    branch: ctx.names.branch,
+    slug: ctx.names.slug,
+    namespace: ctx.names.namespace,
+    commit,
+    buildUrl: ctx.env.BUILD_URL || undefined,
+    ...ownerFor(ctx.env),
+    urls: ctx.names.urls,
   }
 }

@@ -313,3 +313,13 @@ stackTest('SIGTERM during a build removes the temporary DOCKER_CONFIG', async (t
   t.not(result.code, 0)
   t.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('shopsys-ci-docker-')), [])
 })
+
+test.serial('the real daemon names its default registry, which the Docker Hub lookups use as their endpoint', async (t) => {
+  const {DockerCli} = await import('../../src/images/docker-cli.js')
+  const docker = new DockerCli({env: {...process.env}})
+  t.teardown(() => docker.dispose())
+  const index = await docker.defaultIndex()
+  t.regex(index, /^https:\/\/[^/]+\//)
+  const {registryApiBase} = await import('../../src/images/reference.js')
+  t.is(registryApiBase({}, index), new URL(index).origin)
+})

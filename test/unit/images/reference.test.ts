@@ -3,7 +3,6 @@ import test from 'ava'
 import {EnvironmentError} from '../../../src/errors.js'
 import {
   checkRegistryHost,
-  DOCKER_HUB_API_HOST,
   hostname,
   registryApiBase,
   registryFromEnv,
@@ -51,17 +50,18 @@ test('scheme: plain HTTP for loopback (docker treats 127.0.0.0/8 as insecure), H
     ['127.0.0.1.example.com', 'https'],
     ['registry.example.com', 'https'],
     ['10.0.0.1:5000', 'https'],
-    [DOCKER_HUB_API_HOST, 'https'],
+    ['hub.example.com', 'https'],
   ]
   for (const [host, scheme] of table) t.is(registryScheme(host), scheme, host)
   t.is(hostname('[::1]:5000'), '::1')
   t.is(hostname('r:5000'), 'r')
 })
 
-test('registryApiBase: Docker Hub uses its well-known API endpoint over HTTPS', (t) => {
+test('registryApiBase: a host by its scheme; Docker Hub by the daemon\'s default index', (t) => {
   t.is(registryApiBase({host: '127.0.0.1:35000'}), 'http://127.0.0.1:35000')
   t.is(registryApiBase({host: 'r.example:5000'}), 'https://r.example:5000')
-  t.is(registryApiBase({}), `https://${DOCKER_HUB_API_HOST}`)
+  t.is(registryApiBase({}, 'https://hub.example.com/v1/'), 'https://hub.example.com')
+  t.throws(() => registryApiBase({}), {message: /default index/})
 })
 
 test('tags: at most 128 of [A-Za-z0-9_.-], not starting with "." or "-"', (t) => {

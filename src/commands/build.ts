@@ -1,0 +1,70 @@
+import {Flags} from '@oclif/core'
+
+import {CiCommand} from '../base-command.js'
+import {branchFlag, namespaceFlag} from '../flags.js'
+import {type BuildReport, runBuild} from '../pipeline/build.js'
+import {identityFor, resolveCommit, resolveContext} from '../pipeline/context.js'
+import {defaultStages} from '../pipeline/stages.js'
+import {formatSummary} from '../pipeline/summary.js'
+
+export default class Build extends CiCommand<typeof Build> {
+  static summary = 'Run the whole pipeline for a branch: images, render, deploy, phases, logs, cleanup.'
+  static description = `Checks the environment, builds and pushes the images the registry does not have yet, renders the config templates and manifests, deploys the branch into its own namespace (lock, capacity slot, server-side apply, waits for every workload at once), runs the configured phases inside the cluster, exports every container's log to <workspace>/shopsys-ci/logs, and writes <workspace>/shopsys-ci/report.json.
+
+With --cleanup the namespace is deleted at the end whatever happened, also on SIGINT/SIGTERM, unless the environment is kept (--keep or deploy.keep) for review until its ttl.`
+  static examples = [
+    {description: 'In a Jenkins multibranch job (what shopsysBuild() runs):', command: '<%= config.bin %> build --cleanup'},
+    {description: 'Keep the environment for review (expires after deploy.ttl):', command: '<%= config.bin %> build --keep'},
+    {description: 'Recreate the namespace from scratch, like the original script:', command: '<%= config.bin %> build --fresh --cleanup'},
+  ]
+  static flags = {
+    branch: branchFlag,
+    namespace: namespaceFlag,
+    cleanup: Flags.boolean({summary: 'Delete the environment at the end, whatever happened (not when kept).'}),
+    keep: Flags.boolean({summary: 'Keep the environment for review until deploy.ttl (default: deploy.keep).', allowNo: true}),
+    fresh: Flags.boolean({summary: 'Delete and recreate the namespace before deploying (default: deploy.fresh).'}),
+    'force-build': Flags.boolean({summary: 'Build every image even if the registry already has its tag.'}),
+    'report-file': Flags.string({summary: 'Where to write the JSON report (default: <workspace>/shopsys-ci/report.json).'}),
+  }
+
+  async run(): Promise<BuildReport> {
+    const ctx = await resolveContext({loaded: this.loadConfig(), workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
+    const commit = await resolveCommit(ctx.workspace, ctx.env)
+    const controller = new AbortController()
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (controller.signal.aborted) {
+        this.logger.warn(`${signal} again: exiting without cleanup`)
+        this.exit(130)
+      }
+      this.logger.warn(`${signal} received: stopping; logs and cleanup still run (send it again to exit at once)`)
+      controller.abort(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    try {
+      const {report, reportFile, error} = await runBuild(
+        {
+          ctx,
+          commit,
+          identity: identityFor(ctx, commit),
+          options: {
+            cleanup: this.flags.cleanup,
+            keep: this.flags.keep ?? ctx.config.deploy.keep,
+            fresh: this.flags.fresh || ctx.config.deploy.fresh,
+            forceBuild: this.flags['force-build'],
+            reportFile: this.flags['report-file'],
+          },
+          logger: this.logger,
+          signal: controller.signal,
+        },
+        defaultStages,
+      )
+      this.logger.info(formatSummary(report, reportFile))
+      if (error) throw error
+      return report
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/** The real stages of `build`: Docker and the registry for images, kustomize, the Kubernetes API. */
+import type {BuildRun, BuildStages} from './build.js'
+import {renderStage} from './render-stage.js'
+
+export const defaultStages: BuildStages = {
+  async images(run) {
+    const {buildImages, formatImageResults} = await import('../images/index.js')
+    const results = await buildImages({
+      config: run.ctx.config,
+      configFile: run.ctx.configFile,
+      workspace: run.ctx.workspace,
+      env: run.ctx.env,
+      commit: run.commit,
+      logger: run.logger,
+      push: true,
+      forceBuild: run.options.forceBuild,
+      signal: run.signal,
+    })
+    if (results.length > 0) run.logger.info(formatImageResults(results))
+    return results
+  },
+
+  async render(run, images) {
+    const result = await renderStage({ctx: run.ctx, commit: run.commit, images})
+    for (const t of result.templates) run.logger.info(`rendered ${t.source} -> ${t.target}`)
+    if (result.manifestsFile) run.logger.info(`manifests: ${result.manifestsFile} (${result.objects.length} objects)`)
+    return result
+  },
+
+  async deploy(run, manifestsFile) {
+    const {deployEnvironment} = await import('../kube/index.js')
+    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, signal: run.signal})
+  },
+
+  async phase(run, name) {
+    const {runPhase} = await import('../kube/index.js')
+    const phase = run.ctx.config.phases.find((p) => p.name === name)!
+    return runPhase({identity: run.identity, config: run.ctx.config, phase, workspace: run.ctx.workspace, logger: run.logger, signal: run.signal})
+  },
+
+  async logs(run: BuildRun) {
+    const {exportLogs} = await import('../kube/index.js')
+    return exportLogs({namespace: run.identity.namespace, workspace: run.ctx.workspace, logger: run.logger, signal: run.signal})
+  },
+
+  async cleanup(run) {
+    const {cleanupEnvironment} = await import('../kube/index.js')
+    return cleanupEnvironment({identity: run.identity, config: run.ctx.config, logger: run.logger, signal: run.signal})
+  },
+}
