@@ -1,0 +1,199 @@
+/**
+ * deploy against the real stack: fresh, in place, --fresh, while Terminating, refusals, keep/ttl.
+ *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-deploy.test.ts
+ */
+import test from 'ava'
+
+import {DeployError} from '../../src/errors.js'
+import {cleanupEnvironment, deployEnvironment} from '../../src/kube/index.js'
+import {
+  cleanupNamespace,
+  cleanupProject,
+  deleteSystemNamespace,
+  fixture,
+  identityOf,
+  kube,
+  logger,
+  namespaceExists,
+  requireKubeconfig,
+  testConfig,
+  uniqueProject,
+  workspaceWith,
+  writeManifests,
+} from './kube-helpers.js'
+
+test.before(() => {
+  requireKubeconfig()
+})
+test.after.always(deleteSystemNamespace)
+
+test('fresh deploy: namespace with labels and annotations, every workload ready across the kwok nodes', async (t) => {
+  const config = testConfig(uniqueProject('dep'), {deploy: {resourceQuota: {pods: '20'}, limitRange: [{type: 'Container', default: {memory: '256Mi'}}]}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'feature/JIRA-1_Über')
+  const {manifestsFile} = workspaceWith(fixture('app.yaml'))
+  const log = logger()
+  const result = await deployEnvironment({identity, config, manifestsFile, logger: log})
+
+  t.true(result.created)
+  t.is(result.namespace, identity.namespace)
+  t.deepEqual(result.workloads.map((w) => `${w.kind}/${w.name}:${w.ready}`), ['Deployment/web:true', 'Deployment/worker:true', 'Job/migrate:true', 'StatefulSet/postgres:true'])
+  t.is(result.applied.length, 8)
+
+  const k = kube()
+  const ns = await k.core.readNamespace({name: identity.namespace})
+  t.like(ns.metadata?.labels, {'app.kubernetes.io/managed-by': 'shopsys-ci', 'shopsys-ci/project': config.project, 'shopsys-ci/branch-slug': identity.slug})
+  t.like(ns.metadata?.annotations, {
+    'shopsys-ci/branch': 'feature/JIRA-1_Über',
+    'shopsys-ci/commit': identity.commit,
+    'shopsys-ci/build-url': identity.buildUrl,
+    'shopsys-ci/owner': identity.owner,
+    'shopsys-ci/keep': 'false',
+  })
+  t.deepEqual(JSON.parse(ns.metadata!.annotations!['shopsys-ci/urls']), identity.urls)
+  const expires = Date.parse(ns.metadata!.annotations!['shopsys-ci/expires-at'])
+  t.true(Math.abs(expires - (Date.now() + config.deploy.ttl)) < 60_000)
+
+  // Spread over the nodes; every pod of the Deployments is Ready.
+  const pods = (await k.core.listNamespacedPod({namespace: identity.namespace, labelSelector: 'app=web'})).items
+  t.is(new Set(pods.map((p) => p.spec?.nodeName)).size, 2)
+  // Objects are owned by the field manager shopsys-ci.
+  const web = await k.apps.readNamespacedDeployment({name: 'web', namespace: identity.namespace})
+  t.true(web.metadata?.managedFields?.some((f) => f.manager === 'shopsys-ci' && f.operation === 'Apply'))
+  // Quota and limits from the config.
+  t.is((await k.core.readNamespacedResourceQuota({name: 'shopsys-ci-quota', namespace: identity.namespace})).spec?.hard?.pods, '20')
+  t.truthy(await k.core.readNamespacedLimitRange({name: 'shopsys-ci-limits', namespace: identity.namespace}))
+  // Owner lease of the build.
+  const lease = await kube().objects.read({apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: {name: 'shopsys-ci-owner', namespace: identity.namespace}})
+  t.is((lease as {spec?: {holderIdentity?: string}}).spec?.holderIdentity, identity.owner)
+  // Progress lines, one per change, readable in a log.
+  t.true(log.lines.some((l) => /^\[rollout\] deployment\/web: 2\/2 ready/.test(l)))
+  t.true(log.lines.some((l) => /all 4 workload\(s\) ready/.test(l)))
+})
+
+test('redeploy in place: same namespace, created-at kept, expiry refreshed, changes applied', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'feature/in-place')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  const first = await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const k = kube()
+  const before = await k.core.readNamespace({name: identity.namespace})
+
+  await new Promise((r) => setTimeout(r, 1100))
+  writeManifests(manifestsFile, fixture('tiny.yaml').replace('greeting: hello', 'greeting: bonjour').replace('replicas: 1', 'replicas: 2'))
+  const second = await deployEnvironment({identity: {...identity, commit: 'f'.repeat(40)}, config, manifestsFile, logger: logger()})
+  const after = await k.core.readNamespace({name: identity.namespace})
+
+  t.true(first.created)
+  t.false(second.created)
+  t.is(after.metadata?.uid, before.metadata?.uid)
+  t.is(after.metadata?.annotations?.['shopsys-ci/created-at'], before.metadata?.annotations?.['shopsys-ci/created-at'])
+  t.true(Date.parse(after.metadata!.annotations!['shopsys-ci/expires-at']) > Date.parse(before.metadata!.annotations!['shopsys-ci/expires-at']))
+  t.is(after.metadata?.annotations?.['shopsys-ci/commit'], 'f'.repeat(40))
+  t.is((await k.core.readNamespacedConfigMap({name: 'settings', namespace: identity.namespace})).data?.greeting, 'bonjour')
+  t.like(second.workloads[0], {name: 'app', ready: true, status: '2/2 ready'})
+})
+
+test('--fresh deletes and recreates the namespace', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'fresh')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const before = await kube().core.readNamespace({name: identity.namespace})
+  const result = await deployEnvironment({identity, config, manifestsFile, logger: logger(), fresh: true})
+  const after = await kube().core.readNamespace({name: identity.namespace})
+  t.true(result.created)
+  t.true(result.fresh)
+  t.not(after.metadata?.uid, before.metadata?.uid)
+})
+
+test('deploy waits for a namespace that is still Terminating, then creates it', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'terminating')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const k = kube()
+  // Hold the namespace in Terminating with a finalizer on an object inside it.
+  await k.core.createNamespacedConfigMap({namespace: identity.namespace, body: {metadata: {name: 'held', finalizers: ['shopsys-ci.test/hold']}}})
+  const old = await k.core.readNamespace({name: identity.namespace})
+  await k.core.deleteNamespace({name: identity.namespace})
+  const release = setTimeout(() => {
+    void k.core.patchNamespacedConfigMap({name: 'held', namespace: identity.namespace, body: [{op: 'remove', path: '/metadata/finalizers'}]})
+  }, 4000)
+  t.teardown(() => clearTimeout(release))
+
+  const log = logger()
+  const result = await deployEnvironment({identity, config, manifestsFile, logger: log})
+  const now = await k.core.readNamespace({name: identity.namespace})
+  t.true(result.created)
+  t.not(now.metadata?.uid, old.metadata?.uid)
+  t.is(now.status?.phase, 'Active')
+  t.true(result.timings.terminatingWait >= 3000, `waited ${result.timings.terminatingWait} ms`)
+  t.true(log.lines.some((l) => /still being deleted; waiting/.test(l)))
+})
+
+test('never deploys into a namespace the tool does not own', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'foreign')
+  const k = kube()
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+
+  // Same name, no labels (someone else's namespace).
+  await k.core.createNamespace({body: {metadata: {name: identity.namespace}}})
+  cleanupNamespace(t, identity.namespace)
+  const unlabelled = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(unlabelled.message, /not managed by shopsys-ci/)
+  t.is((await k.apps.listNamespacedDeployment({namespace: identity.namespace})).items.length, 0)
+
+  // Another project's environment.
+  const foreignName = `${config.project}-other`
+  await k.core.createNamespace({body: {metadata: {name: foreignName, labels: {'app.kubernetes.io/managed-by': 'shopsys-ci', 'shopsys-ci/project': 'someone-else', 'shopsys-ci/branch-slug': identity.slug}}}})
+  cleanupNamespace(t, foreignName)
+  const foreign = await t.throwsAsync(deployEnvironment({identity: {...identity, namespace: foreignName}, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(foreign.message, /belongs to project "someone-else"/)
+  t.deepEqual((await k.core.readNamespace({name: foreignName})).metadata?.annotations ?? {}, {})
+
+  // default and kube-system, whatever is asked.
+  for (const namespace of ['default', 'kube-system']) {
+    await t.throwsAsync(deployEnvironment({identity: {...identity, namespace}, config, manifestsFile, logger: logger()}), {instanceOf: DeployError, message: /refusing to deploy into namespace/})
+  }
+})
+
+test('cluster-scoped objects are refused before anything is applied', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'cluster-scoped')
+  const {manifestsFile} = workspaceWith(`${fixture('tiny.yaml')}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: ${config.project}-reader}\nrules: []\n`)
+  const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(error.message, /ClusterRole .*cluster-scoped; a branch must not change the cluster/)
+  t.false(await namespaceExists(identity.namespace))
+})
+
+test('unknown fields are rejected by the API server, not silently dropped', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'typo')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml').replace('replicas: 1', 'replicas: 1\n  replica: 3'))
+  const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(error.message, /deployment\/app failed: .*unknown field "spec.replica"/)
+})
+
+test('keep for review: the build\'s cleanup leaves it, every deploy refreshes the expiry', async (t) => {
+  const config = testConfig(uniqueProject('dep'), {deploy: {ttl: 2 * 3_600_000}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'review')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  const result = await deployEnvironment({identity, config, manifestsFile, logger: logger(), keep: true})
+  t.true(result.keep)
+  t.true(Math.abs(Date.parse(result.expiresAt) - (Date.now() + 2 * 3_600_000)) < 60_000)
+  const cleanup = await cleanupEnvironment({identity, config, logger: logger()})
+  t.is(cleanup.outcome, 'kept')
+  t.true(await namespaceExists(identity.namespace))
+  const forced = await cleanupEnvironment({identity, config, logger: logger(), force: true})
+  t.is(forced.outcome, 'deleted')
+  t.false(await namespaceExists(identity.namespace))
+})

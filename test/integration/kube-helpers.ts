@@ -1,0 +1,120 @@
+/**
+ * Shared by the kube integration tests (kube-*.test.ts): a project per test (so tests never see
+ * each other's environments, capacity slots or locks), the manifests fixtures, a private system
+ * namespace per test process, and teardown that deletes what a test created — through the API
+ * directly, never through the code under test.
+ */
+import {randomBytes} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import type {ExecutionContext} from 'ava'
+
+import {defaultConfig} from '../../src/config/load.js'
+import type {Config} from '../../src/config/model.js'
+import type {EnvironmentIdentity} from '../../src/kube/types.js'
+import {computeNames} from '../../src/names/index.js'
+import {MemoryLogger} from '../../src/util/log.js'
+import {apiStatus, deleteNamespace, kube, requireKubeconfig, uniqueName} from '../helpers/stack.js'
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/kube')
+
+/** One system namespace (locks, capacity slots) per test process, deleted at the end. */
+export const SYSTEM_NAMESPACE = `sci-it-${randomBytes(4).toString('hex')}`
+process.env.SHOPSYS_CI_SYSTEM_NAMESPACE = SYSTEM_NAMESPACE
+
+export function fixture(name: string): string {
+  return readFileSync(path.join(FIXTURES, name), 'utf8')
+}
+
+/** `count` copies of slow.yaml: Deployments slow-0.. that become Ready after `readyAfter`. */
+export function slowDeployments(count: number, readyAfter: string): string {
+  const template = fixture('slow.yaml')
+  return Array.from({length: count}, (_, i) => template.replaceAll('NAME', `slow-${i}`).replace('READY_AFTER', JSON.stringify(readyAfter))).join('\n---\n')
+}
+
+export function misbehaving(behavior: string): string {
+  return fixture('misbehaving.yaml').replace('BEHAVIOR', behavior)
+}
+
+/** A unique project name (≤ 32 characters, a DNS label). */
+export function uniqueProject(prefix = 'it'): string {
+  return `${prefix}-${randomBytes(3).toString('hex')}`.slice(0, 32)
+}
+
+export function testConfig(project: string, overrides: {deploy?: Partial<Config['deploy']>; capacity?: Partial<Config['capacity']>; phases?: Config['phases']} = {}): Config {
+  const base = defaultConfig('/nonexistent', {SHOPSYS_CI_PROJECT: project})
+  return {
+    ...base,
+    project,
+    deploy: {...base.deploy, timeout: 90_000, lockTimeout: 60_000, ...overrides.deploy},
+    capacity: {...base.capacity, ...overrides.capacity},
+    phases: overrides.phases ?? base.phases,
+  }
+}
+
+export function identityOf(config: Config, branch: string, owner = `jenkins-${config.project}-${randomBytes(2).toString('hex')}`): EnvironmentIdentity {
+  const names = computeNames({branch, project: config.project, domain: 'ci.example.test', hostPort: 8000, scheme: 'http', hosts: config.names.hosts, namespacePrefix: config.names.namespacePrefix})
+  return {
+    project: config.project,
+    branch: names.branch,
+    slug: names.slug,
+    namespace: names.namespace,
+    commit: randomBytes(20).toString('hex'),
+    buildUrl: `https://jenkins.example.test/job/${config.project}/1/`,
+    owner,
+    ownerSource: 'build',
+    urls: names.urls,
+  }
+}
+
+/** A temporary workspace with `.shopsys-ci/manifests.yaml`. */
+export function workspaceWith(manifests: string): {workspace: string; manifestsFile: string} {
+  const workspace = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-it-'))
+  mkdirSync(path.join(workspace, '.shopsys-ci'), {recursive: true})
+  const manifestsFile = path.join(workspace, '.shopsys-ci/manifests.yaml')
+  writeFileSync(manifestsFile, manifests)
+  return {workspace, manifestsFile}
+}
+
+export function writeManifests(file: string, manifests: string): void {
+  writeFileSync(file, manifests)
+}
+
+export function logger(): MemoryLogger {
+  return new MemoryLogger()
+}
+
+/** Deletes every namespace of `project` (labelled by the tool) when the test ends. */
+export function cleanupProject(t: ExecutionContext, project: string): void {
+  t.teardown(async () => {
+    const k = kube()
+    const list = await k.core.listNamespace({labelSelector: `shopsys-ci/project=${project}`})
+    await Promise.all(list.items.map((ns) => deleteNamespace(k.core, ns.metadata!.name!)))
+  })
+}
+
+/** Deletes a namespace (created by the test itself) when the test ends. */
+export function cleanupNamespace(t: ExecutionContext, name: string): void {
+  t.teardown(() => deleteNamespace(kube().core, name))
+}
+
+export async function deleteSystemNamespace(): Promise<void> {
+  if (!process.env.KUBECONFIG) return
+  await deleteNamespace(kube().core, SYSTEM_NAMESPACE).catch(() => undefined)
+}
+
+export async function namespaceExists(name: string): Promise<boolean> {
+  try {
+    await kube().core.readNamespace({name})
+    return true
+  } catch (error) {
+    if (apiStatus(error) === 404) return false
+    throw error
+  }
+}
+
+export {kube, requireKubeconfig, uniqueName}

@@ -1,0 +1,138 @@
+/**
+ * Phases (exec into a Ready pod, streamed output, exit code, artifacts, timeout) and logs export.
+ * On the kwok stack the exec'd command runs on this machine, so the phases use a temp directory.
+ *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-phases.test.ts
+ */
+import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import test from 'ava'
+
+import type {PhaseConfig} from '../../src/config/model.js'
+import {DeployError, ExitCode, PhaseError} from '../../src/errors.js'
+import {deployEnvironment, exportLogs, phaseResultOf, runPhase} from '../../src/kube/index.js'
+import {cleanupProject, deleteSystemNamespace, fixture, identityOf, logger, misbehaving, requireKubeconfig, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
+
+test.before(() => {
+  requireKubeconfig()
+})
+test.after.always(deleteSystemNamespace)
+
+const SCRIPT = [
+  'echo "running suite $SUITE in $(pwd)"',
+  'echo "a warning" >&2',
+  'mkdir -p out/screens',
+  'echo "<testsuites name=\\"$SUITE\\"/>" > out/junit.xml',
+  'echo png > out/screens/home.png',
+  'echo png > out/screens/cart.png',
+  'exit "$CODE"',
+].join('\n')
+
+function phase(workingDir: string, extra: Partial<PhaseConfig> = {}): PhaseConfig {
+  return {
+    name: 'tests',
+    target: 'deployment/app',
+    container: 'app',
+    command: ['sh', '-c', SCRIPT],
+    env: {SUITE: 'unit', CODE: '0'},
+    workingDir,
+    timeout: 60_000,
+    artifacts: ['out/junit.xml', 'out/screens/*.png', 'out/missing.xml'],
+    ...extra,
+  }
+}
+
+async function environment(t: Parameters<Parameters<typeof test>[1]>[0], branch: string) {
+  const config = testConfig(uniqueProject('ph'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, branch)
+  const {workspace, manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  return {config, identity, workspace, podDir}
+}
+
+test('a phase streams its output, passes with exit 0 and its artifacts are copied out', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-ok')
+  const log = logger()
+  const result = await runPhase({identity, config, phase: phase(podDir), workspace, logger: log})
+  t.is(result.exitCode, 0)
+  t.regex(result.pod, /^app-/)
+  t.is(result.container, 'app')
+  t.true(log.lines.includes(`[tests] running suite unit in ${podDir}`))
+  t.true(log.lines.includes('[tests] a warning'))
+  t.deepEqual(result.artifacts.sort(), ['shopsys-ci/artifacts/tests/out/junit.xml', 'shopsys-ci/artifacts/tests/out/screens/cart.png', 'shopsys-ci/artifacts/tests/out/screens/home.png'])
+  t.deepEqual(result.missingArtifacts, ['out/missing.xml'])
+  t.is(readFileSync(path.join(workspace, 'shopsys-ci/artifacts/tests/out/junit.xml'), 'utf8'), '<testsuites name="unit"/>\n')
+})
+
+test('a failing phase: exit 7 naming phase, pod and exit code; artifacts copied anyway', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-fail')
+  const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {env: {SUITE: 'acceptance', CODE: '3'}}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.is(error.exitCode, ExitCode.phase)
+  t.regex(error.message, /^phase tests failed with exit code 3 \(pod app-[a-z0-9-]+, container app\)$/)
+  const result = phaseResultOf(error)
+  t.is(result?.exitCode, 3)
+  t.true(existsSync(path.join(workspace, 'shopsys-ci/artifacts/tests/out/junit.xml')))
+})
+
+test('a phase selected by label selector, without env or working directory', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-selector')
+  const log = logger()
+  const result = await runPhase({identity, config, phase: {name: 'lint', target: 'app=tiny', command: ['sh', '-c', `cd ${podDir} && echo ok > report.txt && echo linted`], env: {}, timeout: 30_000, artifacts: [`${podDir}/report.txt`]}, workspace, logger: log})
+  t.is(result.exitCode, 0)
+  t.true(log.lines.includes('[lint] linted'))
+  t.is(result.artifacts.length, 1)
+  t.is(readFileSync(path.join(workspace, result.artifacts[0]), 'utf8'), 'ok\n')
+})
+
+test('a phase that runs too long times out (exit 7)', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-timeout')
+  const started = Date.now()
+  const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sleep', '20'], timeout: 2000, artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.regex(error.message, /timed out after 2.0s/)
+  t.true(Date.now() - started < 15_000)
+})
+
+test('a phase of a build whose environment was taken over by a newer build fails clearly', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-takeover')
+  const error = await t.throwsAsync(runPhase({identity: {...identity, owner: 'jenkins-older-build-1'}, config, phase: phase(podDir), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.regex(error.message, new RegExp(`now belongs to build ${identity.owner}`))
+})
+
+test('a phase whose target does not exist', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-missing')
+  await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {target: 'deployment/nope'}), workspace, logger: logger()}), {instanceOf: PhaseError, message: /deployment\/nope does not exist/})
+})
+
+test('logs export: every container of every pod, init containers included', async (t) => {
+  const config = testConfig(uniqueProject('logs'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'logs')
+  const {workspace, manifestsFile} = workspaceWith(fixture('app.yaml'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const result = await exportLogs({namespace: identity.namespace, workspace, logger: logger()})
+  const dir = path.join(workspace, 'shopsys-ci/logs')
+  const pods = readdirSync(dir)
+  const web = pods.filter((p) => p.startsWith('web-'))
+  t.is(web.length, 2)
+  t.deepEqual(readdirSync(path.join(dir, web[0])).sort(), ['init-dirs.log', 'nginx.log', 'php-fpm.log'])
+  t.true(pods.includes('postgres-0') && pods.includes('postgres-1'))
+  t.true(pods.some((p) => p.startsWith('migrate-')))
+  t.regex(readFileSync(path.join(dir, web[0], 'php-fpm.log'), 'utf8'), /simulated by kwok/)
+  t.is(result.files.length, 2 * 3 + 2 * 1 + 2 * 1 + 1)
+  t.true(result.files.every((f) => f.bytes > 0))
+})
+
+test('logs export after a crash loop includes the previous instance', async (t) => {
+  const config = testConfig(uniqueProject('logs'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'logs-crash')
+  const {workspace, manifestsFile} = workspaceWith(misbehaving('crash-loop'))
+  await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  const result = await exportLogs({namespace: identity.namespace, workspace, logger: logger()})
+  const previous = result.files.filter((f) => f.previous)
+  t.true(previous.length >= 1)
+  t.regex(previous[0].path, /^shopsys-ci\/logs\/broken-[^/]+\/app\.previous\.log$/)
+})
