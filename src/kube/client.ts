@@ -122,7 +122,11 @@ export function apiMessage(error: unknown): string {
   }
   const message = (body as {message?: unknown} | undefined)?.message
   if (typeof message === 'string' && message) return message
-  return (e?.message ?? String(error)).split('\n')[0]
+  const text = e?.message ?? String(error)
+  // ApiException without a body: "HTTP-Code: 400\nMessage: Error occurred in log request\n…"
+  const http = /^HTTP-Code: (\d+)\nMessage: (.*)$/m.exec(text)
+  if (http) return `${http[2]} (HTTP ${http[1]})`
+  return text.split('\n')[0]
 }
 
 /** A resolved promise after `ms`, or rejected with the signal's reason when aborted. */

@@ -13,7 +13,7 @@ import {CleanupError, DeployError} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
-import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
+import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
 import {acquireBranchLock} from './locks.js'
@@ -104,7 +104,8 @@ export class ServerSideApplyDeployer implements Deployer {
         await this.waitGone(kube, ns, config.deploy.timeout, ctx.signal, 'deploy')
         timings.terminatingWait = Date.now() - t
         logger.info(`namespace ${ns} is gone (waited ${formatDuration(timings.terminatingWait)})`)
-        existing = undefined
+        existing = await readNamespace(kube, ns)
+        if (existing && isTerminating(existing)) throw new DeployError(`namespace ${ns} was deleted and is being deleted again by someone else; giving up`)
       }
       if (existing) {
         const verdict = deployVerdict(existing, identity.project, identity.slug, this.systemNamespace)
@@ -141,6 +142,18 @@ export class ServerSideApplyDeployer implements Deployer {
       const now = new Date()
       const previous = existing ? readEnvironment(existing) : undefined
       const meta = namespaceMetadata(identity, {keep, ttl: config.deploy.ttl, now, createdAt: previous?.createdAt})
+      if (!existing) {
+        // Create, never apply, a namespace we did not see: if someone else created one with this
+        // name meanwhile, the create fails and the ownership check runs on theirs.
+        try {
+          await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels, annotations: meta.annotations}}, fieldManager: 'shopsys-ci'})
+        } catch (error) {
+          if (!isConflict(error)) throw new DeployError(`cannot create namespace ${ns}: ${apiMessage(error)}`, {cause: error})
+          const appeared = await readNamespace(kube, ns)
+          const verdict = appeared ? deployVerdict(appeared, identity.project, identity.slug, this.systemNamespace) : {ok: false as const, reason: 'it appeared and vanished meanwhile'}
+          if (!verdict.ok) throw new DeployError(`refusing to deploy branch "${identity.branch}" into namespace "${ns}" created meanwhile by someone else: ${verdict.reason}`)
+        }
+      }
       await applyNamespace(kube, ns, meta.labels, meta.annotations)
       logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations['shopsys-ci/expires-at']}${keep ? ', kept for review' : ''})`)
       heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
