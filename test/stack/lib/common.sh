@@ -48,6 +48,16 @@ declare -A STACK_PORTS=(
 # HTTP health probe of a local component (loopback only; never through a proxy).
 probe() { curl --noproxy '*' --silent --fail --max-time 5 "$@"; }
 
+# The variable that moves each component's port.
+declare -A STACK_PORT_VARS=(
+  [registry]=SHOPSYS_CI_STACK_REGISTRY_PORT
+  [etcd]="SHOPSYS_CI_STACK_ETCD_PORT / SHOPSYS_CI_STACK_ETCD_PEER_PORT"
+  [kube-apiserver]=SHOPSYS_CI_STACK_APISERVER_PORT
+  [kube-controller-manager]=SHOPSYS_CI_STACK_KCM_PORT
+  [kube-scheduler]=SHOPSYS_CI_STACK_SCHEDULER_PORT
+  [kwok]=SHOPSYS_CI_STACK_KWOK_PORT
+)
+
 port_busy() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -112,12 +122,13 @@ start_daemon() {
   local port
   for port in ${STACK_PORTS[$name]:-}; do
     if port_busy "$port"; then
-      die "cannot start $name: 127.0.0.1:$port is already in use by another program (choose another port, see docs/development.md)"
+      die "cannot start $name: 127.0.0.1:$port is already in use by another program; choose another port with ${STACK_PORT_VARS[$name]} (the same for up, env, status and down)"
     fi
   done
   log "starting $name"
   printf '\n==== %s: starting %s ====\n' "$(date -Is)" "$*" >>"$logfile"
-  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  # 9>&-: the daemon must not inherit `up`'s lock file descriptor (it would hold the lock).
+  setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
   echo $! >"$STATE_DIR/run/$name.pid"
   if ! wait_ready "$name" "$ready" "$timeout"; then
     show_log_tail "$logfile"
@@ -142,23 +153,34 @@ wait_ready() {
   done
 }
 
-# stop_daemon NAME: SIGTERM the PID recorded in STATE_DIR/run/NAME.pid (only processes this
-# stack started), wait up to 20 s, then SIGKILL. Removes the PID file.
-stop_daemon() {
-  local name="$1" pidfile="$STATE_DIR/run/$1.pid" pid i
-  [[ -f "$pidfile" ]] || return 0
-  pid="$(cat "$pidfile")"
-  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    log "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      log "$name (pid $pid) did not stop in 20 s; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
+# stop_daemons NAME...: SIGTERM the PIDs recorded in STATE_DIR/run/NAME.pid (only processes
+# this stack started, never looked up by name), wait up to 20 s for all of them, then SIGKILL
+# what is left. Removes the PID files.
+stop_daemons() {
+  local name pid i alive
+  local -A pids=()
+  for name in "$@"; do
+    [[ -f "$STATE_DIR/run/$name.pid" ]] || continue
+    pid="$(cat "$STATE_DIR/run/$name.pid")"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+      log "stopping $name (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids[$name]="$pid"
+    else
+      rm -f "$STATE_DIR/run/$name.pid"
     fi
-  fi
-  rm -f "$pidfile"
+  done
+  for ((i = 0; i < 100; i++)); do
+    alive=0
+    for name in "${!pids[@]}"; do kill -0 "${pids[$name]}" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.2
+  done
+  for name in "${!pids[@]}"; do
+    if kill -0 "${pids[$name]}" 2>/dev/null; then
+      log "$name (pid ${pids[$name]}) did not stop in 20 s; sending SIGKILL"
+      kill -KILL "${pids[$name]}" 2>/dev/null || true
+    fi
+    rm -f "$STATE_DIR/run/$name.pid"
+  done
 }

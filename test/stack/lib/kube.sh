@@ -60,7 +60,7 @@ start_apiserver() {
     --endpoint-reconciler-type none \
     --allow-privileged=true \
     --profiling=false \
-    --v=1
+    --v=0
 }
 
 start_controller_manager() {
@@ -85,7 +85,7 @@ start_controller_manager() {
     --cluster-name shopsys-ci-test \
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --profiling=false \
-    --v=1
+    --v=0
 }
 
 start_scheduler() {
@@ -103,7 +103,7 @@ start_scheduler() {
     --cert-dir "$KUBE_DIR/kube-scheduler-certs" \
     --leader-elect=false \
     --profiling=false \
-    --v=1
+    --v=0
 }
 
 # The `default` ServiceAccount of a namespace must exist before pods are admitted there.
