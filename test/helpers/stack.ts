@@ -29,9 +29,12 @@ import {
   Exec,
   KubeConfig,
   KubernetesObjectApi,
+  type KubernetesObject,
   type V1Pod,
   type V1Status,
 } from '@kubernetes/client-node';
+
+type KubernetesObjectWithSpec = KubernetesObject & {spec: unknown};
 
 /** How to set up a shell for the project's own stack; part of every "not configured" message. */
 export const STACK_HINT = 'start the test stack with `test/stack/up` and run `eval "$(test/stack/env)"` in this shell'
@@ -316,6 +319,45 @@ export async function runOk(command: string, args: string[], options: Parameters
     throw new Error(`${command} ${args.join(' ')} exited ${result.code}:\n${result.stderr || result.stdout}`);
   }
   return result;
+}
+
+/** One line of a fake container log. */
+export interface FakeLogLine {
+  text: string;
+  stream?: 'stdout' | 'stderr';
+  /** default: one second apart, starting 2026-01-01T00:00:00Z */
+  time?: Date;
+}
+
+/**
+ * Make `kubectl logs` (and the API's pods/log) return the given lines for containers of one pod
+ * on a kwok node of the project's stack: writes CRI-format log files into a temporary directory
+ * and creates a kwok `Logs` object (kwok.x-k8s.io/v1alpha1, named like the pod) pointing at them.
+ * Only works when kwok runs on this machine (test/stack). The files are removed in `t.teardown`;
+ * the Logs object goes with its namespace.
+ */
+export async function setFakePodLogs(
+  t: ExecutionContext,
+  k: Pick<Kube, 'objects'>,
+  namespace: string,
+  pod: string,
+  containers: Record<string, Array<string | FakeLogLine>>,
+): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'shopsys-ci-fake-logs-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  const logs = [];
+  for (const [container, lines] of Object.entries(containers)) {
+    const file = join(dir, `${container}.log`);
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const content = lines.map((line, i) => {
+      const l = typeof line === 'string' ? {text: line} : line;
+      const time = (l.time ?? new Date(start + i * 1000)).toISOString();
+      return `${time} ${l.stream ?? 'stdout'} F ${l.text}\n`;
+    }).join('');
+    await writeFile(file, content);
+    logs.push({containers: [container], logsFile: file});
+  }
+  await k.objects.create({apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: {name: pod, namespace}, spec: {logs}} as KubernetesObjectWithSpec);
 }
 
 /** Statically linked busybox from Debian's busybox-static (test/stack/up installs it). */

@@ -23,6 +23,7 @@ import {
   requireKubeconfig,
   requireRegistry,
   run,
+  setFakePodLogs,
   sleep,
   tempDockerConfig,
   uniqueName,
@@ -153,6 +154,27 @@ test.serial('exec through the API server returns output and exit code; logs are 
 
   const logs = await k.core.readNamespacedPodLog({name: 'shell', namespace, container: 'app'});
   t.true(logs.length > 0, 'the pod has some log output');
+});
+
+test.serial('logs: a kwok Logs object serves a test\'s own lines for one pod', async t => {
+  const k = kube();
+  const crd = await k.objects.read({apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: {name: 'logs.kwok.x-k8s.io'}})
+    .catch(() => undefined);
+  if (!crd) {
+    t.log('no kwok Logs CRD in this cluster: fake logs are a feature of test/stack');
+    t.pass();
+    return;
+  }
+  const namespace = await createTestNamespace(t, k, 'it-logs');
+  await k.core.createNamespacedPod({namespace, body: pod('talker')});
+  await waitForPods(k.core, namespace, 'app=talker', podReady);
+  await setFakePodLogs(t, k, namespace, 'talker', {app: ['first line', {text: 'an error', stream: 'stderr'}, 'last line']});
+  const logs = await waitFor('the fake log', async () => {
+    const text = await k.core.readNamespacedPodLog({name: 'talker', namespace, container: 'app'});
+    return text.includes('last line') ? text : undefined;
+  }, {timeoutMs: 15_000});
+  t.is(logs, 'first line\nan error\nlast line\n');
+  t.is(await k.core.readNamespacedPodLog({name: 'talker', namespace, container: 'app', tailLines: 1}), 'last line\n');
 });
 
 test.serial('a namespace with objects in it is deleted completely', async t => {
