@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this file
 # Shared settings for the test stack scripts (sourced, not executed).
 #
 # Everything the stack creates at run time lives in ONE state directory outside the

@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts that source this file
 # Kubernetes control plane, started by hand (envtest style) from the cached binaries:
 # etcd (plain HTTP on 127.0.0.1 only), kube-apiserver (TLS, client certificates, RBAC),
 # kube-controller-manager and kube-scheduler. There is no kubelet: kwok plays the nodes.

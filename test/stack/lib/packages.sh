@@ -10,9 +10,8 @@ declare -A STACK_PACKAGES=(
   [curl]=curl
   [patch]=patch
 )
-# busybox-static is checked by path: the dynamically linked `busybox` package would not run
-# in an image built FROM scratch.
-BUSYBOX_STATIC=/bin/busybox
+# busybox-static is checked as a package: the dynamically linked `busybox` package also
+# provides /bin/busybox, but that one would not run in an image built FROM scratch.
 
 ensure_packages() {
   local missing=() cmd
