@@ -85,6 +85,17 @@ export function requireRegistry(): RegistryEnv {
   };
 }
 
+/**
+ * Check KUBECONFIG and the registry variables together and report every missing one in one
+ * message (use in `test.before` of integration test files).
+ */
+export function requireStackEnv(): RegistryEnv & {kubeconfig: string} {
+  const names = ['KUBECONFIG', 'SHOPSYS_CI_TEST_REGISTRY', 'SHOPSYS_CI_TEST_REGISTRY_USER', 'SHOPSYS_CI_TEST_REGISTRY_PASSWORD'];
+  const unset = names.filter(n => !process.env[n]);
+  if (unset.length > 0) throw missing(unset);
+  return {kubeconfig: requireKubeconfig(), ...requireRegistry()};
+}
+
 export interface Kube {
   kc: KubeConfig;
   core: CoreV1Api;

@@ -6,6 +6,7 @@
  *
  * Runs against whatever KUBECONFIG and SHOPSYS_CI_TEST_REGISTRY* point at:
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/stack.test.ts
+ * On a cluster with real nodes, set SHOPSYS_CI_TEST_POD_IMAGE to a pullable image with `sh`.
  * The misbehaviour tests need the project's kwok Stages (test/stack/kwok/pod-stages.yaml); they
  * are skipped on clusters without kwok nodes.
  */
@@ -20,8 +21,8 @@ import {
   kube,
   podReady,
   pushBusyboxImage,
-  requireKubeconfig,
   requireRegistry,
+  requireStackEnv,
   run,
   setFakePodLogs,
   sleep,
@@ -35,12 +36,16 @@ import {
 
 // Fail every test with the same clear message when the environment is not set up.
 test.before(() => {
-  requireKubeconfig();
-  requireRegistry();
+  requireStackEnv();
 });
 
-/** An image that exists nowhere: kwok never pulls, so pods still run. */
-const missingImage = () => `${requireRegistry().registry}/shopsys-ci-test/does-not-exist:${uniqueName('nope')}`;
+/**
+ * The image of the test pods: by default one that exists nowhere (kwok never pulls, so the pods
+ * still run). On a real cluster set SHOPSYS_CI_TEST_POD_IMAGE to a pullable image with `sh`.
+ */
+const podImage = () => process.env.SHOPSYS_CI_TEST_POD_IMAGE
+  || `${requireRegistry().registry}/shopsys-ci-test/does-not-exist:${uniqueName('nope')}`;
+const podCommand = ['sh', '-c', 'echo started; exec sleep 3600'];
 
 function deployment(name: string, replicas: number, podAnnotations: Record<string, string> = {}): V1Deployment {
   return {
@@ -53,7 +58,7 @@ function deployment(name: string, replicas: number, podAnnotations: Record<strin
       template: {
         metadata: {labels: {app: name}, annotations: podAnnotations},
         spec: {
-          containers: [{name: 'app', image: missingImage(), command: ['sleep', '3600']}],
+          containers: [{name: 'app', image: podImage(), command: podCommand}],
           // One pod per node, like an app that must be spread.
           topologySpreadConstraints: [{
             maxSkew: 1,
@@ -72,7 +77,7 @@ function pod(name: string, annotations: Record<string, string> = {}): V1Pod {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {name, labels: {app: name}, annotations},
-    spec: {containers: [{name: 'app', image: missingImage(), command: ['sleep', '3600']}]},
+    spec: {containers: [{name: 'app', image: podImage(), command: podCommand}]},
   };
 }
 
