@@ -75,14 +75,37 @@ show_log_tail() {
   fi
 }
 
-# pid_alive NAME: true if STATE_DIR/run/NAME.pid names a live process started by us.
-pid_alive() {
-  local pidfile="$STATE_DIR/run/$1.pid" pid
-  [[ -f "$pidfile" ]] || return 1
-  pid="$(cat "$pidfile")"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null
+# Start time of a process (clock ticks since boot, field 22 of /proc/PID/stat): together with
+# the PID it identifies the process, so a PID reused after a reboot is never mistaken for ours.
+proc_start_time() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }" # drop "pid (comm) ", comm may contain spaces
+  # shellcheck disable=SC2086
+  set -- $stat
+  echo "${20}"
 }
+
+# record_pid NAME PID: write "PID STARTTIME" to STATE_DIR/run/NAME.pid.
+record_pid() {
+  echo "$2 $(proc_start_time "$2" || echo unknown)" >"$STATE_DIR/run/$1.pid"
+}
+
+# daemon_pid NAME: print the PID recorded for NAME if that process is still the one we started.
+daemon_pid() {
+  local pidfile="$STATE_DIR/run/$1.pid" pid start
+  [[ -f "$pidfile" ]] || return 1
+  read -r pid start <"$pidfile" || true
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  if [[ -n "$start" && "$start" != unknown && "$(proc_start_time "$pid")" != "$start" ]]; then
+    return 1 # the PID now belongs to another process
+  fi
+  echo "$pid"
+}
+
+# pid_alive NAME: true if STATE_DIR/run/NAME.pid names a live process started by us.
+pid_alive() { daemon_pid "$1" >/dev/null; }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s until it succeeds.
 wait_for() {
@@ -116,7 +139,7 @@ start_daemon() {
     # Started earlier by us but not answering (yet): give it the usual time.
     wait_ready "$name" "$ready" "$timeout" && return 0
     show_log_tail "$logfile"
-    die "$name (pid $(cat "$STATE_DIR/run/$name.pid")) is running but not ready; see $logfile (test/stack/down stops it)"
+    die "$name (pid $(daemon_pid "$name")) is running but not ready; see $logfile (test/stack/down stops it)"
   fi
   mkdir -p "$STATE_DIR/run" "$STATE_DIR/logs"
   local port
@@ -129,7 +152,7 @@ start_daemon() {
   printf '\n==== %s: starting %s ====\n' "$(date -Is)" "$*" >>"$logfile"
   # 9>&-: the daemon must not inherit `up`'s lock file descriptor (it would hold the lock).
   setsid "$@" </dev/null >>"$logfile" 2>&1 9>&- &
-  echo $! >"$STATE_DIR/run/$name.pid"
+  record_pid "$name" $!
   if ! wait_ready "$name" "$ready" "$timeout"; then
     show_log_tail "$logfile"
     die "$name did not become ready"
@@ -161,8 +184,7 @@ stop_daemons() {
   local -A pids=()
   for name in "$@"; do
     [[ -f "$STATE_DIR/run/$name.pid" ]] || continue
-    pid="$(cat "$STATE_DIR/run/$name.pid")"
-    if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    if pid="$(daemon_pid "$name")"; then
       log "stopping $name (pid $pid)"
       kill -TERM "$pid" 2>/dev/null || true
       pids[$name]="$pid"
