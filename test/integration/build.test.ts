@@ -1,0 +1,136 @@
+/**
+ * The whole `shopsys-ci build` of the example app against the real stack: images built and pushed to
+ * the registry, manifests rendered with real kustomize, deployed into the branch's namespace on kwok
+ * nodes, the checks phase exec'd, logs exported, and the namespace deleted.
+ */
+import {spawn} from 'node:child_process'
+import {copyFile, readdir, readFile, writeFile} from 'node:fs/promises'
+import path from 'node:path'
+
+import test from 'ava'
+
+import {cleanEnv, copyExample, REPO_ROOT, runCli} from '../helpers/cli.js'
+import {kube, requireStackEnv, run, uniqueName, waitForNamespaceGone} from '../helpers/stack.js'
+
+const stack = requireStackEnv()
+const {core} = kube()
+
+async function workspace(): Promise<string> {
+  const ws = await copyExample()
+  await copyFile('/bin/busybox', path.join(ws, 'docker/busybox'))
+  await copyFile('/bin/busybox', path.join(ws, 'docker/elasticsearch/busybox'))
+  await commit(ws)
+  return ws
+}
+
+async function commit(ws: string): Promise<string> {
+  const git = (...args: string[]) => run('git', ['-C', ws, '-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args])
+  if ((await readdir(ws)).includes('.git') === false) await git('init', '-q')
+  await git('add', '-A')
+  await git('commit', '-qm', 'test', '--allow-empty')
+  return (await git('rev-parse', 'HEAD')).stdout.trim()
+}
+
+function buildEnv(ws: string, branch: string): Record<string, string> {
+  return {
+    WORKSPACE: ws,
+    BRANCH_NAME: branch,
+    DEVELOPMENT_SERVER_DOMAIN: 'shopsys.test',
+    NGINX_INGRESS_CONTROLLER_HOST_PORT: '8000',
+    DOCKER_REGISTRY: stack.registry,
+    DOCKER_USERNAME: stack.user,
+    DOCKER_PASSWORD: stack.password,
+    KUBECONFIG: stack.kubeconfig,
+    BUILD_TAG: uniqueName('jenkins-build'),
+    APP_ROOT: path.join(ws, 'app'),
+    ...(process.env.DOCKER_HOST ? {DOCKER_HOST: process.env.DOCKER_HOST} : {}),
+  }
+}
+
+async function namespaceExists(name: string): Promise<boolean> {
+  try {
+    await core.readNamespace({name})
+    return true
+  } catch {
+    return false
+  }
+}
+
+test.serial('build --cleanup of the example: images, render, deploy, phase, logs, cleanup, and no namespace left', async (t) => {
+  const ws = await workspace()
+  const branch = `it/${uniqueName('build')}`
+  const env = buildEnv(ws, branch)
+  const first = await runCli(['build', '--cleanup'], {env})
+  t.is(first.exitCode, 0, first.stderr + first.stdout.slice(-3000))
+  const report = JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8'))
+  t.is(report.result, 'success')
+  t.deepEqual(report.stages.map((s: {name: string}) => s.name), ['check', 'images', 'render', 'deploy', 'phase checks', 'logs', 'cleanup'])
+  t.is(report.images.length, 2)
+  t.true(report.images.every((i: {digest?: string}) => /^sha256:/.test(i.digest ?? '')))
+  t.is(report.phases[0].exitCode, 0)
+  t.regex(await readFile(path.join(ws, 'shopsys-ci/artifacts/checks/build/junit.xml'), 'utf8').catch(() => readFile(path.join(ws, 'shopsys-ci/artifacts/checks/junit.xml'), 'utf8')), /<testsuite name="checks-ci" tests="2"/)
+  const logPods = await readdir(path.join(ws, 'shopsys-ci/logs'))
+  t.true(logPods.some((p) => p.startsWith('webserver-php-fpm-')), logPods.join(' '))
+  t.is(report.cleanup.outcome, 'deleted')
+  t.false(await namespaceExists(report.namespace), 'the namespace is gone')
+  t.regex(first.stdout, /=== shopsys-ci build SUCCEEDED/)
+  t.regex(first.stdout, /first +http:\/\/it-build-[a-z0-9-]+\.shopsys\.test:8000/)
+  t.false(first.stdout.includes(stack.password) || first.stderr.includes(stack.password), 'the registry password never appears in the output')
+  t.false((await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8')).includes(stack.password))
+
+  // The same commit again: every image is reused, nothing is built.
+  const second = await runCli(['build', '--cleanup', '--json'], {env})
+  t.is(second.exitCode, 0, second.stderr.slice(-3000))
+  const again = JSON.parse(second.stdout)
+  t.deepEqual(again.images.map((i: {status: string}) => i.status), ['reused', 'reused'])
+  t.notRegex(second.stderr, /Step \d+\/\d+/, 'no docker build ran')
+})
+
+test.serial('a failing phase exits 7, and the logs are still exported and the namespace deleted', async (t) => {
+  const ws = await workspace()
+  await writeFile(path.join(ws, 'app/tests/failing.sh'), '#!/bin/sh\necho "not ok - the cart is empty" >&2\nexit 3\n')
+  await commit(ws)
+  const env = buildEnv(ws, `it/${uniqueName('phase-fails')}`)
+  const result = await runCli(['build', '--cleanup'], {env})
+  t.is(result.exitCode, 7, result.stdout.slice(-2000))
+  t.regex(result.stdout, /not ok - the cart is empty/, 'the phase output is streamed')
+  t.regex(result.stderr, /phase checks/)
+  const report = JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8'))
+  t.is(report.exitCode, 7)
+  t.is(report.error.stage, 'phase checks')
+  t.true((await readdir(path.join(ws, 'shopsys-ci/logs'))).length > 0)
+  t.false(await namespaceExists(report.namespace))
+})
+
+test.serial('SIGTERM while waiting for the rollout: the build stops, exports the logs and still deletes the namespace', async (t) => {
+  const ws = await workspace()
+  // redis never becomes ready (a kwok stage of the test stack).
+  const redis = path.join(ws, 'kubernetes/base/redis.yaml')
+  await writeFile(redis, (await readFile(redis, 'utf8')).replace('      labels: {app: redis}\n    spec:', '      labels: {app: redis}\n      annotations: {shopsys-ci.test/behavior: unready}\n    spec:'))
+  await commit(ws)
+  const env = buildEnv(ws, `it/${uniqueName('sigterm')}`)
+  const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js'), 'build', '--cleanup'], {cwd: REPO_ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  let signalled = false
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exitCode = await new Promise<number>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      if (!signalled && /waiting for \d+ workload/.test(stdout)) {
+        signalled = true
+        setTimeout(() => child.kill('SIGTERM'), 500)
+      }
+    })
+    child.on('close', (code) => resolve(code ?? -1))
+  })
+  t.true(signalled, `${stdout.slice(-2000)}\n${stderr.slice(-2000)}`)
+  t.not(exitCode, 0)
+  t.regex(stderr, /SIGTERM received/)
+  const report = JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8'))
+  t.is(report.result, 'failure')
+  t.is(report.cleanup?.outcome, 'deleted', stdout.slice(-2000))
+  t.true((await readdir(path.join(ws, 'shopsys-ci/logs'))).length > 0)
+  await waitForNamespaceGone(core, report.namespace, {timeoutMs: 5_000}).catch(() => undefined)
+  t.false(await namespaceExists(report.namespace))
+})
