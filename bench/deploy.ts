@@ -19,7 +19,7 @@ process.env.SHOPSYS_CI_SYSTEM_NAMESPACE ??= `sci-bench-${randomBytes(3).toString
 const {defaultConfig} = await import('../src/config/load.js')
 const {cleanupEnvironment, deployEnvironment} = await import('../src/kube/index.js')
 const {getKube} = await import('../src/kube/client.js')
-const {StreamLogger} = await import('../src/util/log.js')
+const {MemoryLogger} = await import('../src/util/log.js')
 const {formatDuration} = await import('../src/util/duration.js')
 
 if (!process.env.KUBECONFIG) {
@@ -62,7 +62,7 @@ mkdirSync(path.join(workspace, '.shopsys-ci'))
 const manifestsFile = path.join(workspace, '.shopsys-ci/manifests.yaml')
 writeFileSync(manifestsFile, Array.from({length: COUNT}, (_, i) => deployment(i)).join('---\n'))
 
-const quiet = new StreamLogger({out: process.stderr, err: process.stderr})
+const quiet = new MemoryLogger()
 const kube = await getKube()
 try {
   const deployed = await deployEnvironment({identity, config, manifestsFile, logger: quiet})

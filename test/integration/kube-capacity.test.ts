@@ -6,7 +6,7 @@ import test from 'ava'
 
 import {ExitCode, LockTimeoutError} from '../../src/errors.js'
 import {cleanupEnvironment, deployEnvironment} from '../../src/kube/index.js'
-import {cleanupProject, deleteSystemNamespace, fixture, identityOf, kube, logger, requireKubeconfig, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
+import {cleanupProject, deleteSystemNamespace, fixture, identityOf, kube, logger, misbehaving, requireKubeconfig, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -87,7 +87,7 @@ test('two concurrent deploys of one branch: serialized by the lock, the later on
 test('the branch lock times out with exit 9 when another deploy holds it too long', async (t) => {
   const config = testConfig(uniqueProject('lock'), {deploy: {lockTimeout: 1500}})
   cleanupProject(t, config.project)
-  const {manifestsFile} = workspaceWith(fixture('misbehaving.yaml').replace('BEHAVIOR', 'unready'))
+  const {manifestsFile} = workspaceWith(misbehaving('unready'))
   const slow = identityOf(config, 'feature/slow', 'jenkins-slow-1')
   const holder = deployEnvironment({identity: slow, config: {...config, deploy: {...config.deploy, timeout: 8000}}, manifestsFile, logger: logger()}).catch((e: unknown) => e)
   await new Promise((r) => setTimeout(r, 1500))

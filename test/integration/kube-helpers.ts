@@ -37,7 +37,7 @@ export function slowDeployments(count: number, readyAfter: string): string {
 }
 
 export function misbehaving(behavior: string): string {
-  return fixture('misbehaving.yaml').replace('BEHAVIOR', behavior)
+  return fixture('misbehaving.yaml').replaceAll('BEHAVIOR', behavior)
 }
 
 /** A unique project name (≤ 32 characters, a DNS label). */
@@ -115,6 +115,30 @@ export async function namespaceExists(name: string): Promise<boolean> {
     if (apiStatus(error) === 404) return false
     throw error
   }
+}
+
+/**
+ * Serves `current` and `previous` as the logs of `container` of each pod (kwok `Logs` objects of the
+ * test stack; kwok serves no previous-instance logs otherwise). Lines are written in CRI format.
+ */
+export async function serveLogs(namespace: string, pods: string[], container: string, current: string[], previous: string[]): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kwok-logs-'))
+  const cri = (lines: string[]) => lines.map((l) => `2026-01-01T00:00:00.000000000Z stdout F ${l}\n`).join('')
+  writeFileSync(path.join(dir, 'current.log'), cri(current))
+  writeFileSync(path.join(dir, 'previous.log'), cri(previous))
+  const k = kube()
+  for (const pod of pods) {
+    await k.objects.create({
+      apiVersion: 'kwok.x-k8s.io/v1alpha1',
+      kind: 'Logs',
+      metadata: {name: pod, namespace},
+      spec: {logs: [{containers: [container], logsFile: path.join(dir, 'current.log'), previousLogsFile: path.join(dir, 'previous.log')}]},
+    } as never)
+  }
+}
+
+export async function podNames(namespace: string, labelSelector: string): Promise<string[]> {
+  return (await kube().core.listNamespacedPod({namespace, labelSelector})).items.map((p) => p.metadata!.name!)
 }
 
 export {kube, requireKubeconfig, uniqueName}

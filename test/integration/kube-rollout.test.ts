@@ -6,7 +6,7 @@ import test from 'ava'
 
 import {DeployError, ExitCode} from '../../src/errors.js'
 import {deployEnvironment} from '../../src/kube/index.js'
-import {cleanupProject, deleteSystemNamespace, identityOf, logger, misbehaving, requireKubeconfig, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
+import {cleanupProject, deleteSystemNamespace, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -51,8 +51,11 @@ test('crash-loop: the log of the previous instance and the BackOff event are sho
   cleanupProject(t, config.project)
   const identity = identityOf(config, 'crash-details')
   const {manifestsFile} = workspaceWith(misbehaving('crash-loop'))
+  await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  // kwok serves previous-instance logs only when told which file to serve.
+  await serveLogs(identity.namespace, await podNames(identity.namespace, 'app=broken'), 'app', ['starting again'], ['PHP Fatal error: Uncaught Exception in index.php:12', 'exit 255'])
   const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
-  t.regex(error.details ?? '', /\(previous instance\):\n {4}\| /)
+  t.regex(error.details ?? '', /container broken-[^/]+\/app \(previous instance\):\n {4}\| PHP Fatal error: Uncaught Exception in index.php:12\n {4}\| exit 255/)
   t.regex(error.details ?? '', /Warning {2}BackOff/)
 })
 
