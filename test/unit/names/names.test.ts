@@ -208,3 +208,13 @@ test('validateHost reports problems as text', (t) => {
   t.regex(validateHost('A.b')!, /not valid/)
   t.regex(validateHost(`${'a'.repeat(64)}.b`)!, /at most 63/)
 })
+
+test('plain {{name}} hosts and full Handlebars hosts render alike, and both are strict', (t) => {
+  const base = {branch: 'feature/x', project: 'shop', domain: 'ci.example.com', scheme: 'http' as const}
+  const plain = computeNames({...base, hosts: {a: '{{ slug }}.{{domain}}'}})
+  const full = computeNames({...base, hosts: {a: '{{#if slug}}{{slug}}{{/if}}.{{domain}}'}})
+  t.is(plain.hosts.a, full.hosts.a)
+  for (const hosts of [{a: '{{slg}}.{{domain}}'}, {a: '{{#if slug}}{{slg}}{{/if}}.{{domain}}'}]) {
+    t.throws(() => computeNames({...base, hosts}), {instanceOf: UsageError, message: /names\.hosts\.a: .*"slg" not defined/})
+  }
+})
