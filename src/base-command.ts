@@ -6,7 +6,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import createDebug from 'debug'
 
 import {type LoadedConfig, loadConfig} from './config/load.js'
-import {CiError, ExitCode, exitCodeHelp} from './errors.js'
+import {CiError, ExitCode} from './errors.js'
 import {type Logger, StreamLogger} from './util/log.js'
 
 const debug = createDebug('shopsys-ci:command')
@@ -29,9 +29,6 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
     }),
     verbose: Flags.boolean({summary: 'Print debug details.', helpGroup: 'GLOBAL'}),
   }
-
-  /** Appended to every command's --help. */
-  static epilog = `EXIT CODES\n${exitCodeHelp()}`
 
   protected flags!: BaseFlags<T>
   protected args!: Interfaces.InferredArgs<T['args']>
