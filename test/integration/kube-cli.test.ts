@@ -1,0 +1,160 @@
+/**
+ * The kube commands end to end, as child processes: config file, flags, environment, JSON on
+ * stdout, diagnostics on stderr, and the exit codes of DESIGN §6 (0, 6, 7, 9).
+ *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-cli.test.ts
+ */
+import {spawn} from 'node:child_process'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
+import test from 'ava'
+
+import {cleanEnv} from '../helpers/cli.js'
+import {cleanupNamespace, cleanupProject, deleteSystemNamespace, fixture, FIXTURES, kube, misbehaving, namespaceExists, REPO_ROOT, requireKubeconfig, SYSTEM_NAMESPACE, uniqueProject} from './kube-helpers.js'
+
+test.before(() => {
+  requireKubeconfig()
+})
+test.after.always(deleteSystemNamespace)
+
+interface Result {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+function cli(workspace: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', path.join(FIXTURES, 'run-cli.ts'), ...args], {
+      // tsx is resolved from the working directory; the workspace comes from WORKSPACE.
+      cwd: REPO_ROOT,
+      env: cleanEnv({
+        KUBECONFIG: process.env.KUBECONFIG,
+        SHOPSYS_CI_SYSTEM_NAMESPACE: SYSTEM_NAMESPACE,
+        WORKSPACE: workspace,
+        DEVELOPMENT_SERVER_DOMAIN: 'ci.example.test',
+        NGINX_INGRESS_CONTROLLER_HOST_PORT: '8000',
+        GIT_COMMIT: 'c0ffee'.padEnd(40, '0'),
+        BUILD_TAG: 'jenkins-shop-feature-7',
+        BUILD_URL: 'https://jenkins.example.test/job/shop/7/',
+        ...env,
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({code: code ?? -1, stdout, stderr}))
+  })
+}
+
+function workspace(project: string, manifests: string, extraConfig = ''): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-'))
+  mkdirSync(path.join(dir, '.ci'))
+  mkdirSync(path.join(dir, '.shopsys-ci'))
+  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-pod-'))
+  writeFileSync(
+    path.join(dir, '.ci/shopsys-ci.yaml'),
+    `project: ${project}
+deploy:
+  timeout: 90s
+  ttl: 12h
+phases:
+  - name: tests
+    target: deployment/app
+    command: "echo testing; mkdir -p out; echo '<testsuites/>' > out/junit.xml; exit \${TEST_EXIT:-0}"
+    workingDir: ${podDir}
+    env: {}
+    artifacts: [out/junit.xml]
+${extraConfig}`,
+  )
+  writeFileSync(path.join(dir, '.shopsys-ci/manifests.yaml'), manifests)
+  return dir
+}
+
+test('deploy, status, list, run, logs export, cleanup: exit codes and JSON', async (t) => {
+  const project = uniqueProject('cli')
+  cleanupProject(t, project)
+  const ws = workspace(project, fixture('tiny.yaml'))
+  const env = {BRANCH_NAME: 'feature/cli'}
+
+  const deploy = await cli(ws, ['deploy', '--json'], env)
+  t.is(deploy.code, 0, deploy.stderr)
+  const deployed = JSON.parse(deploy.stdout)
+  const namespace: string = deployed.namespace
+  t.regex(namespace, new RegExp(`^${project}-feature-cli-[0-9a-z]+$`))
+  t.like(deployed, {created: true, keep: false})
+  t.regex(deployed.urls.first, /^http:\/\/feature-cli-[0-9a-z]+\.ci\.example\.test:8000$/)
+  t.regex(deploy.stderr, /\[rollout\] deployment\/app: 1\/1 ready/, 'human output goes to stderr with --json')
+
+  const status = await cli(ws, ['status'], env)
+  t.is(status.code, 0, status.stderr)
+  t.regex(status.stdout, /branch: +feature\/cli/)
+  t.regex(status.stdout, /owner: +jenkins-shop-feature-7/)
+  t.regex(status.stdout, /ok +deployment\/app: 1\/1 ready/)
+
+  const list = await cli(ws, ['list', '--json'])
+  t.is(list.code, 0, list.stderr)
+  t.like(JSON.parse(list.stdout).environments[0], {namespace, branch: 'feature/cli', workloads: {ready: 1, total: 1}})
+  const table = await cli(ws, ['list'])
+  t.regex(table.stdout, /^BRANCH +NAMESPACE +COMMIT +AGE +EXPIRES +READY +URL\nfeature\/cli +\S+ +c0ffee000000 /)
+
+  const passed = await cli(ws, ['run', 'tests', '--json'], env)
+  t.is(passed.code, 0, passed.stderr)
+  t.like(JSON.parse(passed.stdout), {phase: 'tests', exitCode: 0, artifacts: ['shopsys-ci/artifacts/tests/out/junit.xml']})
+  t.regex(passed.stderr, /\[tests\] testing/)
+
+  const failed = await cli(ws, ['run', 'tests'], {...env, TEST_EXIT: '5'})
+  t.is(failed.code, 7)
+  t.regex(failed.stderr, /phase tests failed with exit code 5 \(pod app-/)
+
+  const unknown = await cli(ws, ['run', 'nope'], env)
+  t.is(unknown.code, 2)
+
+  const logs = await cli(ws, ['logs:export', '--json'], env)
+  t.is(logs.code, 0, logs.stderr)
+  t.true(JSON.parse(logs.stdout).files.length >= 1)
+
+  const cleanup = await cli(ws, ['cleanup', '--json'], env)
+  t.is(cleanup.code, 0, cleanup.stderr)
+  t.like(JSON.parse(cleanup.stdout), {outcome: 'deleted'})
+  t.false(await namespaceExists(namespace))
+})
+
+test('deploy of a crashing workload: exit 6 with diagnostics on stderr', async (t) => {
+  const project = uniqueProject('cli')
+  cleanupProject(t, project)
+  const ws = workspace(project, misbehaving('image-pull-backoff'))
+  const result = await cli(ws, ['deploy'], {BRANCH_NAME: 'broken'})
+  t.is(result.code, 6)
+  t.regex(result.stderr, /rollout in \S+ failed after/)
+  t.regex(result.stderr, /ImagePullBackOff/)
+  t.regex(result.stderr, /^deployment\/broken: container app of pod/m)
+  t.regex(result.stderr, /pods:\n {4}pod\/broken-/)
+})
+
+test('capacity full: exit 9; cleanup of a namespace that is not ours: exit 8 (kube-*: refused as usage, 2)', async (t) => {
+  const project = uniqueProject('cli')
+  cleanupProject(t, project)
+  const ws = workspace(project, fixture('tiny.yaml'), 'capacity:\n  maxEnvironments: 1\n  waitTimeout: 2s\n')
+  t.is((await cli(ws, ['deploy'], {BRANCH_NAME: 'first'})).code, 0)
+  const second = await cli(ws, ['deploy'], {BRANCH_NAME: 'second'})
+  t.is(second.code, 9)
+  t.regex(second.stderr, /no capacity slot/)
+  const reserved = await cli(ws, ['cleanup', '--namespace', 'kube-system', '--force'], {BRANCH_NAME: 'first'})
+  t.is(reserved.code, 2)
+  t.true(await namespaceExists('kube-system'))
+  const foreign = `${project}-foreign`
+  await kube().core.createNamespace({body: {metadata: {name: foreign}}})
+  cleanupNamespace(t, foreign)
+  const guarded = await cli(ws, ['cleanup', '--namespace', foreign, '--force'], {BRANCH_NAME: 'first'})
+  t.is(guarded.code, 8)
+  t.regex(guarded.stderr, /refusing to delete: namespace "[^"]+" is not managed/)
+  t.true(await namespaceExists(foreign))
+  const gc = await cli(ws, ['gc', '--dry-run', '--no-branch-check', '--json'])
+  t.is(gc.code, 0, gc.stderr)
+  t.like(JSON.parse(gc.stdout).decisions[0], {action: 'keep', branch: 'first'})
+})
