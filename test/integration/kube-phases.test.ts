@@ -7,7 +7,7 @@ import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
-import test from 'ava'
+import test, {type ExecutionContext} from 'ava'
 
 import type {PhaseConfig} from '../../src/config/model.js'
 import {DeployError, ExitCode, PhaseError} from '../../src/errors.js'
@@ -43,7 +43,7 @@ function phase(workingDir: string, extra: Partial<PhaseConfig> = {}): PhaseConfi
   }
 }
 
-async function environment(t: Parameters<Parameters<typeof test>[1]>[0], branch: string) {
+async function environment(t: ExecutionContext, branch: string) {
   const config = testConfig(uniqueProject('ph'))
   cleanupProject(t, config.project)
   const identity = identityOf(config, branch)
