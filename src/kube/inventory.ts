@@ -2,6 +2,7 @@
 import type {Config} from '../config/model.js'
 import {formatDuration} from '../util/duration.js'
 import {getKube, type Kube} from './client.js'
+import {deletionVerdict} from './guard.js'
 import {type EnvironmentInfo, type NamespaceLike, projectSelector, readEnvironment, toMillis} from './metadata.js'
 import {readNamespace} from './namespace.js'
 import {readOwnerLease} from './owner.js'
@@ -47,6 +48,8 @@ export interface StatusResult {
   project: string
   namespace: string
   exists: boolean
+  /** Set when a namespace of that name exists but is not this project's environment. */
+  notOurs?: string
   environment?: EnvironmentRow
   workloads: WorkloadStatusSummary[]
   /** The owning build's last heartbeat (ISO), if any. */
@@ -112,6 +115,8 @@ export async function environmentStatus(ctx: StatusContext): Promise<StatusResul
   const kube = ctx.kube ?? (await getKube())
   const ns = await readNamespace(kube, ctx.namespace)
   if (!ns) return {project: ctx.config.project, namespace: ctx.namespace, exists: false, workloads: []}
+  const verdict = deletionVerdict(ns, ctx.config.project)
+  if (!verdict.ok) return {project: ctx.config.project, namespace: ctx.namespace, exists: true, notOurs: verdict.reason, workloads: []}
   const env = readEnvironment(ns)
   const [workloads, lease] = await Promise.all([workloadsOf(kube, ctx.namespace), readOwnerLease(kube, ctx.namespace).catch(() => undefined)])
   const renew = leaseInfo(lease).renewTime
@@ -154,6 +159,7 @@ export function formatEnvironmentTable(rows: EnvironmentRow[], now = Date.now())
 }
 
 export function formatStatus(status: StatusResult, now = Date.now()): string {
+  if (status.notOurs) return `namespace ${status.namespace} exists but is not an environment of ${status.project}: ${status.notOurs}`
   if (!status.exists || !status.environment) return `namespace ${status.namespace} does not exist`
   const e = status.environment
   const lines = [

@@ -96,7 +96,10 @@ export class WatchRolloutWaiter implements RolloutWaiter {
         ctx.logger.info(`all ${evaluation.workloads.length} workload(s) ready in ${elapsed}`)
         return evaluation
       }
-      if (result.kind === 'error') throw result.error
+      if (result.kind === 'error') {
+        const reason = result.error instanceof Error ? result.error.message : String(result.error)
+        throw new DeployError(`waiting for the rollout in ${ns} was interrupted after ${elapsed} (${reason})`, {cause: result.error})
+      }
       const failing = result.kind === 'failed' ? evaluation.failed : evaluation.workloads.filter((w) => !w.ready)
       const details = await collectDiagnostics(kube, ns, failing, snapshot().pods)
       const names = failing.map((w) => `${w.kind.toLowerCase()}/${w.name}`).join(', ')
