@@ -7,10 +7,11 @@ import {runCli} from '../helpers/cli.js'
 test('every typed error exits with a code of the one published table', (t) => {
   const published = new Set(EXIT_CODE_TABLE.map(([code]) => code))
   t.deepEqual([...published], Object.values(ExitCode))
-  const classes = Object.values(errors).filter((v): v is new (m: string) => errors.CiError => typeof v === 'function' && v.prototype instanceof errors.CiError && v !== StageError)
+  type ErrorClass = (new (m: string) => errors.CiError) & {name: string}
+  const classes = (Object.values(errors) as unknown[]).filter((v): v is ErrorClass => typeof v === 'function' && v.prototype instanceof errors.CiError && v !== StageError)
   t.true(classes.length >= 10)
   for (const ErrorClass of classes) {
-    const error = ErrorClass === errors.ConfigError ? new errors.ConfigError([{file: 'f', message: 'm'}]) : ErrorClass === errors.EnvironmentError ? new errors.EnvironmentError([]) : new ErrorClass('m')
+    const error = (ErrorClass as unknown) === errors.ConfigError ? new errors.ConfigError([{file: 'f', message: 'm'}]) : (ErrorClass as unknown) === errors.EnvironmentError ? new errors.EnvironmentError([]) : new ErrorClass('m')
     t.true(published.has(error.exitCode), ErrorClass.name)
   }
 })
