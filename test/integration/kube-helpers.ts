@@ -88,23 +88,37 @@ export function logger(): MemoryLogger {
   return new MemoryLogger()
 }
 
-/** Deletes every namespace of `project` (labelled by the tool) when the test ends. */
+/** Namespaces whose deletion a teardown started; `deleteSystemNamespace` waits for them. */
+const deleting = new Set<string>()
+
+async function startDelete(name: string): Promise<void> {
+  try {
+    await kube().core.deleteNamespace({name})
+  } catch (error) {
+    if (apiStatus(error) !== 404) throw error
+  }
+  deleting.add(name)
+}
+
+/** Deletes every namespace of `project` (labelled by the tool) when the test ends (not waiting). */
 export function cleanupProject(t: ExecutionContext, project: string): void {
   t.teardown(async () => {
-    const k = kube()
-    const list = await k.core.listNamespace({labelSelector: `shopsys-ci/project=${project}`})
-    await Promise.all(list.items.map((ns) => deleteNamespace(k.core, ns.metadata!.name!)))
+    const list = await kube().core.listNamespace({labelSelector: `shopsys-ci/project=${project}`})
+    await Promise.all(list.items.map((ns) => startDelete(ns.metadata!.name!)))
   })
 }
 
-/** Deletes a namespace (created by the test itself) when the test ends. */
+/** Deletes a namespace (created by the test itself) when the test ends (not waiting). */
 export function cleanupNamespace(t: ExecutionContext, name: string): void {
-  t.teardown(() => deleteNamespace(kube().core, name))
+  t.teardown(() => startDelete(name))
 }
 
+/** For `test.after.always`: deletes this process's system namespace and waits for every deletion started by teardowns. */
 export async function deleteSystemNamespace(): Promise<void> {
   if (!process.env.KUBECONFIG) return
-  await deleteNamespace(kube().core, SYSTEM_NAMESPACE).catch(() => undefined)
+  await startDelete(SYSTEM_NAMESPACE).catch(() => undefined)
+  const k = kube()
+  await Promise.all([...deleting].map((name) => deleteNamespace(k.core, name).catch(() => undefined)))
 }
 
 export async function namespaceExists(name: string): Promise<boolean> {
