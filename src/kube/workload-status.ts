@@ -76,6 +76,14 @@ export function workloadState(obj: KObject): WorkloadState {
       if (progressing?.reason === 'ProgressDeadlineExceeded') {
         return state(false, 'progress deadline exceeded', `progress deadline exceeded: ${progressing.message ?? ''}`.trim())
       }
+      // The ReplicaSet cannot create pods (admission refused them: a quota without requests, a
+      // policy). Only "exceeded quota" can clear by itself, when the pods of an old revision go.
+      const replicaFailure = condition(obj, 'ReplicaFailure')
+      if (replicaFailure?.status === 'True') {
+        const why = `pods cannot be created: ${replicaFailure.message ?? replicaFailure.reason ?? ''}`.trim()
+        if (!/exceeded quota/.test(replicaFailure.message ?? '')) return state(false, 'pods cannot be created', why)
+        return state(false, why)
+      }
       if (!generationObserved(obj)) return state(false, 'waiting for the controller')
       if (n(s.updatedReplicas) < desired) return state(false, `${n(s.readyReplicas)}/${desired} ready, ${n(s.updatedReplicas)}/${desired} updated`)
       if (n(s.replicas) > n(s.updatedReplicas)) return state(false, `${n(s.replicas) - n(s.updatedReplicas)} old replica(s) terminating`)

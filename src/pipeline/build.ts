@@ -25,6 +25,8 @@ export interface BuildStages {
   phase(run: BuildRun, phase: string): Promise<PhaseResult>
   logs(run: BuildRun): Promise<LogsResult>
   cleanup(run: BuildRun): Promise<CleanupResult>
+  /** Keeps the environment marked as owned by a live build between stages (gc spares it). */
+  heartbeat?(run: BuildRun): Promise<{stop(): Promise<void> | void}>
 }
 
 export interface BuildOptions {
@@ -107,6 +109,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   }
   let failure: StageError | undefined
   let deployStarted = false
+  let heartbeat: {stop(): Promise<void> | void} | undefined
 
   /** Runs one stage with a header, its timing in the report, and its failure wrapped with its name. */
   const stage = async <T>(name: StageName, fn: () => Promise<T>, always = false): Promise<T> => {
@@ -136,6 +139,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     deployStarted = true
     const deployed = await stage('deploy', () => stages.deploy(run, rendered.manifestsFile!))
     report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads}
+    heartbeat = await stages.heartbeat?.(run)
     for (const name of ctx.config.build.phases ?? ctx.config.phases.map((p) => p.name)) {
       const result = await stage(`phase ${name}`, () => stages.phase(run, name))
       report.phases.push(result)
@@ -147,6 +151,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   // From here on, every step runs whatever happened before, even after an interruption (with a
   // signal of its own), and its own failure is only reported.
   const finalRun: BuildRun = {...run, signal: new AbortController().signal}
+  await heartbeat?.stop()
   if (deployStarted) {
     try {
       const logs = await stage('logs', () => stages.logs(finalRun), true)

@@ -43,6 +43,11 @@ export const defaultStages: BuildStages = {
     return exportLogs({namespace: run.identity.namespace, workspace: run.ctx.workspace, logger: run.logger, signal: run.signal})
   },
 
+  async heartbeat(run) {
+    const {startEnvironmentHeartbeat} = await import('../kube/index.js')
+    return startEnvironmentHeartbeat({identity: run.identity, logger: run.logger})
+  },
+
   async cleanup(run) {
     const {cleanupEnvironment} = await import('../kube/index.js')
     return cleanupEnvironment({identity: run.identity, config: run.ctx.config, logger: run.logger, signal: run.signal})

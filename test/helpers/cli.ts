@@ -43,6 +43,7 @@ export function runCli(args: string[], options: {cwd?: string; env?: Record<stri
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
     child.on('error', reject)
     child.on('close', (code) => resolve({exitCode: code ?? 1, stdout, stderr}))
+    child.stdin.on('error', () => {}) // the CLI may exit before reading stdin
     child.stdin.end(options.input ?? '')
   })
 }

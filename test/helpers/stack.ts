@@ -319,6 +319,8 @@ export function run(
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', code => resolve({code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()}));
+    // A command that exits without reading its stdin closes the pipe: its exit code says what happened.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }

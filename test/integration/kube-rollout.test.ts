@@ -71,3 +71,25 @@ test('at the deadline: exit 6 naming what is not ready, not earlier', async (t) 
   t.regex(error.message, /timed out after .*not ready: deployment\/broken$/)
   t.regex(error.details ?? '', /Ready=False \(ContainersNotReady\)/)
 })
+
+test('pods refused by the namespace quota (no requests): exit 6 at once with the admission message', async (t) => {
+  const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 120_000, resourceQuota: {'requests.cpu': '2'}}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'quota-refused')
+  const {manifestsFile} = workspaceWith(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: no-requests}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: no-requests}}
+  template:
+    metadata: {labels: {app: no-requests}}
+    spec:
+      containers: [{name: app, image: example.invalid/app:1}]
+`)
+  const started = Date.now()
+  const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.true(Date.now() - started < 30_000, 'not at the deadline')
+  t.regex(error.message, /deployment\/no-requests/)
+  t.regex(error.message, /pods cannot be created: .*must specify requests\.cpu/)
+})

@@ -32,6 +32,16 @@ test('Deployment: progress deadline exceeded is a failure', (t) => {
   t.regex(state.failure ?? '', /progress deadline exceeded/)
 })
 
+test('Deployment: pods refused at admission fail fast; an exceeded quota may clear and only shows', (t) => {
+  const refused = workloadState(deployment({observedGeneration: 2, conditions: [{type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "web-1-x" is forbidden: failed quota: q: must specify requests.cpu for: web'}]}))
+  t.false(refused.ready)
+  t.regex(refused.failure ?? '', /pods cannot be created: .*must specify requests\.cpu/)
+  const exceeded = workloadState(deployment({observedGeneration: 2, conditions: [{type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "web-1-x" is forbidden: exceeded quota: q, requested: pods=1, used: pods=30, limited: pods=30'}]}))
+  t.false(exceeded.ready)
+  t.is(exceeded.failure, undefined)
+  t.regex(exceeded.summary, /exceeded quota/)
+})
+
 test('StatefulSet', (t) => {
   const sts = (status: Record<string, unknown>, spec: Record<string, unknown> = {}): KObject => ({kind: 'StatefulSet', metadata: {name: 'db', generation: 1}, spec: {replicas: 2, ...spec}, status})
   t.like(workloadState(sts({observedGeneration: 1, readyReplicas: 1})), {ready: false, summary: '1/2 ready'})

@@ -134,3 +134,15 @@ test('an interrupted build skips the remaining stages but still cleans up', asyn
   t.deepEqual(calls, ['images', 'render', 'deploy', 'logs', 'cleanup'])
   t.regex(result.error!.message, /interrupted \(SIGTERM\)/)
 })
+
+test('the owner heartbeat runs from the deploy until before cleanup, also when a phase fails', async (t) => {
+  const run = await makeRun()
+  const calls: string[] = []
+  const stages = fakeStages(calls, {'phase checks': new PhaseError('checks exited 1')})
+  stages.heartbeat = async () => {
+    calls.push('heartbeat start')
+    return {stop: () => void calls.push('heartbeat stop')}
+  }
+  await runBuild(run, stages)
+  t.deepEqual(calls, ['images', 'render', 'deploy', 'heartbeat start', 'phase fixtures', 'phase checks', 'heartbeat stop', 'logs', 'cleanup'])
+})
