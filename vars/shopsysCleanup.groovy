@@ -35,7 +35,8 @@ def call(Map userConfig = [:]) {
   }
   shopsysCi.withCliEnvironment(config, [:]) {
     shopsysCi.withKubeconfig(config) {
-      int status = shopsysCi.runCli(config, ['cleanup'])
+      // --force: also when another build owns it (a deleted branch's job has a build tag of its own).
+      int status = shopsysCi.runCli(config, config.force ? ['cleanup', '--force'] : ['cleanup'])
       if (status != 0) {
         error(shopsysCi.failureMessage('cleanup', status))
       }

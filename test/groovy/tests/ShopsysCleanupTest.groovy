@@ -51,7 +51,7 @@ class ShopsysCleanupTest {
     assert h.echoes() == ['shopsysCleanup: the environment is kept (keep: true); give force: true to delete it anyway']
     PipelineHarness h2 = PipelineHarness.create()
     h2.run('shopsysCleanup', [keep: true, force: true])
-    assert h2.cliCalls() == ['cleanup']
+    assert h2.cliCalls() == ['cleanup --force']
   }
 
   @Test
@@ -85,7 +85,7 @@ class ShopsysCleanupTest {
   void 'branch: names the branch of a deleted-branch job'() {
     PipelineHarness h = PipelineHarness.create()
     h.run('shopsysCleanup', [branch: 'feature/gone', force: true])
-    assert h.cliCall('cleanup').env.BRANCH_NAME == 'feature/gone'
+    assert h.cliCall('cleanup --force').env.BRANCH_NAME == 'feature/gone'
   }
 
   @Test
