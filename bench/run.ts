@@ -16,7 +16,7 @@ const env = {...process.env}
 for (const m of exports.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) env[m[1]] = m[2].replace(/^'(.*)'$/, '$1')
 
 let failed = 0
-for (const bench of ['startup.ts', 'images.ts', 'deploy.ts']) {
+for (const bench of ['startup.ts', 'images.ts', 'deploy.ts', 'build.ts']) {
   console.log(`\n### bench/${bench}`)
   failed += run(process.execPath, ['--import', 'tsx', '--no-warnings', path.join('bench', bench)], env) === 0 ? 0 : 1
 }
