@@ -16,6 +16,7 @@ import {
   LABEL_PROJECT,
   MANAGED_BY_VALUE,
 } from './constants.js'
+import {environmentLabels as conventionLabels} from '../conventions.js'
 import type {EnvironmentIdentity} from './types.js'
 
 export interface NamespaceMetadataOptions {
@@ -41,11 +42,7 @@ export interface NamespaceLike {
 }
 
 export function environmentLabels(identity: Pick<EnvironmentIdentity, 'project' | 'slug'>): Record<string, string> {
-  return {
-    [LABEL_MANAGED_BY]: MANAGED_BY_VALUE,
-    [LABEL_PROJECT]: identity.project,
-    [LABEL_BRANCH_SLUG]: identity.slug,
-  }
+  return conventionLabels(identity.project, identity.slug)
 }
 
 /** Label selector of every environment of a project. */
