@@ -68,19 +68,34 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
 
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     debug('%O', error)
+    let cliError: Errors.CLIError
     if (error instanceof CiError) {
       if (error.details && !this.jsonEnabled()) process.stderr.write(`${error.details.trimEnd()}\n`)
-      const cliError = new Errors.CLIError(error.message, {exit: error.exitCode, code: error.code, suggestions: error.suggestions})
-      return super.catch(Object.assign(cliError, {exitCode: error.exitCode}))
-    }
-    if (error instanceof Errors.CLIError || (error as {oclif?: unknown}).oclif) {
+      cliError = new Errors.CLIError(error.message, {exit: error.exitCode, code: error.code, suggestions: error.suggestions})
+    } else if (error instanceof Errors.CLIError || (error as {oclif?: unknown}).oclif) {
+      // oclif's own errors (unknown flag, missing argument): already usage errors with exit 2.
       return super.catch(error)
+    } else {
+      cliError = new Errors.CLIError(`unexpected error: ${error.message}`, {
+        exit: ExitCode.unexpected,
+        code: 'UNEXPECTED',
+        suggestions: ['run again with DEBUG=shopsys-ci* to see the stack trace, and report it'],
+      })
     }
-    const unexpected = new Errors.CLIError(`unexpected error: ${error.message}`, {
-      exit: ExitCode.unexpected,
-      code: 'UNEXPECTED',
-      suggestions: ['run again with DEBUG=shopsys-ci* to see the stack trace, and report it'],
-    })
-    return super.catch(Object.assign(unexpected, {exitCode: ExitCode.unexpected}))
+    const exit = cliError.oclif.exit ?? ExitCode.unexpected
+    if (!this.jsonEnabled()) {
+      // Our own format rather than oclif's: no wrapping or "›" prefixes, so a Jenkins log keeps
+      // every message line whole and greppable.
+      process.stderr.write(formatError(cliError.message, cliError.code, exit, cliError.suggestions ?? []))
+      Object.assign(cliError, {skipOclifErrorHandling: true})
+    }
+    return super.catch(Object.assign(cliError, {exitCode: exit}))
   }
+}
+
+export function formatError(message: string, code: string | undefined, exit: number, suggestions: string[]): string {
+  const lines = [`Error: ${message}`]
+  if (suggestions.length > 0) lines.push('Try:', ...suggestions.map((s) => `  - ${s}`))
+  lines.push(`(exit ${exit}${code ? `, ${code}` : ''})`)
+  return `${lines.join('\n')}\n`
 }

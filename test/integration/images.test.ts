@@ -250,7 +250,7 @@ stackTest('a broken Dockerfile: exit 4, the image named with the last lines of i
   t.regex(result.stderr, /returned a non-zero code: 3/)
   t.regex(result.stderr, /finished: elasticsearch \(built and pushed/)
   t.regex(result.stderr, /not finished: php-fpm \(build failed/)
-  t.regex(result.stderr, /Code: IMAGE_BUILD/)
+  t.regex(result.stderr, /\(exit 4, IMAGE_BUILD\)/)
 })
 
 stackTest('a missing Dockerfile: exit 2 before anything is built', async (t) => {

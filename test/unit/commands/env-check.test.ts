@@ -1,0 +1,54 @@
+import test from 'ava'
+
+import {copyExample, runCli} from '../../helpers/cli.js'
+
+test('env check: every missing or malformed variable at once, exit 3, secrets never printed', async (t) => {
+  const ws = await copyExample()
+  const result = await runCli(['env', 'check', '--workspace', ws], {env: {NGINX_INGRESS_CONTROLLER_HOST_PORT: '99999', DOCKER_PASSWORD: 'hunter2-secret', DOCKER_REGISTRY: 'https://registry.example.com'}})
+  t.is(result.exitCode, 3)
+  const out = result.stdout + result.stderr
+  for (const name of ['DEVELOPMENT_SERVER_DOMAIN', 'DOCKER_USERNAME', 'NGINX_INGRESS_CONTROLLER_HOST_PORT', 'DOCKER_REGISTRY', 'GIT_COMMIT', 'BRANCH_NAME']) {
+    t.regex(result.stderr, new RegExp(`- ${name}: `), name)
+  }
+  t.regex(result.stderr, /DOCKER_USERNAME: is not set \(registry user/, 'says what the variable is for')
+  t.regex(result.stdout, /DOCKER_PASSWORD +set/)
+  t.false(out.includes('hunter2-secret'))
+})
+
+test('env check: a complete environment passes and shows branch and commit', async (t) => {
+  const ws = await copyExample()
+  const result = await runCli(['env', 'check', '--workspace', ws, '--json'], {
+    env: {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'shop', DOCKER_PASSWORD: 'pw-secret', BRANCH_NAME: 'feature/x', GIT_COMMIT: 'abcdef0'},
+  })
+  t.is(result.exitCode, 0, result.stderr)
+  const json = JSON.parse(result.stdout)
+  t.true(json.ok)
+  t.is(json.branch, 'feature/x')
+  t.is(json.commit, 'abcdef0')
+  t.false(result.stdout.includes('pw-secret'))
+  t.is(json.variables.find((v: {name: string}) => v.name === 'DOCKER_PASSWORD').value, undefined)
+})
+
+test('config errors exit 2 with file:line:key, without a stack trace', async (t) => {
+  const ws = await copyExample()
+  const {writeFile} = await import('node:fs/promises')
+  await writeFile(`${ws}/.ci/shopsys-ci.yaml`, 'project: shop\ndeploy:\n  timout: 5m\n')
+  const result = await runCli(['render', '--workspace', ws], {env: {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', BRANCH_NAME: 'x', GIT_COMMIT: 'abcdef0'}})
+  t.is(result.exitCode, 2)
+  t.regex(result.stderr, /shopsys-ci\.yaml:3:3: deploy\.timout: unknown key \(did you mean "timeout"\?\)/)
+  t.notRegex(result.stderr, /\n\s+at /)
+})
+
+test('init writes a starter config that validates, and refuses to overwrite it', async (t) => {
+  const {mkdtemp} = await import('node:fs/promises')
+  const {tmpdir} = await import('node:os')
+  const ws = await mkdtemp(`${tmpdir()}/shopsys-ci-init-`)
+  const first = await runCli(['init', '--workspace', ws])
+  t.is(first.exitCode, 0, first.stderr)
+  const names = await runCli(['names', '--workspace', ws, '--branch', 'main', '--json'])
+  t.is(names.exitCode, 0, names.stderr)
+  t.is(JSON.parse(names.stdout).project, 'my-shop')
+  const again = await runCli(['init', '--workspace', ws])
+  t.is(again.exitCode, 2)
+  t.regex(again.stderr, /already exists; not overwriting it/)
+})
