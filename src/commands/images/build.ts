@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../../base-command.js'
-import {buildImages, formatImageResults, type ImageResult} from '../../images/index.js'
+import type {ImageResult} from '../../images/types.js'
 import {resolveCommit} from '../../pipeline/context.js'
 
 export interface ImagesBuildResult {
@@ -32,6 +32,7 @@ Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAM
     const loaded = this.loadConfig()
     const env = process.env
     const commit = await resolveCommit(this.workspace, env)
+    const {buildImages, formatImageResults} = await import('../../images/index.js')
     const images = await this.logger.stage('images', () =>
       buildImages({
         config: loaded.config,
