@@ -15,7 +15,7 @@ import {formatDuration} from '../util/duration.js'
 import {branchLockName, capacitySlotName, LABEL_LEASE_ROLE, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE} from './constants.js'
 import type {Kube} from './client.js'
 import {type LeaseLike, leaseHeld, readLease, releaseLease, tryAcquireLease, waitForLease} from './lease.js'
-import type {NamespaceLike} from './metadata.js'
+import {isTerminating, type NamespaceLike} from './metadata.js'
 import {readNamespace} from './namespace.js'
 
 export type SlotVerdict = 'free' | 'mine' | 'held'
@@ -28,7 +28,7 @@ export function slotVerdict(slot: LeaseLike | undefined, namespace: string, hold
   const holder = slot?.spec?.holderIdentity
   if (!holder) return 'free'
   if (holder === namespace) return 'mine'
-  const terminating = Boolean(holderNamespace?.metadata?.deletionTimestamp) || holderNamespace?.status?.phase === 'Terminating'
+  const terminating = isTerminating(holderNamespace)
   if (holderNamespace && !terminating) return 'held'
   return leaseHeld(holderLock, now) ? 'held' : 'free'
 }

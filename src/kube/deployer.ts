@@ -18,8 +18,8 @@ import {LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace}
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
-import {environmentLabels, namespaceMetadata, readEnvironment} from './metadata.js'
-import {applyNamespace, deleteNamespace, type NamespaceObject, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
+import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
+import {applyNamespace, deleteNamespace, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
@@ -37,8 +37,6 @@ export interface DeployerOptions {
   /** Objects applied at once within one kind group. */
   applyConcurrency?: number
 }
-
-const isTerminating = (ns: NamespaceObject | undefined) => Boolean(ns?.metadata?.deletionTimestamp) || ns?.status?.phase === 'Terminating'
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -102,6 +102,11 @@ export function toMillis(value: Date | string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms
 }
 
+/** Is the namespace being deleted (a deletionTimestamp, or phase Terminating)? */
+export function isTerminating(ns: NamespaceLike | undefined): boolean {
+  return Boolean(ns?.metadata?.deletionTimestamp) || ns?.status?.phase === 'Terminating'
+}
+
 export function readEnvironment(ns: NamespaceLike): EnvironmentInfo {
   const labels = ns.metadata?.labels ?? {}
   const ann = ns.metadata?.annotations ?? {}
@@ -128,7 +133,7 @@ export function readEnvironment(ns: NamespaceLike): EnvironmentInfo {
     expiresAt: ann[ANN_EXPIRES_AT],
     urls,
     creationTimestamp: toIso(ns.metadata?.creationTimestamp),
-    terminating: Boolean(ns.metadata?.deletionTimestamp) || ns.status?.phase === 'Terminating',
+    terminating: isTerminating(ns),
     managed: labels[LABEL_MANAGED_BY] === MANAGED_BY_VALUE,
   }
 }
