@@ -12,7 +12,8 @@
 import {LockTimeoutError} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {formatDuration} from '../util/duration.js'
-import {branchLockName, capacitySlotName, LABEL_LEASE_ROLE, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE} from './constants.js'
+import {MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_LABEL} from '../conventions.js'
+import {branchLockName, capacitySlotName, LABEL_LEASE_ROLE} from './constants.js'
 import type {Kube} from './client.js'
 import {type LeaseLike, leaseHeld, readLease, releaseLease, tryAcquireLease, waitForLease} from './lease.js'
 import {isTerminating, type NamespaceLike} from './metadata.js'
@@ -48,7 +49,7 @@ function slotRef(options: {project: string; systemNamespace: string}, index: num
   return {
     namespace: options.systemNamespace,
     name: capacitySlotName(options.project, index),
-    labels: {[LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_PROJECT]: options.project, [LABEL_LEASE_ROLE]: 'capacity-slot'},
+    labels: {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROJECT_LABEL]: options.project, [LABEL_LEASE_ROLE]: 'capacity-slot'},
   }
 }
 

@@ -7,7 +7,7 @@
 import type * as K8s from '@kubernetes/client-node'
 
 import {EnvironmentError} from '../errors.js'
-import {FIELD_MANAGER} from './constants.js'
+import {FIELD_MANAGER} from '../conventions.js'
 
 export type K8sModule = typeof K8s
 

@@ -1,37 +1,8 @@
 /**
- * The labels, annotations and object names this tool puts on the cluster (DESIGN §5).
- * docs/deploy.md lists them; keep the two in step.
+ * The labels, annotations and object names only the kube modules use (DESIGN §5); the shared
+ * labels and annotations are in src/conventions.ts. docs/deploy.md lists them; keep them in step.
  */
 
-import {
-  ANNOTATION_PREFIX,
-  BRANCH_ANNOTATION,
-  BUILD_URL_ANNOTATION,
-  COMMIT_ANNOTATION,
-  CREATED_AT_ANNOTATION,
-  EXPIRES_AT_ANNOTATION,
-  FIELD_MANAGER,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  OWNER_ANNOTATION,
-  PROJECT_LABEL,
-  SLUG_LABEL,
-  URLS_ANNOTATION,
-} from '../conventions.js'
-
-// The shared conventions (src/conventions.ts), under the names this module uses.
-export {ANNOTATION_PREFIX, FIELD_MANAGER, MANAGED_BY_VALUE}
-export const LABEL_MANAGED_BY = MANAGED_BY_LABEL
-export const LABEL_PROJECT = PROJECT_LABEL
-export const LABEL_BRANCH_SLUG = SLUG_LABEL
-export const ANN_BRANCH = BRANCH_ANNOTATION
-export const ANN_COMMIT = COMMIT_ANNOTATION
-export const ANN_BUILD_URL = BUILD_URL_ANNOTATION
-export const ANN_CREATED_AT = CREATED_AT_ANNOTATION
-export const ANN_EXPIRES_AT = EXPIRES_AT_ANNOTATION
-export const ANN_OWNER = OWNER_ANNOTATION
-/** JSON object name → URL. */
-export const ANN_URLS = URLS_ANNOTATION
 /** When the environment was last deployed (every deploy refreshes it, and expires-at with it). */
 export const ANN_DEPLOYED_AT = 'shopsys-ci/deployed-at'
 /** `true` when the environment is kept for review: the build's cleanup leaves it, gc deletes it at expires-at. */

@@ -9,6 +9,7 @@
  * cleanup: branch lock → the hard guard (managed-by + project, never default/kube-*) → not when
  * kept for review or owned by another (newer) build → delete → wait until gone → free the slot.
  */
+import {EXPIRES_AT_ANNOTATION, FIELD_MANAGER} from '../conventions.js'
 import {CleanupError, DeployError} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
@@ -144,7 +145,7 @@ export class ServerSideApplyDeployer implements Deployer {
         // Create, never apply, a namespace we did not see: if someone else created one with this
         // name meanwhile, the create fails and the ownership check runs on theirs.
         try {
-          await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels, annotations: meta.annotations}}, fieldManager: 'shopsys-ci'})
+          await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels, annotations: meta.annotations}}, fieldManager: FIELD_MANAGER})
         } catch (error) {
           if (!isConflict(error)) throw new DeployError(`cannot create namespace ${ns}: ${apiMessage(error)}`, {cause: error})
           const appeared = await readNamespace(kube, ns)
@@ -153,7 +154,7 @@ export class ServerSideApplyDeployer implements Deployer {
         }
       }
       await applyNamespace(kube, ns, meta.labels, meta.annotations)
-      logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations['shopsys-ci/expires-at']}${keep ? ', kept for review' : ''})`)
+      logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations[EXPIRES_AT_ANNOTATION]}${keep ? ', kept for review' : ''})`)
       heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
       if (!existing) {
         const ok = await waitDefaultServiceAccount(kube, ns, Date.now() + 60_000, ctx.signal)
@@ -175,7 +176,7 @@ export class ServerSideApplyDeployer implements Deployer {
         created: !existing,
         fresh,
         keep,
-        expiresAt: meta.annotations['shopsys-ci/expires-at'],
+        expiresAt: meta.annotations[EXPIRES_AT_ANNOTATION],
         applied,
         workloads: evaluation.workloads.map((w) => ({kind: w.kind, name: w.name, ready: w.ready, status: w.summary})),
         ...(capacitySlot === undefined ? {} : {capacitySlot}),

@@ -4,7 +4,8 @@
  * Every path that deletes a namespace (cleanup, gc, deploy --fresh) and every path that deploys into an
  * existing one goes through these functions, whatever the branch name or flags were.
  */
-import {DEFAULT_SYSTEM_NAMESPACE, LABEL_BRANCH_SLUG, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE} from './constants.js'
+import {MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_LABEL, SLUG_LABEL} from '../conventions.js'
+import {DEFAULT_SYSTEM_NAMESPACE} from './constants.js'
 import type {NamespaceLike} from './metadata.js'
 
 /** Namespaces that belong to the cluster itself: never deleted, never deployed into. */
@@ -29,11 +30,11 @@ export function deletionVerdict(ns: NamespaceLike, project: string, systemNamesp
   const name = ns.metadata?.name ?? ''
   if (isProtectedNamespace(name, systemNamespace)) return {ok: false, reason: `namespace "${name}" is protected (default, kube-*, the tool's own)`}
   const labels = ns.metadata?.labels ?? {}
-  if (labels[LABEL_MANAGED_BY] !== MANAGED_BY_VALUE) {
-    return {ok: false, reason: `namespace "${name}" is not managed by shopsys-ci (no ${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE} label)`}
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE) {
+    return {ok: false, reason: `namespace "${name}" is not managed by shopsys-ci (no ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} label)`}
   }
-  if (!project || labels[LABEL_PROJECT] !== project) {
-    return {ok: false, reason: `namespace "${name}" belongs to project "${labels[LABEL_PROJECT] ?? '(none)'}", not "${project}"`}
+  if (!project || labels[PROJECT_LABEL] !== project) {
+    return {ok: false, reason: `namespace "${name}" belongs to project "${labels[PROJECT_LABEL] ?? '(none)'}", not "${project}"`}
   }
   return {ok: true}
 }
@@ -46,8 +47,8 @@ export function deployVerdict(ns: NamespaceLike, project: string, slug: string, 
   const base = deletionVerdict(ns, project, systemNamespace)
   if (!base.ok) return base
   const labels = ns.metadata?.labels ?? {}
-  if (labels[LABEL_BRANCH_SLUG] !== slug) {
-    return {ok: false, reason: `namespace "${ns.metadata?.name}" belongs to branch slug "${labels[LABEL_BRANCH_SLUG] ?? '(none)'}", not "${slug}"`}
+  if (labels[SLUG_LABEL] !== slug) {
+    return {ok: false, reason: `namespace "${ns.metadata?.name}" belongs to branch slug "${labels[SLUG_LABEL] ?? '(none)'}", not "${slug}"`}
   }
   return {ok: true}
 }

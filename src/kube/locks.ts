@@ -7,7 +7,8 @@
 import {LockTimeoutError} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
-import {branchLockName, LABEL_BRANCH_SLUG, LABEL_LEASE_ROLE, LABEL_MANAGED_BY, LABEL_PROJECT, MANAGED_BY_VALUE} from './constants.js'
+import {MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_LABEL, SLUG_LABEL} from '../conventions.js'
+import {branchLockName, LABEL_LEASE_ROLE} from './constants.js'
 import type {Kube} from './client.js'
 import {HeldLease, processHolderIdentity, tryAcquireLease, waitForLease} from './lease.js'
 import {ensureSystemNamespace} from './namespace.js'
@@ -28,7 +29,7 @@ export function branchLockRef(identity: BranchLockOptions['identity'], systemNam
   return {
     namespace: systemNamespace,
     name: branchLockName(identity.namespace),
-    labels: {[LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_PROJECT]: identity.project, [LABEL_BRANCH_SLUG]: identity.slug, [LABEL_LEASE_ROLE]: 'branch-lock'},
+    labels: {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [PROJECT_LABEL]: identity.project, [SLUG_LABEL]: identity.slug, [LABEL_LEASE_ROLE]: 'branch-lock'},
   }
 }
 

@@ -2,21 +2,20 @@
  * Pure: the labels and annotations of an environment's namespace (DESIGN §5), and reading them back.
  */
 import {
-  ANN_BRANCH,
-  ANN_BUILD_URL,
-  ANN_COMMIT,
-  ANN_CREATED_AT,
-  ANN_DEPLOYED_AT,
-  ANN_EXPIRES_AT,
-  ANN_KEEP,
-  ANN_OWNER,
-  ANN_URLS,
-  LABEL_BRANCH_SLUG,
-  LABEL_MANAGED_BY,
-  LABEL_PROJECT,
+  BRANCH_ANNOTATION,
+  BUILD_URL_ANNOTATION,
+  COMMIT_ANNOTATION,
+  CREATED_AT_ANNOTATION,
+  environmentLabels as conventionLabels,
+  EXPIRES_AT_ANNOTATION,
+  MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
-} from './constants.js'
-import {environmentLabels as conventionLabels} from '../conventions.js'
+  OWNER_ANNOTATION,
+  PROJECT_LABEL,
+  SLUG_LABEL,
+  URLS_ANNOTATION,
+} from '../conventions.js'
+import {ANN_DEPLOYED_AT, ANN_KEEP} from './constants.js'
 import type {EnvironmentIdentity} from './types.js'
 
 export interface NamespaceMetadataOptions {
@@ -47,22 +46,22 @@ export function environmentLabels(identity: Pick<EnvironmentIdentity, 'project' 
 
 /** Label selector of every environment of a project. */
 export function projectSelector(project: string): string {
-  return `${LABEL_MANAGED_BY}=${MANAGED_BY_VALUE},${LABEL_PROJECT}=${project}`
+  return `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${PROJECT_LABEL}=${project}`
 }
 
 export function namespaceMetadata(identity: EnvironmentIdentity, options: NamespaceMetadataOptions): {labels: Record<string, string>; annotations: Record<string, string>} {
   const now = options.now.toISOString()
   const annotations: Record<string, string> = {
-    [ANN_BRANCH]: identity.branch,
-    [ANN_COMMIT]: identity.commit,
-    [ANN_CREATED_AT]: options.createdAt ?? now,
+    [BRANCH_ANNOTATION]: identity.branch,
+    [COMMIT_ANNOTATION]: identity.commit,
+    [CREATED_AT_ANNOTATION]: options.createdAt ?? now,
     [ANN_DEPLOYED_AT]: now,
-    [ANN_EXPIRES_AT]: expiresAt(options.now, options.ttl),
-    [ANN_OWNER]: identity.owner,
+    [EXPIRES_AT_ANNOTATION]: expiresAt(options.now, options.ttl),
+    [OWNER_ANNOTATION]: identity.owner,
     [ANN_KEEP]: String(options.keep),
-    [ANN_URLS]: JSON.stringify(identity.urls),
+    [URLS_ANNOTATION]: JSON.stringify(identity.urls),
   }
-  if (identity.buildUrl) annotations[ANN_BUILD_URL] = identity.buildUrl
+  if (identity.buildUrl) annotations[BUILD_URL_ANNOTATION] = identity.buildUrl
   return {labels: environmentLabels(identity), annotations}
 }
 
@@ -112,7 +111,7 @@ export function readEnvironment(ns: NamespaceLike): EnvironmentInfo {
   const ann = ns.metadata?.annotations ?? {}
   let urls: Record<string, string> = {}
   try {
-    const parsed: unknown = JSON.parse(ann[ANN_URLS] ?? '{}')
+    const parsed: unknown = JSON.parse(ann[URLS_ANNOTATION] ?? '{}')
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
       urls = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<string, string>
     }
@@ -121,19 +120,19 @@ export function readEnvironment(ns: NamespaceLike): EnvironmentInfo {
   }
   return {
     namespace: ns.metadata?.name ?? '',
-    project: labels[LABEL_PROJECT],
-    slug: labels[LABEL_BRANCH_SLUG],
-    branch: ann[ANN_BRANCH],
-    commit: ann[ANN_COMMIT],
-    buildUrl: ann[ANN_BUILD_URL],
-    owner: ann[ANN_OWNER],
+    project: labels[PROJECT_LABEL],
+    slug: labels[SLUG_LABEL],
+    branch: ann[BRANCH_ANNOTATION],
+    commit: ann[COMMIT_ANNOTATION],
+    buildUrl: ann[BUILD_URL_ANNOTATION],
+    owner: ann[OWNER_ANNOTATION],
     keep: ann[ANN_KEEP] === 'true',
-    createdAt: ann[ANN_CREATED_AT],
+    createdAt: ann[CREATED_AT_ANNOTATION],
     deployedAt: ann[ANN_DEPLOYED_AT],
-    expiresAt: ann[ANN_EXPIRES_AT],
+    expiresAt: ann[EXPIRES_AT_ANNOTATION],
     urls,
     creationTimestamp: toIso(ns.metadata?.creationTimestamp),
     terminating: isTerminating(ns),
-    managed: labels[LABEL_MANAGED_BY] === MANAGED_BY_VALUE,
+    managed: labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE,
   }
 }

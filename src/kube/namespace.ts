@@ -1,5 +1,5 @@
 /** Namespaces on the cluster: read, create/refresh (server-side apply), delete, wait until gone. */
-import {LABEL_MANAGED_BY, MANAGED_BY_VALUE} from './constants.js'
+import {MANAGED_BY_LABEL, MANAGED_BY_VALUE} from '../conventions.js'
 import {type Kube, isConflict, isNotFound} from './client.js'
 import type {NamespaceLike} from './metadata.js'
 import {watchUntil} from './watch.js'
@@ -27,7 +27,7 @@ export async function ensureSystemNamespace(kube: Kube, name: string): Promise<v
   const existing = await readNamespace(kube, name)
   if (existing && !existing.metadata?.deletionTimestamp) return
   try {
-    await kube.core.createNamespace({body: {metadata: {name, labels: {[LABEL_MANAGED_BY]: MANAGED_BY_VALUE}}}})
+    await kube.core.createNamespace({body: {metadata: {name, labels: {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE}}}})
   } catch (error) {
     if (isConflict(error)) return // created by someone else meanwhile (409 AlreadyExists)
     throw error

@@ -6,7 +6,8 @@
  * grace period as left over from a build that died. The Lease goes away with the namespace.
  */
 import type {Logger} from '../util/log.js'
-import {LABEL_LEASE_ROLE, LABEL_MANAGED_BY, MANAGED_BY_VALUE, OWNER_LEASE_NAME} from './constants.js'
+import {MANAGED_BY_LABEL, MANAGED_BY_VALUE} from '../conventions.js'
+import {LABEL_LEASE_ROLE, OWNER_LEASE_NAME} from './constants.js'
 import {type Kube, isNotFound, microTime} from './client.js'
 import {type LeaseLike, readLease} from './lease.js'
 
@@ -17,7 +18,7 @@ export async function renewOwnerLease(kube: Kube, namespace: string, owner: stri
   await kube.serverSideApply({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: {name: OWNER_LEASE_NAME, namespace, labels: {[LABEL_MANAGED_BY]: MANAGED_BY_VALUE, [LABEL_LEASE_ROLE]: 'owner'}},
+    metadata: {name: OWNER_LEASE_NAME, namespace, labels: {[MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [LABEL_LEASE_ROLE]: 'owner'}},
     spec: {holderIdentity: owner, leaseDurationSeconds: durationSeconds, renewTime: microTime()},
   })
 }
