@@ -9,3 +9,7 @@ export const branchFlag = Flags.string({
 export const namespaceFlag = Flags.string({
   summary: 'Use this namespace instead of the one derived from the branch (validated, never rewritten).',
 })
+
+export const ownerFlag = Flags.string({
+  summary: 'Build that owns the environment (default: $BUILD_TAG, else a generated id).',
+})

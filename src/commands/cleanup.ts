@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../base-command.js'
-import {branchFlag, namespaceFlag} from '../flags.js'
+import {branchFlag, namespaceFlag, ownerFlag} from '../flags.js'
 import {durationFlag, resolveIdentity} from '../kube/cli.js'
 import type {CleanupResult} from '../kube/types.js'
 
@@ -20,7 +20,7 @@ Leaves the environment alone (exit 0, with the reason) when it is kept for revie
     namespace: namespaceFlag,
     timeout: Flags.string({summary: 'Deadline for the namespace to disappear, e.g. 10m (default: deploy.timeout).'}),
     force: Flags.boolean({summary: 'Delete even when kept for review or owned by another build (the guard still applies).'}),
-    owner: Flags.string({summary: 'Build that owns the environment (default: $BUILD_TAG, else a generated id).'}),
+    owner: ownerFlag,
   }
 
   async run(): Promise<CleanupResult> {

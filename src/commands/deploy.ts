@@ -3,7 +3,7 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../base-command.js'
-import {branchFlag, namespaceFlag} from '../flags.js'
+import {branchFlag, namespaceFlag, ownerFlag} from '../flags.js'
 import {durationFlag, resolveIdentity, withDeployOverrides} from '../kube/cli.js'
 import type {DeployResult} from '../kube/types.js'
 
@@ -26,7 +26,7 @@ Never deploys into a namespace that is not this project's environment of this br
     keep: Flags.boolean({summary: 'Keep the environment for review until the ttl; the build\'s cleanup leaves it (default: deploy.keep).', allowNo: true}),
     ttl: Flags.string({summary: 'How long the environment lives after this deploy, e.g. 24h (default: deploy.ttl).'}),
     timeout: Flags.string({summary: 'Deadline for all workloads to become ready, e.g. 10m (default: deploy.timeout).'}),
-    owner: Flags.string({summary: 'Build that owns the environment (default: $BUILD_TAG, else a generated id).'}),
+    owner: ownerFlag,
   }
 
   async run(): Promise<DeployResult> {

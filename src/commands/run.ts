@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {CiCommand} from '../base-command.js'
 import {UsageError} from '../errors.js'
-import {branchFlag, namespaceFlag} from '../flags.js'
+import {branchFlag, namespaceFlag, ownerFlag} from '../flags.js'
 import {durationFlag, resolveIdentity} from '../kube/cli.js'
 import type {PhaseResult} from '../kube/types.js'
 
@@ -20,7 +20,7 @@ export default class Run extends CiCommand<typeof Run> {
     branch: branchFlag,
     namespace: namespaceFlag,
     timeout: Flags.string({summary: 'Override the phase\'s timeout, e.g. 30m.'}),
-    owner: Flags.string({summary: 'Build that owns the environment (default: $BUILD_TAG, else a generated id).'}),
+    owner: ownerFlag,
   }
 
   async run(): Promise<PhaseResult> {
