@@ -2,6 +2,7 @@
  * The build's environment variables (DESIGN §3): what each is for, which the configured pipeline
  * needs, and every problem at once. Secret values are never printed, only `set` / `not set`.
  */
+import type {EnvProblem} from '../errors.js'
 import {checkRegistryHost} from '../images/reference.js'
 import {validateDomain, validatePort} from '../names/index.js'
 import type {Env} from './load.js'
@@ -76,6 +77,11 @@ export function checkEnvironment(config: Config, env: Env, specs: VariableSpec[]
     const problem = spec.check?.(value)
     return {...base, status: problem ? 'invalid' : 'set', value: spec.secret ? undefined : value, problem}
   })
+}
+
+/** The variables with a problem (missing but required, or malformed), as EnvironmentError problems. */
+export function environmentProblems(statuses: VariableStatus[]): EnvProblem[] {
+  return statuses.filter((v) => v.problem).map((v) => ({name: v.name, purpose: v.purpose, problem: v.problem!}))
 }
 
 /** One line per variable, for the log. Secret values never appear. */

@@ -7,7 +7,7 @@
 import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
-import {checkEnvironment} from '../config/environment.js'
+import {checkEnvironment, environmentProblems} from '../config/environment.js'
 import {CiError, EnvironmentError, ExitCode, ManifestError, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
@@ -185,9 +185,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
 
 /** Stage 1: every variable the configured pipeline needs, all problems at once. */
 function checkStage(run: BuildRun): void {
-  const problems = checkEnvironment(run.ctx.config, run.ctx.env)
-    .filter((v) => v.problem)
-    .map((v) => ({name: v.name, purpose: v.purpose, problem: v.problem!}))
+  const problems = environmentProblems(checkEnvironment(run.ctx.config, run.ctx.env))
   if (problems.length > 0) throw new EnvironmentError(problems, {suggestions: ['set them in the Jenkins job; `shopsys-ci env check` lists every variable']})
 }
 

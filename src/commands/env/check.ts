@@ -1,5 +1,5 @@
 import {CiCommand} from '../../base-command.js'
-import {checkEnvironment, formatEnvironment, type VariableStatus} from '../../config/environment.js'
+import {checkEnvironment, environmentProblems, formatEnvironment, type VariableStatus} from '../../config/environment.js'
 import {EnvironmentError} from '../../errors.js'
 import {branchFlag} from '../../flags.js'
 import {resolveBranch} from '../../names/index.js'
@@ -22,7 +22,7 @@ export default class EnvCheck extends CiCommand<typeof EnvCheck> {
     const {config} = this.loadConfig({optional: true})
     const env = process.env
     const variables = checkEnvironment(config, env)
-    const problems = variables.filter((v) => v.problem).map((v) => ({name: v.name, purpose: v.purpose, problem: v.problem!}))
+    const problems = environmentProblems(variables)
 
     // Branch and commit may come from the checkout; only a failure of every source is a problem.
     let branch: string | undefined
