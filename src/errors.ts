@@ -18,8 +18,6 @@ export const ExitCode = {
   lock: 9,
 } as const
 
-export type ExitCodeName = keyof typeof ExitCode
-
 /** Published in `--help` and docs/exit-codes.md; keep the three in step. */
 export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [0, 'ok'],

@@ -107,7 +107,3 @@ export function tagProblem(tag: string): string | undefined {
   }
   return undefined
 }
-
-export function isValidTag(tag: string): boolean {
-  return tagProblem(tag) === undefined
-}

@@ -22,11 +22,6 @@ export interface EnvironmentIdentity {
   urls: Record<string, string>
 }
 
-export interface WorkloadRef {
-  kind: string
-  name: string
-}
-
 export interface AppliedObject {
   apiVersion: string
   kind: string
