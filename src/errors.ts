@@ -161,6 +161,12 @@ export class LockTimeoutError extends CiError {
   readonly code = 'LOCK_TIMEOUT'
 }
 
+/** The build was stopped by SIGINT/SIGTERM (Jenkins abort); logs and cleanup still ran. */
+export class InterruptedError extends CiError {
+  readonly exitCode = ExitCode.unexpected
+  readonly code = 'INTERRUPTED'
+}
+
 /** Wraps a failure with the pipeline stage it happened in, keeping the cause's exit code. */
 export class StageError extends CiError {
   readonly exitCode: number

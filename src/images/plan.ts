@@ -6,6 +6,7 @@
 import {statSync} from 'node:fs'
 import path from 'node:path'
 
+import {DEFAULT_CONFIG_PATH} from '../config/load.js'
 import type {ImageConfig} from '../config/model.js'
 import {ConfigError, type ConfigProblem} from '../errors.js'
 import {inputsDigest} from './content.js'
@@ -91,7 +92,7 @@ export function planImages(input: PlanInput): ImagePlan[] {
 }
 
 /** Every missing context directory or Dockerfile, at once, before anything is built (exit 2). */
-export function checkImageInputs(images: readonly ImageConfig[], workspace: string, configFile = '.ci/shopsys-ci.yaml'): void {
+export function checkImageInputs(images: readonly ImageConfig[], workspace: string, configFile = DEFAULT_CONFIG_PATH): void {
   const problems: ConfigProblem[] = []
   images.forEach((image, i) => {
     const context = path.resolve(workspace, image.context)

@@ -7,7 +7,8 @@ import path from 'node:path'
 
 import type {Config} from '../config/model.js'
 import {ManifestError} from '../errors.js'
-import {type RenderedFile, renderString, renderTemplateFiles, writeFileAtomic} from '../templates/render.js'
+import {type RenderedFile, renderString, renderTemplateFiles} from '../templates/render.js'
+import {writeFileAtomic} from '../util/fs.js'
 import {checkManifests, kustomizeBuild} from './kustomize.js'
 import {generateOverlay, type ImageOverride} from './overlay.js'
 

@@ -8,11 +8,11 @@ import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {checkEnvironment, environmentProblems} from '../config/environment.js'
-import {CiError, EnvironmentError, ExitCode, ManifestError, StageError} from '../errors.js'
+import {type CiError, EnvironmentError, InterruptedError, ManifestError, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
 import type {RenderResult} from '../manifests/render.js'
-import {writeFileAtomic} from '../templates/render.js'
+import {writeFileAtomic} from '../util/fs.js'
 import type {Logger} from '../util/log.js'
 import type {BuildContext} from './context.js'
 import type {ImageRef} from './render-stage.js'
@@ -187,11 +187,6 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
 function checkStage(run: BuildRun): void {
   const problems = environmentProblems(checkEnvironment(run.ctx.config, run.ctx.env))
   if (problems.length > 0) throw new EnvironmentError(problems, {suggestions: ['set them in the Jenkins job; `shopsys-ci env check` lists every variable']})
-}
-
-export class InterruptedError extends CiError {
-  readonly exitCode = ExitCode.unexpected
-  readonly code = 'INTERRUPTED'
 }
 
 function interrupted(signal: AbortSignal): InterruptedError {

@@ -2,13 +2,13 @@
  * Handlebars rendering in strict mode: an unknown variable is an error naming the template file and
  * line, never an empty string. `noEscape`, because the output is YAML/config, not HTML.
  */
-import {randomBytes} from 'node:crypto'
-import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import Handlebars from 'handlebars'
 
 import {TemplateError} from '../errors.js'
+import {writeFileAtomic} from '../util/fs.js'
 
 /** A Handlebars environment of our own, so helpers never leak into or from other users of the library. */
 const hbs = Handlebars.create()
@@ -52,19 +52,6 @@ function mustacheAt(line: string, column: number): string | undefined {
     if (match.index! <= column && column < match.index! + match[0].length) return match[0]
   }
   return undefined
-}
-
-/** Writes via a temporary file in the same directory and a rename, so readers never see half a file. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), {recursive: true})
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`)
-  try {
-    await writeFile(temporary, content)
-    await rename(temporary, file)
-  } catch (error) {
-    await rm(temporary, {force: true})
-    throw error
-  }
 }
 
 export interface TemplateFile {
