@@ -47,6 +47,18 @@ for (const [command, heavyModules] of cases) {
   })
 }
 
+// Every other command loads its engine inside run(): even its --help stays light.
+const ALL_COMMANDS = ['build', 'cleanup', 'deploy', 'gc', 'list', 'run', 'status', 'logs/export', 'images/build']
+for (const command of ALL_COMMANDS) {
+  test(`${command} loads no Kubernetes, git or Docker client before it runs`, (t) => {
+    const modules = [...reachable(`src/commands/${command}.ts`)]
+    t.true(modules.includes('src/base-command.ts'), 'the walk follows imports')
+    for (const heavy of [/^@kubernetes\/client-node/, /^simple-git/, /^src\/images\/(docker-cli|registry|builder|pusher)/]) {
+      t.deepEqual(modules.filter((m) => heavy.test(m)), [], `${command} reaches ${heavy}`)
+    }
+  })
+}
+
 test('the walk does find a heavy import where there is one', (t) => {
   t.true(reachable('src/templates/render.ts').has('handlebars'))
   t.true(reachable('src/commands/render.ts').has('src/templates/render.ts'))
