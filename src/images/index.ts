@@ -7,6 +7,7 @@
 import type {Config} from '../config/model.js'
 import {CiError, ImageBuildError, RegistryError} from '../errors.js'
 import type {Logger} from '../util/log.js'
+import {formatTable} from '../util/table.js'
 import {tail} from '../util/process.js'
 import {DockerCliImageBuilder} from './builder.js'
 import {DockerCli} from './docker-cli.js'
@@ -228,10 +229,10 @@ export function stripCredentials(url: string): string {
 
 /** A plain-text table of results, for the human summary. */
 export function formatImageResults(results: readonly ImageResult[]): string {
-  const rows = results.map((r) => [r.name, r.status, r.reference, r.digest ?? '-', `${(r.durationMs / 1000).toFixed(1)}s`])
-  const header = ['IMAGE', 'STATUS', 'REFERENCE', 'DIGEST', 'TIME']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
+  return formatTable(
+    ['IMAGE', 'STATUS', 'REFERENCE', 'DIGEST', 'TIME'],
+    results.map((r) => [r.name, r.status, r.reference, r.digest ?? '-', `${(r.durationMs / 1000).toFixed(1)}s`]),
+  )
 }
 
 export type {Registry}

@@ -12,7 +12,7 @@
  * considered; a namespace whose branch lock is held (a deploy or cleanup is running) is skipped.
  */
 import {CleanupError} from '../errors.js'
-import {formatDuration} from '../util/duration.js'
+import {formatDuration, formatRelative} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import type {Config} from '../config/model.js'
 import {releaseCapacitySlots} from './capacity.js'
@@ -49,10 +49,6 @@ export interface GcInputs {
   systemNamespace?: string
 }
 
-function inTime(ms: number): string {
-  return ms >= 0 ? `in ${formatDuration(ms)}` : `${formatDuration(-ms)} ago`
-}
-
 /** Pure: what gc does with one namespace, and why. */
 export function gcDecision(ns: NamespaceLike, inputs: GcInputs): GcDecision {
   const env: EnvironmentInfo = readEnvironment(ns)
@@ -63,7 +59,7 @@ export function gcDecision(ns: NamespaceLike, inputs: GcInputs): GcDecision {
 
   const expires = toMillis(env.expiresAt)
   if (expires !== undefined && expires <= inputs.now) {
-    return {...base, action: 'delete', rule: 'expired', reason: `expired ${inTime(expires - inputs.now)} (${env.expiresAt})`}
+    return {...base, action: 'delete', rule: 'expired', reason: `expired ${formatRelative(expires - inputs.now)} (${env.expiresAt})`}
   }
   if (inputs.remoteBranches && env.branch !== undefined && !inputs.remoteBranches.has(env.branch)) {
     return {...base, action: 'delete', rule: 'branch-deleted', reason: `branch "${env.branch}" no longer exists on the remote`}
@@ -77,7 +73,7 @@ export function gcDecision(ns: NamespaceLike, inputs: GcInputs): GcDecision {
     return {...base, action: 'delete', rule: 'owner-gone', reason: `left over from a build that died: ${when} (grace ${formatDuration(inputs.grace)})`}
   }
   const why = [
-    expires === undefined ? 'no expiry' : `expires ${inTime(expires - inputs.now)}`,
+    expires === undefined ? 'no expiry' : `expires ${formatRelative(expires - inputs.now)}`,
     inputs.remoteBranches ? 'branch exists' : undefined,
     env.keep ? 'kept for review' : lastSeen !== undefined && lastSeen > inputs.now ? `owner ${lease.holder ?? ''} alive`.trim() : `within the grace period`,
   ].filter(Boolean)

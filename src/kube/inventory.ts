@@ -1,6 +1,7 @@
 /** `list` and `status`: the project's environments as the cluster records them (DESIGN §5). */
 import type {Config} from '../config/model.js'
-import {formatDuration} from '../util/duration.js'
+import {formatDuration, formatRelative} from '../util/duration.js'
+import {formatTable} from '../util/table.js'
 import {getKube, type Kube} from './client.js'
 import {deletionVerdict} from './guard.js'
 import {type EnvironmentInfo, type NamespaceLike, projectSelector, readEnvironment, toMillis} from './metadata.js'
@@ -132,15 +133,7 @@ export async function environmentStatus(ctx: StatusContext): Promise<StatusResul
 
 function relative(iso: string | undefined, now: number): string {
   const ms = toMillis(iso)
-  if (ms === undefined) return '-'
-  return ms >= now ? `in ${formatDuration(ms - now)}` : `${formatDuration(now - ms)} ago`
-}
-
-/** Pure: a plain-text table (no colours; fits a Jenkins log). */
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()
-  return [line(header), ...rows.map(line)].join('\n')
+  return ms === undefined ? '-' : formatRelative(ms - now)
 }
 
 export function formatEnvironmentTable(rows: EnvironmentRow[], now = Date.now()): string {

@@ -24,3 +24,8 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60)
   return m % 60 ? `${h}h${m % 60}m` : `${h}h`
 }
+
+/** `in 5m` for a time ahead, `5m ago` for one past (`ms` from now). */
+export function formatRelative(ms: number): string {
+  return ms >= 0 ? `in ${formatDuration(ms)}` : `${formatDuration(-ms)} ago`
+}

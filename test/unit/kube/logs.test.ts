@@ -1,7 +1,8 @@
 import test from 'ava'
 
 import {eventsFor, formatEvent} from '../../../src/kube/diagnostics.js'
-import {environmentRow, formatEnvironmentTable, formatTable} from '../../../src/kube/inventory.js'
+import {environmentRow, formatEnvironmentTable} from '../../../src/kube/inventory.js'
+import {formatTable} from '../../../src/util/table.js'
 import {logTargets} from '../../../src/kube/logs.js'
 import {readEnvironment} from '../../../src/kube/metadata.js'
 
