@@ -1,7 +1,9 @@
 /**
- * Cluster conventions (DESIGN §5): the labels and annotations that mark what shopsys-ci owns.
+ * Conventions (DESIGN §5): the labels and annotations that mark what shopsys-ci owns, and where a
+ * build leaves its files in the workspace.
  * cleanup and gc trust only these, so every module takes the keys from here.
  */
+import path from 'node:path'
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
 export const MANAGED_BY_VALUE = 'shopsys-ci'
@@ -16,6 +18,14 @@ export const CREATED_AT_ANNOTATION = 'shopsys-ci/created-at'
 export const EXPIRES_AT_ANNOTATION = 'shopsys-ci/expires-at'
 export const OWNER_ANNOTATION = 'shopsys-ci/owner'
 export const URLS_ANNOTATION = 'shopsys-ci/urls'
+
+/**
+ * Where a build leaves what Jenkins archives (report, logs, artifacts), inside the workspace; the
+ * Groovy steps archive `shopsys-ci/**`.
+ */
+export function reportDir(workspace: string): string {
+  return path.join(workspace, 'shopsys-ci')
+}
 
 /** The field manager of every server-side apply. */
 export const FIELD_MANAGER = 'shopsys-ci'

@@ -7,13 +7,14 @@ import {createWriteStream, mkdirSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {finished} from 'node:stream/promises'
 
+import {reportDir} from '../conventions.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube} from './client.js'
 import type {LogFile, LogsContext, LogsResult} from './types.js'
 import type {KObject} from './workload-status.js'
 
 export function logsDir(workspace: string): string {
-  return path.join(workspace, 'shopsys-ci', 'logs')
+  return path.join(reportDir(workspace), 'logs')
 }
 
 export interface LogTarget {

@@ -11,6 +11,7 @@ import {rmSync} from 'node:fs'
 import path from 'node:path'
 
 import type {PhaseConfig} from '../config/model.js'
+import {reportDir} from '../conventions.js'
 import {PhaseError} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
@@ -33,7 +34,7 @@ const POD_WAIT_MS = 60_000
 
 /** Where a phase's artifacts go. */
 export function artifactsDir(workspace: string, phase: string): string {
-  return path.join(workspace, 'shopsys-ci', 'artifacts', phase)
+  return path.join(reportDir(workspace), 'artifacts', phase)
 }
 
 /** Pure: the argv exec'd for a phase: its command, with its environment and working directory. */

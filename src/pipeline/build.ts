@@ -8,6 +8,7 @@ import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {checkEnvironment, environmentProblems} from '../config/environment.js'
+import {reportDir} from '../conventions.js'
 import {type CiError, EnvironmentError, InterruptedError, ManifestError, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
@@ -83,10 +84,6 @@ export interface BuildResult {
   reportFile: string
   /** The first failure, to be thrown by the command once everything is reported. */
   error?: CiError
-}
-
-export function reportDir(workspace: string): string {
-  return path.join(workspace, 'shopsys-ci')
 }
 
 export async function runBuild(run: BuildRun, stages: BuildStages, now: () => number = () => performance.now()): Promise<BuildResult> {
