@@ -5,6 +5,7 @@
 import type {EnvProblem} from '../errors.js'
 import {checkRegistryHost} from '../images/reference.js'
 import {validateDomain, validatePort} from '../names/index.js'
+import {isCommitId} from '../util/commit.js'
 import type {Env} from './load.js'
 import type {Config} from './model.js'
 
@@ -41,7 +42,7 @@ export const VARIABLES: VariableSpec[] = [
     name: 'GIT_COMMIT',
     purpose: 'the commit being built; image tags and annotations use it',
     required: () => false,
-    check: (v) => (/^[0-9a-f]{7,64}$/i.test(v) ? undefined : 'must be a hexadecimal commit id'),
+    check: (v) => (isCommitId(v) ? undefined : 'must be a hexadecimal commit id'),
     fallback: 'git rev-parse HEAD of the workspace',
   },
   {

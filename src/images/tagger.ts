@@ -13,6 +13,7 @@ import Handlebars from 'handlebars'
 
 import type {TagPolicy} from '../config/model.js'
 import {EnvironmentError, TemplateError, UsageError} from '../errors.js'
+import {isCommitId} from '../util/commit.js'
 import {tagProblem} from './reference.js'
 import type {TagInput, Tagger} from './types.js'
 
@@ -21,7 +22,7 @@ export const CONTENT_TAG_HEX = 40
 
 export class CommitTagger implements Tagger {
   tag(input: TagInput): string {
-    if (!/^[0-9a-f]{7,64}$/i.test(input.commit)) {
+    if (!isCommitId(input.commit)) {
       throw new EnvironmentError([
         {name: 'GIT_COMMIT', purpose: `the commit being built; image "${input.image.name}" is tagged with it`, problem: `"${input.commit}" is not a hexadecimal commit id`},
       ])
