@@ -2,6 +2,7 @@
  * The shape of `.ci/shopsys-ci.yaml` (DESIGN §3): TypeScript types, the schema they are validated
  * against, and the defaults. docs/configuration.md documents every key; keep them in step.
  */
+import {DNS_LABEL} from '../names/names.js'
 import {any, bool, duration, int, list, map, object, oneOf, scalar, str, type Schema} from './schema.js'
 
 export type TagPolicy = 'commit' | 'content' | 'template'
@@ -112,7 +113,6 @@ export const DEFAULT_HOSTS: Record<string, string> = {
   'redis-admin': 'redis-admin.{{slug}}.{{domain}}',
 }
 
-const dnsName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const dnsHint = 'lower-case letters, digits and "-", starting and ending with a letter or digit'
 const relPath = str({nonEmpty: true})
 
@@ -129,7 +129,7 @@ const image = object({
 })
 
 const phase = object({
-  name: {schema: str({pattern: dnsName, patternHint: dnsHint}), required: true},
+  name: {schema: str({pattern: DNS_LABEL, patternHint: dnsHint}), required: true},
   target: {schema: str({nonEmpty: true}), required: true},
   container: str({nonEmpty: true}),
   command: {schema: oneOf('a list of arguments, or a string run with sh -c', list(str(), {nonEmpty: true}), str({nonEmpty: true})), required: true},
@@ -153,7 +153,7 @@ export const configSchema: Schema = object({
   kustomize: object({
     base: {schema: relPath, required: true},
     patches: {schema: list(oneOf('a path, or {path, target}', relPath, object({path: {schema: relPath, required: true}, target: map(str())}))), default: []},
-    configMaps: {schema: list(object({name: {schema: str({pattern: dnsName, patternHint: dnsHint}), required: true}, files: {schema: list(relPath, {nonEmpty: true}), required: true}, behavior: {schema: str({enum: ['create', 'replace', 'merge']}), default: 'create'}})), default: []},
+    configMaps: {schema: list(object({name: {schema: str({pattern: DNS_LABEL, patternHint: dnsHint}), required: true}, files: {schema: list(relPath, {nonEmpty: true}), required: true}, behavior: {schema: str({enum: ['create', 'replace', 'merge']}), default: 'create'}})), default: []},
     binary: {schema: str({nonEmpty: true}), default: 'kubectl'},
   }),
   values: {schema: map(any()), default: {}},

@@ -40,7 +40,8 @@ export interface Names {
 
 export const DNS_NAME_MAX = 253
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+/** A DNS-1123 label's characters (the 63-character limit is checked apart). */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const LABEL_RULE = 'lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters'
 
 /** Stands in for the slug when measuring how much room each host leaves it (private-use character). */
