@@ -7,7 +7,7 @@
  *   test/stack/up && eval "$(test/stack/env)" && npm run build && node --import tsx bench/build.ts [--runs 2]
  */
 import {spawnSync} from 'node:child_process'
-import {appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync} from 'node:fs'
+import {appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -64,19 +64,37 @@ function cli(args: string[], branch: string, commit: string): number {
   return performance.now() - started
 }
 
+/** Stage name → duration (ms) from the report the build just wrote. */
+function stageTimes(): Record<string, number> {
+  const report = JSON.parse(readFileSync(path.join(ws, 'shopsys-ci/report.json'), 'utf8')) as {stages: {name: string; durationMs: number}[]}
+  return Object.fromEntries(report.stages.map((s) => [s.name, s.durationMs]))
+}
+
 const cold: number[] = []
 const inPlace: number[] = []
+const coldStages: Record<string, number>[] = []
+const inPlaceStages: Record<string, number>[] = []
 for (let i = 0; i < RUNS; i++) {
   const branch = `bench/build-${process.pid}-${i}`
   const commit = newCommit(i)
   cold.push(cli(['build'], branch, commit))
+  coldStages.push(stageTimes())
   inPlace.push(cli(['build'], branch, commit))
+  inPlaceStages.push(stageTimes())
   cli(['cleanup'], branch, commit)
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]
 const c = median(cold)
 const p = median(inPlace)
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 console.log(`build of the example (median of ${RUNS}, interleaved)`)
-console.log(`  cold (images built and pushed, new namespace)   ${(c / 1000).toFixed(1)} s`)
-console.log(`  in place (images reused, namespace running)     ${(p / 1000).toFixed(1)} s`)
+console.log(`  cold (images built and pushed, new namespace)   ${seconds(c)}`)
+console.log(`  in place (images reused, namespace running)     ${seconds(p)}`)
 console.log(`  in place / cold                                 ${(p / c).toFixed(2)}  (target <= 0.2)`)
+console.log('  per stage (median)                    cold    in place')
+for (const stage of Object.keys(coldStages[0])) {
+  const of = (runs: Record<string, number>[]) => median(runs.map((r) => r[stage] ?? 0))
+  console.log(`    ${stage.padEnd(32)} ${seconds(of(coldStages)).padStart(8)}  ${seconds(of(inPlaceStages)).padStart(8)}`)
+}
+const process_ = (runs: number[], stages: Record<string, number>[]) => median(runs.map((total, i) => total - Object.values(stages[i]).reduce((a, b) => a + b, 0)))
+console.log(`    ${'(process start, config, report)'.padEnd(32)} ${seconds(process_(cold, coldStages)).padStart(8)}  ${seconds(process_(inPlace, inPlaceStages)).padStart(8)}`)

@@ -5,6 +5,9 @@
  * kubeconfig like kubectl: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account.
  */
 import type * as K8s from '@kubernetes/client-node'
+import {existsSync} from 'node:fs'
+
+import createDebug from 'debug'
 
 import {EnvironmentError} from '../errors.js'
 import {FIELD_MANAGER} from '../conventions.js'
@@ -36,7 +39,36 @@ export interface ApplyObject {
   [key: string]: unknown
 }
 
+const debug = createDebug('shopsys-ci:kube')
+
 let cached: Promise<Kube> | undefined
+
+/** The agent options that tell one set of TLS credentials from another. */
+const AGENT_KEY_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const
+
+type AgentFactory = (cluster: {server?: string; proxyUrl?: string} | null, options: Record<string, unknown>) => unknown
+
+/**
+ * client-node 1.x builds a new https.Agent for every request (its private `createAgent`), so every
+ * call paid a TCP and TLS handshake: 4–6× the request itself on a local API server. This keeps one
+ * keep-alive agent per distinct set of TLS credentials, so rotated client certificates still get a
+ * new one. Exported for the test that proves the agent is shared.
+ */
+export function reuseConnections(kc: K8s.KubeConfig): void {
+  const internals = kc as unknown as {createAgent?: AgentFactory}
+  const create = internals.createAgent
+  if (typeof create !== 'function') return // a client-node without it: slower, still correct
+  const agents = new Map<string, unknown>()
+  internals.createAgent = (cluster, options) => {
+    const key = JSON.stringify([cluster?.server, cluster?.proxyUrl, ...AGENT_KEY_OPTIONS.map((name) => options[name])])
+    let agent = agents.get(key)
+    if (!agent) {
+      agent = create.call(kc, cluster, {...options, keepAlive: true})
+      agents.set(key, agent)
+    }
+    return agent
+  }
+}
 
 /** The clients for the current kubeconfig; loaded once per process. */
 export function getKube(): Promise<Kube> {
@@ -47,9 +79,25 @@ export function getKube(): Promise<Kube> {
   return cached
 }
 
+/**
+ * The compiled CLI loads the one-file bundle `npm run build` makes (scripts/bundle-kube-client.mjs):
+ * the package itself is ~2,600 modules and took half a second to import. Running from the sources
+ * (tsx, the tests) there is no bundle next to this file, so the package is imported as usual.
+ */
+async function importClientNode(): Promise<K8sModule> {
+  const bundle = new URL('../vendor/kubernetes-client-node.js', import.meta.url)
+  if (existsSync(bundle)) {
+    debug('loading the bundled client: %s', bundle.pathname)
+    return (await import(bundle.href)) as K8sModule
+  }
+  debug('loading @kubernetes/client-node (no bundle next to %s)', import.meta.url)
+  return import('@kubernetes/client-node')
+}
+
 async function load(): Promise<Kube> {
-  const k8s = await import('@kubernetes/client-node')
+  const k8s = await importClientNode()
   const kc = new k8s.KubeConfig()
+  reuseConnections(kc)
   try {
     kc.loadFromDefault()
   } catch (error) {
@@ -95,6 +143,20 @@ async function load(): Promise<Kube> {
       }
     },
     serverSideApply: (obj) => objects.serverSideApply(obj),
+  }
+}
+
+/**
+ * Loads the client and opens a connection to the API server ahead of need, so `build` can do it
+ * while images build and kustomize runs. Never throws: a real problem shows up again, with its
+ * proper message, when a stage actually needs the cluster.
+ */
+export async function warmUp(): Promise<void> {
+  try {
+    const kube = await getKube()
+    await kube.core.getAPIResources()
+  } catch {
+    // reported by the stage that needs the cluster
   }
 }
 

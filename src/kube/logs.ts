@@ -48,17 +48,25 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_')
 async function writeLog(kube: Kube, namespace: string, target: LogTarget, file: string, signal?: AbortSignal): Promise<void> {
   const out = createWriteStream(file)
   const done = finished(out)
+  let controller: AbortController
   try {
     const log = new kube.k8s.Log(kube.kc)
-    const controller = await log.log(namespace, target.pod, target.container, out, {previous: target.previous, timestamps: false})
-    signal?.addEventListener('abort', () => controller.abort(), {once: true})
+    controller = await log.log(namespace, target.pod, target.container, out, {previous: target.previous, timestamps: false})
   } catch (error) {
     out.destroy()
     await done.catch(() => undefined)
     rmSync(file, {force: true})
     throw error
   }
-  await done
+  // One listener per log while it streams, removed after: a namespace has more logs than the
+  // signal's default listener limit, and Node warns into the Jenkins log about a "leak".
+  const onAbort = () => controller.abort()
+  signal?.addEventListener('abort', onAbort, {once: true})
+  try {
+    await done
+  } finally {
+    signal?.removeEventListener('abort', onAbort)
+  }
 }
 
 export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: number}): Promise<LogsResult> {

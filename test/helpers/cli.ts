@@ -1,8 +1,9 @@
 /**
  * Runs the CLI the way a user does: a child process of bin/dev.js (TypeScript sources through tsx,
- * no build needed), with a controlled environment. Tests that use it are serial-safe: no shared state.
+ * no build needed) or, with `compiled`, of bin/run.js, with a controlled environment. Tests that use it are serial-safe: no shared state.
  */
 import {spawn} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {cp, mkdtemp} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -30,9 +31,21 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env
 }
 
-export function runCli(args: string[], options: {cwd?: string; env?: Record<string, string | undefined>; input?: string} = {}): Promise<CliResult> {
+export interface CliOptions {
+  cwd?: string
+  env?: Record<string, string | undefined>
+  input?: string
+  /** Run the compiled CLI (bin/run.js: dist and the bundled client, as installed) instead of the sources. */
+  compiled?: boolean
+}
+
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/commands'))) {
+    return Promise.reject(new Error('the compiled CLI is missing: run `npm run build` first (test/run-all does)'))
+  }
+  const node = options.compiled ? [path.join(REPO_ROOT, 'bin/run.js')] : ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js')]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js'), ...args], {
+    const child = spawn(process.execPath, [...node, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
       env: cleanEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@
  * On the kwok stack the exec'd command runs on this machine, so the phases use a temp directory.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-phases.test.ts
  */
+import {getEventListeners} from 'node:events'
 import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -112,7 +113,10 @@ test('logs export: every container of every pod, init containers included', asyn
   const identity = identityOf(config, 'logs')
   const {workspace, manifestsFile} = workspaceWith(fixture('app.yaml'))
   await deployEnvironment({identity, config, manifestsFile, logger: logger()})
-  const result = await exportLogs({namespace: identity.namespace, workspace, logger: logger()})
+  const controller = new AbortController()
+  const result = await exportLogs({namespace: identity.namespace, workspace, logger: logger(), signal: controller.signal})
+  // No abort listener is left behind per log (Node warned about a leak into the Jenkins log).
+  t.is(getEventListeners(controller.signal, 'abort').length, 0)
   const dir = path.join(workspace, 'shopsys-ci/logs')
   const pods = readdirSync(dir)
   const web = pods.filter((p) => p.startsWith('web-'))
