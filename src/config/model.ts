@@ -65,6 +65,8 @@ export interface DeployConfig {
   ttl: number
   fresh: boolean
   allowClusterScoped: boolean
+  /** Deploying in place deletes what an earlier deploy applied and the manifests no longer have. */
+  prune: boolean
   lockTimeout: number
   /** `spec.hard` of a ResourceQuota created in the namespace. */
   resourceQuota?: Record<string, string | number>
@@ -164,6 +166,7 @@ export const configSchema: Schema = object({
       ttl: {schema: duration(), default: 24 * 3_600_000},
       fresh: {schema: bool(), default: false},
       allowClusterScoped: {schema: bool(), default: false},
+      prune: {schema: bool(), default: true},
       lockTimeout: {schema: duration(), default: 15 * 60_000},
       resourceQuota: map(scalar()),
       limitRange: list(any()),

@@ -8,6 +8,9 @@ export const ANN_DEPLOYED_AT = 'shopsys-ci/deployed-at'
 /** `true` when the environment is kept for review: the build's cleanup leaves it, gc deletes it at expires-at. */
 export const ANN_KEEP = 'shopsys-ci/keep'
 
+/** Every apiVersion/kind ever applied to the environment: where a deploy in place looks for objects to prune. */
+export const ANN_APPLIED_KINDS = 'shopsys-ci/applied-kinds'
+
 /** On the tool's own Leases: what the Lease is for (`branch-lock`, `capacity-slot`, `owner`). */
 export const LABEL_LEASE_ROLE = 'shopsys-ci/lease'
 

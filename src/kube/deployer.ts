@@ -4,7 +4,8 @@
  * deploy: branch lock → wait out a Terminating namespace → refuse a namespace we do not own →
  * (--fresh: delete and wait) → capacity slot → namespace with labels/annotations (server-side
  * apply) → quota/limits → every manifest (server-side apply, field manager `shopsys-ci`, force) →
- * wait for all workloads at once → release the lock.
+ * in place: prune what earlier deploys applied and the manifests dropped → wait for all workloads
+ * at once → release the lock.
  *
  * cleanup: branch lock → the hard guard (managed-by + project, never default/kube-*) → not when
  * kept for review or owned by another (newer) build → delete → wait until gone → free the slot.
@@ -15,13 +16,14 @@ import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
-import {LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
+import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
 import {applyNamespace, deleteNamespace, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
+import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
 
@@ -141,6 +143,9 @@ export class ServerSideApplyDeployer implements Deployer {
       const now = new Date()
       const previous = existing ? readEnvironment(existing) : undefined
       const meta = namespaceMetadata(identity, {keep, ttl: config.deploy.ttl, now, createdAt: previous?.createdAt})
+      // Recorded before anything is applied, so a deploy that fails half-way still leaves every
+      // kind it may have created where the next deploy's pruning looks.
+      Object.assign(meta.annotations, appliedKindsAnnotation(existing?.metadata?.annotations?.[ANN_APPLIED_KINDS], planned))
       if (!existing) {
         // Create, never apply, a namespace we did not see: if someone else created one with this
         // name meanwhile, the create fails and the ownership check runs on theirs.
@@ -164,6 +169,10 @@ export class ServerSideApplyDeployer implements Deployer {
       t = Date.now()
       await this.applyPolicies(kube, identity, config.deploy.resourceQuota, config.deploy.limitRange)
       const applied = await this.apply(kube, planned, logger)
+      const pruned =
+        existing && config.deploy.prune
+          ? await pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied, logger})
+          : []
       timings.apply = Date.now() - t
 
       t = Date.now()
@@ -178,6 +187,7 @@ export class ServerSideApplyDeployer implements Deployer {
         keep,
         expiresAt: meta.annotations[EXPIRES_AT_ANNOTATION],
         applied,
+        pruned,
         workloads: evaluation.workloads.map((w) => ({kind: w.kind, name: w.name, ready: w.ready, status: w.summary})),
         ...(capacitySlot === undefined ? {} : {capacitySlot}),
         urls: identity.urls,

@@ -46,6 +46,8 @@ export interface DeployResult {
   keep: boolean
   expiresAt: string
   applied: AppliedObject[]
+  /** Deleted because an earlier deploy applied them and the manifests no longer have them. */
+  pruned: AppliedObject[]
   workloads: WorkloadStatusSummary[]
   capacitySlot?: number
   urls: Record<string, string>

@@ -76,7 +76,7 @@ export interface BuildReport {
   urls: Record<string, string>
   images: ImageResult[]
   phases: PhaseResult[]
-  deploy?: {created: boolean; keep: boolean; expiresAt: string; workloads: DeployResult['workloads']}
+  deploy?: {created: boolean; keep: boolean; expiresAt: string; workloads: DeployResult['workloads']; pruned: DeployResult['pruned']}
   logs?: {dir: string; files: number}
   cleanup?: {outcome: string; reason: string}
   stages: StageReport[]
@@ -141,7 +141,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     if (!rendered.manifestsFile) throw new StageError('render', new ManifestError('the config has no `kustomize` section, so there is nothing to deploy', {suggestions: ['add kustomize.base (docs/configuration.md)']}))
     deployStarted = true
     const deployed = await stage('deploy', () => stages.deploy(run, rendered.manifestsFile!))
-    report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads}
+    report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads, pruned: deployed.pruned}
     heartbeat = await stages.heartbeat?.(run)
     for (const name of ctx.config.build.phases ?? ctx.config.phases.map((p) => p.name)) {
       const result = await stage(`phase ${name}`, () => stages.phase(run, name))

@@ -95,6 +95,56 @@ test('redeploy in place: same namespace, created-at kept, expiry refreshed, chan
   t.like(second.workloads[0], {name: 'app', ready: true, status: '2/2 ready'})
 })
 
+test('redeploy in place prunes what the manifests dropped, and nothing else', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'feature/prune')
+  const extra = ['apiVersion: v1', 'kind: Service', 'metadata:', '  name: old-service', 'spec:', '  ports: [{port: 80}]', '  selector: {app: tiny}'].join('\n')
+  const oldWorker = fixture('tiny.yaml').split('---')[1].replaceAll('name: app', 'name: old-worker').replaceAll('app: tiny', 'app: old-worker')
+  const {manifestsFile} = workspaceWith([fixture('tiny.yaml'), extra, oldWorker].join('\n---\n'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const k = kube()
+  const ns = identity.namespace
+  // Someone else's objects in the namespace: created with kubectl-like clients, not by our apply.
+  await k.core.createNamespacedConfigMap({namespace: ns, body: {metadata: {name: 'created-by-hand'}, data: {a: 'b'}}})
+  const annotations = (await k.core.readNamespace({name: ns})).metadata?.annotations ?? {}
+  t.regex(annotations['shopsys-ci/applied-kinds'] ?? '', /apps\/v1\/Deployment/)
+  t.regex(annotations['shopsys-ci/applied-kinds'] ?? '', /v1\/Service/)
+
+  // The next commit no longer has the Service nor the second Deployment.
+  writeManifests(manifestsFile, fixture('tiny.yaml'))
+  const log = logger()
+  const second = await deployEnvironment({identity, config, manifestsFile, logger: log})
+  t.deepEqual(second.pruned.map((o) => `${o.kind}/${o.name}`), ['Deployment/old-worker', 'Service/old-service'])
+  t.regex(log.lines.join('\n'), /pruned 2 object\(s\) no longer in the manifests: deployment\/old-worker, service\/old-service/)
+  const gone = async (read: () => Promise<unknown>) => read().then(() => false, (e: {code?: number}) => e.code === 404)
+  t.true(await gone(() => k.apps.readNamespacedDeployment({name: 'old-worker', namespace: ns})))
+  t.true(await gone(() => k.core.readNamespacedService({name: 'old-service', namespace: ns})))
+  t.deepEqual(second.workloads.map((w) => w.name), ['app'], 'the removed Deployment is not waited for')
+  // What stays: what the manifests still have, what others made, and what controllers made.
+  await k.apps.readNamespacedDeployment({name: 'app', namespace: ns})
+  await k.core.readNamespacedConfigMap({name: 'settings', namespace: ns})
+  await k.core.readNamespacedConfigMap({name: 'created-by-hand', namespace: ns})
+  t.true((await k.apps.listNamespacedReplicaSet({namespace: ns})).items.some((rs) => rs.metadata?.name?.startsWith('app-')))
+
+  // A third deploy of the same manifests prunes nothing.
+  t.deepEqual((await deployEnvironment({identity, config, manifestsFile, logger: logger()})).pruned, [])
+})
+
+test('deploy.prune: false leaves dropped objects in place', async (t) => {
+  const config = testConfig(uniqueProject('dep'), {deploy: {prune: false}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'feature/no-prune')
+  const extra = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: dropped', 'data: {a: b}'].join('\n')
+  const {manifestsFile} = workspaceWith([fixture('tiny.yaml'), extra].join('\n---\n'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  writeManifests(manifestsFile, fixture('tiny.yaml'))
+  const second = await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  t.deepEqual(second.pruned, [])
+  await kube().core.readNamespacedConfigMap({name: 'dropped', namespace: identity.namespace})
+  t.pass()
+})
+
 test('--fresh deletes and recreates the namespace', async (t) => {
   const config = testConfig(uniqueProject('dep'))
   cleanupProject(t, config.project)

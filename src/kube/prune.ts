@@ -1,0 +1,134 @@
+/**
+ * Pruning for deploys in place: an object that an earlier deploy of the branch applied and that is
+ * no longer in the manifests is deleted, so a Deployment removed from the app's kustomize overlay
+ * does not keep running (and keep being waited for) in the branch's environment.
+ *
+ * Only objects this tool applied are candidates: in the branch's own namespace (the deploy checked
+ * its labels), with a server-side-apply entry of field manager `shopsys-ci` in their managedFields
+ * and no ownerReferences. Objects that controllers made from templates (ReplicaSets, Pods, a
+ * StatefulSet's PVCs) may share the environment's labels, but not that entry; the quota, limits and
+ * owner Lease the tool keeps in the namespace are never pruned. Which kinds to look at: the namespace's `applied-kinds` annotation,
+ * the union of every kind ever applied to it, so a kind that disappeared from the manifests is
+ * still looked at.
+ */
+import {FIELD_MANAGER} from '../conventions.js'
+import {DeployError} from '../errors.js'
+import type {Logger} from '../util/log.js'
+import {apiMessage, type Kube, isNotFound} from './client.js'
+import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, OWNER_LEASE_NAME, QUOTA_NAME} from './constants.js'
+import {describeObject} from './manifests.js'
+import type {AppliedObject} from './types.js'
+
+export interface KindRef {
+  apiVersion: string
+  kind: string
+}
+
+export interface LiveObject {
+  apiVersion?: string
+  kind?: string
+  metadata?: {
+    name?: string
+    namespace?: string
+    uid?: string
+    ownerReferences?: unknown[]
+    deletionTimestamp?: unknown
+    managedFields?: Array<{manager?: string; operation?: string}>
+  }
+}
+
+/** The objects the tool keeps in every environment's namespace itself. */
+const OWN_OBJECTS = new Set([`ResourceQuota/${QUOTA_NAME}`, `LimitRange/${LIMIT_RANGE_NAME}`, `Lease/${OWNER_LEASE_NAME}`])
+
+const kindKey = (k: KindRef) => `${k.apiVersion}/${k.kind}`
+
+/** Pure: the `applied-kinds` annotation's value for these kinds (sorted, stable). */
+export function formatAppliedKinds(kinds: KindRef[]): string {
+  return [...new Set(kinds.map(kindKey))].sort().join(',')
+}
+
+/** Pure: the kinds named by an `applied-kinds` annotation (malformed entries are skipped). */
+export function parseAppliedKinds(value: string | undefined): KindRef[] {
+  const kinds: KindRef[] = []
+  for (const entry of (value ?? '').split(',')) {
+    const at = entry.lastIndexOf('/')
+    if (at <= 0 || at === entry.length - 1) continue
+    kinds.push({apiVersion: entry.slice(0, at), kind: entry.slice(at + 1)})
+  }
+  return kinds
+}
+
+/** Pure: the union of the kinds applied before (annotation) and now, for the namespace's annotation. */
+export function appliedKindsAnnotation(previous: string | undefined, current: KindRef[]): Record<string, string> {
+  return {[ANN_APPLIED_KINDS]: formatAppliedKinds([...parseAppliedKinds(previous), ...current])}
+}
+
+/** Pure: did server-side apply with our field manager write this object? */
+export function appliedByTool(obj: LiveObject): boolean {
+  return (obj.metadata?.managedFields ?? []).some((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply')
+}
+
+/** Pure: which of the live objects of one kind to delete, given the names applied by this deploy. */
+export function pruneCandidates(kind: string, live: LiveObject[], applied: ReadonlySet<string>): LiveObject[] {
+  return live.filter((obj) => {
+    const name = obj.metadata?.name
+    if (!name || applied.has(name) || OWN_OBJECTS.has(`${kind}/${name}`)) return false
+    if (obj.metadata?.deletionTimestamp) return false
+    if ((obj.metadata?.ownerReferences ?? []).length > 0) return false
+    return appliedByTool(obj)
+  })
+}
+
+export interface PruneOptions {
+  namespace: string
+  /** Every kind ever applied to the namespace (the annotation's union, this deploy's kinds included). */
+  kinds: KindRef[]
+  /** What this deploy applied. */
+  applied: AppliedObject[]
+  logger: Logger
+}
+
+/** Deletes what earlier deploys applied and this one did not; returns what was deleted. */
+export async function pruneRemoved(kube: Kube, options: PruneOptions): Promise<AppliedObject[]> {
+  const pruned: AppliedObject[] = []
+  const appliedNames = new Map<string, Set<string>>()
+  for (const o of options.applied) {
+    const key = kindKey(o)
+    if (!appliedNames.has(key)) appliedNames.set(key, new Set())
+    appliedNames.get(key)!.add(o.name)
+  }
+  await Promise.all(
+    options.kinds.map(async (k) => {
+      let namespaced: boolean | undefined
+      try {
+        namespaced = await kube.isNamespaced(k.apiVersion, k.kind)
+      } catch (error) {
+        throw new DeployError(`cannot look up kind ${k.kind} (${k.apiVersion}) to prune it: ${apiMessage(error)}`, {cause: error})
+      }
+      if (!namespaced) return // the kind is gone from the cluster (a removed CRD), or cluster-scoped: never pruned
+      let items: LiveObject[]
+      try {
+        const list = await kube.objects.list(k.apiVersion, k.kind, options.namespace)
+        items = (list.items ?? []) as LiveObject[]
+      } catch (error) {
+        if (isNotFound(error)) return
+        throw new DeployError(`cannot list ${k.kind} objects in ${options.namespace} to prune removed ones: ${apiMessage(error)}`, {cause: error})
+      }
+      for (const obj of pruneCandidates(k.kind, items, appliedNames.get(kindKey(k)) ?? new Set())) {
+        const name = obj.metadata!.name!
+        const ref = {apiVersion: k.apiVersion, kind: k.kind, metadata: {name, namespace: options.namespace}}
+        try {
+          // Background: the object goes at once; what it owns (ReplicaSets, Pods) follows.
+          await kube.objects.delete(ref, undefined, undefined, undefined, undefined, 'Background')
+        } catch (error) {
+          if (isNotFound(error)) continue
+          throw new DeployError(`cannot delete ${describeObject(ref)}, which is no longer in the manifests: ${apiMessage(error)}`, {cause: error})
+        }
+        pruned.push({apiVersion: k.apiVersion, kind: k.kind, name, namespace: options.namespace})
+      }
+    }),
+  )
+  pruned.sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))
+  if (pruned.length > 0) options.logger.info(`pruned ${pruned.length} object(s) no longer in the manifests: ${pruned.map((o) => describeObject({kind: o.kind, metadata: {name: o.name}})).join(', ')}`)
+  return pruned
+}

@@ -1,0 +1,61 @@
+import test from 'ava'
+
+import {appliedByTool, appliedKindsAnnotation, formatAppliedKinds, parseAppliedKinds, pruneCandidates, type LiveObject} from '../../../src/kube/prune.js'
+
+const byTool = [{manager: 'shopsys-ci', operation: 'Apply'}]
+const obj = (name: string, extra: Partial<NonNullable<LiveObject['metadata']>> = {}): LiveObject => ({metadata: {name, managedFields: byTool, ...extra}})
+
+test('applied-kinds round-trips, sorted and without duplicates; core and grouped apiVersions', (t) => {
+  const kinds = [
+    {apiVersion: 'apps/v1', kind: 'Deployment'},
+    {apiVersion: 'v1', kind: 'ConfigMap'},
+    {apiVersion: 'apps/v1', kind: 'Deployment'},
+    {apiVersion: 'networking.k8s.io/v1', kind: 'Ingress'},
+  ]
+  const value = formatAppliedKinds(kinds)
+  t.is(value, 'apps/v1/Deployment,networking.k8s.io/v1/Ingress,v1/ConfigMap')
+  t.deepEqual(parseAppliedKinds(value), [
+    {apiVersion: 'apps/v1', kind: 'Deployment'},
+    {apiVersion: 'networking.k8s.io/v1', kind: 'Ingress'},
+    {apiVersion: 'v1', kind: 'ConfigMap'},
+  ])
+})
+
+test('a hand-edited or missing applied-kinds annotation does not break the deploy', (t) => {
+  t.deepEqual(parseAppliedKinds(undefined), [])
+  t.deepEqual(parseAppliedKinds(''), [])
+  t.deepEqual(parseAppliedKinds('garbage,/Kind,v1/,apps/v1/Deployment'), [{apiVersion: 'apps/v1', kind: 'Deployment'}])
+})
+
+test('the annotation keeps every kind ever applied: a kind dropped from the manifests is still looked at', (t) => {
+  const previous = 'apps/v1/StatefulSet,v1/ConfigMap'
+  t.deepEqual(appliedKindsAnnotation(previous, [{apiVersion: 'v1', kind: 'ConfigMap'}, {apiVersion: 'apps/v1', kind: 'Deployment'}]), {
+    'shopsys-ci/applied-kinds': 'apps/v1/Deployment,apps/v1/StatefulSet,v1/ConfigMap',
+  })
+})
+
+test('only objects applied with our field manager count as ours', (t) => {
+  t.true(appliedByTool(obj('a')))
+  t.false(appliedByTool({metadata: {name: 'a', managedFields: [{manager: 'kube-controller-manager', operation: 'Update'}]}}))
+  t.false(appliedByTool({metadata: {name: 'a', managedFields: [{manager: 'shopsys-ci', operation: 'Update'}]}}), 'an Update, not an apply')
+  t.false(appliedByTool({metadata: {name: 'a', managedFields: [{manager: 'kubectl', operation: 'Apply'}]}}))
+  t.false(appliedByTool({metadata: {name: 'a'}}))
+})
+
+test('candidates: ours and no longer applied; never what controllers own, what is going, or the tool\'s own objects', (t) => {
+  const live: LiveObject[] = [
+    obj('kept'),
+    obj('removed'),
+    obj('made-by-a-controller', {ownerReferences: [{kind: 'Deployment', name: 'x'}]}),
+    obj('already-deleting', {deletionTimestamp: '2026-01-01T00:00:00Z'}),
+    {metadata: {name: 'someone-elses', managedFields: [{manager: 'kubectl-client-side-apply', operation: 'Update'}]}},
+  ]
+  t.deepEqual(
+    pruneCandidates('Deployment', live, new Set(['kept'])).map((o) => o.metadata?.name),
+    ['removed'],
+  )
+  const own: LiveObject[] = [obj('shopsys-ci-quota'), obj('shopsys-ci-limits'), obj('shopsys-ci-owner')]
+  t.deepEqual(pruneCandidates('ResourceQuota', own, new Set()).map((o) => o.metadata?.name), ['shopsys-ci-limits', 'shopsys-ci-owner'], 'a quota of that name is the tool\'s own')
+  t.deepEqual(pruneCandidates('LimitRange', own, new Set()).map((o) => o.metadata?.name), ['shopsys-ci-quota', 'shopsys-ci-owner'])
+  t.deepEqual(pruneCandidates('Lease', own, new Set()).map((o) => o.metadata?.name), ['shopsys-ci-quota', 'shopsys-ci-limits'])
+})
