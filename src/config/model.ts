@@ -2,7 +2,7 @@
  * The shape of `.ci/shopsys-ci.yaml` (DESIGN §3): TypeScript types, the schema they are validated
  * against, and the defaults. docs/configuration.md documents every key; keep them in step.
  */
-import {DNS_LABEL} from '../names/names.js'
+import {DNS_LABEL, NAMESPACE_PREFIX_MAX} from '../names/names.js'
 import {any, bool, duration, int, list, map, object, oneOf, scalar, str, type Schema} from './schema.js'
 
 export type TagPolicy = 'commit' | 'content' | 'template'
@@ -145,7 +145,7 @@ export const configSchema: Schema = object({
   project: {schema: str({pattern: /^[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?$/, patternHint: `${dnsHint}, at most 32 characters`}), required: true},
   names: {
     schema: object({
-      namespacePrefix: str({pattern: /^([a-z0-9][-a-z0-9]{0,39})?$/, patternHint: `${dnsHint}, at most 40 characters`}),
+      namespacePrefix: str({pattern: new RegExp(`^([a-z0-9][-a-z0-9]{0,${NAMESPACE_PREFIX_MAX - 1}})?$`), patternHint: `${dnsHint}, at most ${NAMESPACE_PREFIX_MAX} characters`}),
       scheme: {schema: str({enum: ['http', 'https']}), default: 'http'},
       hosts: {schema: map(str({nonEmpty: true}), {keyPattern: /^[A-Za-z][A-Za-z0-9_-]*$/, keyHint: 'a name usable in templates, e.g. first, adminer'}), default: DEFAULT_HOSTS},
     }),

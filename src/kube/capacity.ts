@@ -57,7 +57,7 @@ async function verdictOf(kube: Kube, slot: LeaseLike | undefined, options: Capac
   const holder = slot?.spec?.holderIdentity
   if (!holder || holder === options.namespace) return slotVerdict(slot, options.namespace, undefined, undefined, Date.now())
   const holderNamespace = await readNamespace(kube, holder)
-  const holderLock = holderNamespace && !holderNamespace.metadata?.deletionTimestamp ? undefined : await readLease(kube, {namespace: options.systemNamespace, name: branchLockName(holder)})
+  const holderLock = holderNamespace && !isTerminating(holderNamespace) ? undefined : await readLease(kube, {namespace: options.systemNamespace, name: branchLockName(holder)})
   return slotVerdict(slot, options.namespace, holderNamespace, holderLock, Date.now())
 }
 

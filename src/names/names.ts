@@ -141,8 +141,11 @@ function dnsNameProblem(name: string, anyCase: boolean): string | undefined {
   return undefined
 }
 
+/** The longest `names.namespacePrefix`: it must leave room for the branch slug in a 63-character namespace. */
+export const NAMESPACE_PREFIX_MAX = DNS_LABEL_MAX - MIN_SLUG_LENGTH
+
 function checkPrefix(prefix: string): void {
-  const maxPrefix = DNS_LABEL_MAX - MIN_SLUG_LENGTH
+  const maxPrefix = NAMESPACE_PREFIX_MAX
   if (prefix !== '' && !/^[a-z0-9][-a-z0-9]*$/.test(prefix)) {
     throw new UsageError(`invalid namespace prefix ${JSON.stringify(prefix)} (names.namespacePrefix): lower-case letters, digits and "-", starting with a letter or digit`)
   }

@@ -2,6 +2,8 @@ import test from 'ava'
 
 import {defaultConfig, parseConfig} from '../../../src/config/load.js'
 import {ConfigError} from '../../../src/errors.js'
+import {computeNames} from '../../../src/names/index.js'
+import {NAMESPACE_PREFIX_MAX} from '../../../src/names/names.js'
 
 const FILE = '/repo/.ci/shopsys-ci.yaml'
 
@@ -136,4 +138,17 @@ test('the defaults without a file are complete', (t) => {
   t.is(Object.keys(config.names.hosts).length, 5)
   t.is(config.deploy.timeout, 10 * 60_000)
   t.deepEqual(config.images, [])
+})
+
+test('names.namespacePrefix: the config accepts exactly what the names module can use (one limit)', (t) => {
+  const prefix = (n: number) => `${'p'.repeat(n - 1)}-`
+  t.deepEqual(problems(`project: shop\nnames:\n  namespacePrefix: ${prefix(NAMESPACE_PREFIX_MAX)}\n`), [])
+  const [p] = problems(`project: shop\nnames:\n  namespacePrefix: ${prefix(NAMESPACE_PREFIX_MAX + 1)}\n`)
+  t.is(p.key, 'names.namespacePrefix')
+  t.regex(p.message, new RegExp(`at most ${NAMESPACE_PREFIX_MAX} characters`))
+  // and the longest accepted prefix still leaves room for a long branch's slug
+  const longPrefix = prefix(NAMESPACE_PREFIX_MAX)
+  const names = computeNames({branch: 'feature/a-very-long-branch-name-that-must-be-cut-to-fit-somewhere', project: 'shop', domain: 'ci.example.com', scheme: 'http', hosts: {first: '{{slug}}.{{domain}}'}, namespacePrefix: longPrefix})
+  t.true(names.namespace.length <= 63)
+  t.true(names.namespace.startsWith(longPrefix) && names.slug.length >= 8, names.namespace)
 })
