@@ -53,6 +53,13 @@ function slotRef(options: {project: string; systemNamespace: string}, index: num
   }
 }
 
+/** Every slot Lease of the project, by name: one list instead of a read per slot. */
+async function listSlots(kube: Kube, options: {project: string; systemNamespace: string}): Promise<Map<string, LeaseLike>> {
+  const selector = Object.entries(slotRef(options, 0).labels).map(([k, v]) => `${k}=${v}`).join(',')
+  const list = await kube.coordination.listNamespacedLease({namespace: options.systemNamespace, labelSelector: selector})
+  return new Map((list.items as LeaseLike[]).map((lease) => [lease.metadata?.name ?? '', lease]))
+}
+
 async function verdictOf(kube: Kube, slot: LeaseLike | undefined, options: CapacityOptions): Promise<SlotVerdict> {
   const holder = slot?.spec?.holderIdentity
   if (!holder || holder === options.namespace) return slotVerdict(slot, options.namespace, undefined, undefined, Date.now())
@@ -69,7 +76,8 @@ export async function acquireCapacitySlot(kube: Kube, options: CapacityOptions):
   await waitForLease(
     async () => {
       holders = []
-      const slots = await Promise.all(Array.from({length: options.max}, (_, i) => readLease(kube, slotRef(options, i))))
+      const byName = await listSlots(kube, options)
+      const slots = Array.from({length: options.max}, (_, i) => byName.get(slotRef(options, i).name))
       const mine = slots.findIndex((s) => s?.spec?.holderIdentity === options.namespace)
       if (mine !== -1) {
         index = mine
@@ -103,12 +111,10 @@ export async function acquireCapacitySlot(kube: Kube, options: CapacityOptions):
 }
 
 /** Frees every slot `namespace` holds (cleanup calls it once the namespace is gone). */
-export async function releaseCapacitySlots(kube: Kube, options: {project: string; namespace: string; systemNamespace: string; max: number}): Promise<void> {
-  // Look a little past `max` in case the limit was lowered since the slot was taken.
-  for (let i = 0; i < Math.max(options.max, 1) + 8; i++) {
-    const ref = slotRef(options, i)
-    const lease = await readLease(kube, ref)
-    if (!lease && i >= options.max) break
-    if (lease?.spec?.holderIdentity === options.namespace) await releaseLease(kube, ref, options.namespace)
+export async function releaseCapacitySlots(kube: Kube, options: {project: string; namespace: string; systemNamespace: string}): Promise<void> {
+  // Every slot of the project, also past `max` in case the limit was lowered since it was taken.
+  const slots = await listSlots(kube, options)
+  for (const lease of slots.values()) {
+    if (lease.spec?.holderIdentity === options.namespace) await releaseLease(kube, {namespace: options.systemNamespace, name: lease.metadata!.name!}, options.namespace)
   }
 }

@@ -227,19 +227,17 @@ export class ServerSideApplyDeployer implements Deployer {
         if (!isNotFound(error)) throw error
       }
     }
-    if (quota && Object.keys(quota).length > 0) {
-      const hard = Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)]))
-      await apply({apiVersion: 'v1', kind: 'ResourceQuota', metadata: {name: QUOTA_NAME, namespace: ns, labels}, spec: {hard}})
-    } else await remove('ResourceQuota', QUOTA_NAME)
-    if (limits && limits.length > 0) {
-      await apply({apiVersion: 'v1', kind: 'LimitRange', metadata: {name: LIMIT_RANGE_NAME, namespace: ns, labels}, spec: {limits}})
-    } else await remove('LimitRange', LIMIT_RANGE_NAME)
+    const hard = quota && Object.keys(quota).length > 0 ? Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)])) : undefined
+    await Promise.all([
+      hard ? apply({apiVersion: 'v1', kind: 'ResourceQuota', metadata: {name: QUOTA_NAME, namespace: ns, labels}, spec: {hard}}) : remove('ResourceQuota', QUOTA_NAME),
+      limits && limits.length > 0 ? apply({apiVersion: 'v1', kind: 'LimitRange', metadata: {name: LIMIT_RANGE_NAME, namespace: ns, labels}, spec: {limits}}) : remove('LimitRange', LIMIT_RANGE_NAME),
+    ])
   }
 
   private async apply(kube: Kube, objects: ManifestObject[], logger: Logger): Promise<AppliedObject[]> {
     const applied: AppliedObject[] = []
     for (const group of applyOrder(objects)) {
-      const results = await eachLimited(group, this.options.applyConcurrency ?? 8, async (obj) => {
+      const results = await eachLimited(group, this.options.applyConcurrency ?? 16, async (obj) => {
         try {
           await kube.serverSideApply(obj as never)
         } catch (error) {
@@ -273,7 +271,7 @@ export class ServerSideApplyDeployer implements Deployer {
     try {
       const existing = await readNamespace(kube, ns)
       const releaseSlots = () =>
-        releaseCapacitySlots(kube, {project: identity.project, namespace: ns, systemNamespace: this.systemNamespace, max: config.capacity.maxEnvironments}).catch((error: unknown) =>
+        releaseCapacitySlots(kube, {project: identity.project, namespace: ns, systemNamespace: this.systemNamespace}).catch((error: unknown) =>
           logger.warn(`could not free the capacity slot of ${ns}: ${(error as Error).message}`),
         )
       if (!existing) {

@@ -184,7 +184,7 @@ export async function gcEnvironments(ctx: GcContext): Promise<GcResult> {
         await deleteNamespace(kube, d.namespace, (current.metadata as {uid?: string} | undefined)?.uid)
         const gone = await waitNamespaceGone(kube, d.namespace, Date.now() + timeout, ctx.signal)
         if (gone === undefined) throw new Error(`still terminating after ${formatDuration(timeout)}`)
-        await releaseCapacitySlots(kube, {project: config.project, namespace: d.namespace, systemNamespace, max: config.capacity.maxEnvironments})
+        await releaseCapacitySlots(kube, {project: config.project, namespace: d.namespace, systemNamespace})
         result.deleted.push(d.namespace)
         logger.info(`deleted ${d.namespace}`)
       } catch (error) {

@@ -63,48 +63,20 @@ export function describeObject(o: {kind?: string; metadata?: {name?: string; nam
   return `${(o.kind ?? '?').toLowerCase()}/${o.metadata?.name ?? '?'}`
 }
 
-/** Order of creation (like Helm's): what others depend on first, workloads after their config. */
-const KIND_ORDER = [
-  'Namespace',
-  'NetworkPolicy',
-  'ResourceQuota',
-  'LimitRange',
-  'PodSecurityPolicy',
-  'PodDisruptionBudget',
-  'ServiceAccount',
-  'Secret',
-  'SecretList',
-  'ConfigMap',
-  'StorageClass',
-  'PersistentVolume',
-  'PersistentVolumeClaim',
-  'CustomResourceDefinition',
-  'ClusterRole',
-  'ClusterRoleList',
-  'ClusterRoleBinding',
-  'ClusterRoleBindingList',
-  'Role',
-  'RoleList',
-  'RoleBinding',
-  'RoleBindingList',
-  'Service',
-  'DaemonSet',
-  'Pod',
-  'ReplicationController',
-  'ReplicaSet',
-  'Deployment',
-  'HorizontalPodAutoscaler',
-  'StatefulSet',
-  'Job',
-  'CronJob',
-  'IngressClass',
-  'Ingress',
-  'APIService',
-]
+/**
+ * Three tiers, applied one after the other; within a tier everything goes in parallel (each tier
+ * costs one round trip, not one per kind). 1: what changes the rules for everything else
+ * (definitions, quotas, policies); 2: what pods refer to (config, accounts, claims) and Services,
+ * which must exist before a pod starts to be in its environment variables; 3: workloads, Ingresses
+ * and any other kind (custom resources after their definitions).
+ */
+const KIND_TIERS: Record<string, number> = Object.fromEntries([
+  ...['Namespace', 'CustomResourceDefinition', 'PriorityClass', 'StorageClass', 'PersistentVolume', 'IngressClass', 'NetworkPolicy', 'ResourceQuota', 'LimitRange', 'PodSecurityPolicy'].map((k) => [k, 0]),
+  ...['ServiceAccount', 'Secret', 'SecretList', 'ConfigMap', 'PersistentVolumeClaim', 'ClusterRole', 'ClusterRoleList', 'ClusterRoleBinding', 'ClusterRoleBindingList', 'Role', 'RoleList', 'RoleBinding', 'RoleBindingList', 'Service', 'PodDisruptionBudget'].map((k) => [k, 1]),
+])
 
 export function kindRank(kind: string): number {
-  const i = KIND_ORDER.indexOf(kind)
-  return i === -1 ? KIND_ORDER.length : i
+  return KIND_TIERS[kind] ?? 2
 }
 
 /** Groups of objects to apply one after the other; the objects of a group may go in parallel. */

@@ -56,7 +56,11 @@ test('objects naming another namespace and unknown kinds are refused', (t) => {
   t.regex(error.message, /does not know this kind/)
 })
 
-test('apply order: config before workloads, ingress last', (t) => {
-  const objects = ['Ingress', 'Deployment', 'Service', 'ConfigMap', 'Job', 'Secret', 'Widget', 'Deployment'].map((kind) => ({kind}))
-  t.deepEqual(applyOrder(objects).map((g) => g.map((o) => o.kind)), [['Secret'], ['ConfigMap'], ['Service'], ['Deployment', 'Deployment'], ['Job'], ['Ingress'], ['Widget']])
+test('apply order: three tiers; definitions and quotas, then config and Services, then workloads and the rest', (t) => {
+  const objects = ['Ingress', 'Deployment', 'Service', 'ConfigMap', 'Job', 'Secret', 'Widget', 'ResourceQuota', 'Deployment', 'CustomResourceDefinition', 'PersistentVolumeClaim'].map((kind) => ({kind}))
+  t.deepEqual(applyOrder(objects).map((g) => g.map((o) => o.kind)), [
+    ['ResourceQuota', 'CustomResourceDefinition'],
+    ['Service', 'ConfigMap', 'Secret', 'PersistentVolumeClaim'],
+    ['Ingress', 'Deployment', 'Job', 'Widget', 'Deployment'],
+  ])
 })
