@@ -136,6 +136,16 @@ export class ImageBuildError extends CiError {
   readonly code = 'IMAGE_BUILD'
 }
 
+/**
+ * `images push` found no local image for a tag the registry does not have: the build that should have
+ * made it did not run here, or ran with another commit, config or registry. Nothing failed to build
+ * and the registry is fine, so this is a usage error (exit 2), not exit 4 or 5.
+ */
+export class ImageNotBuiltError extends CiError {
+  readonly exitCode = ExitCode.usage
+  readonly code = 'IMAGE_NOT_BUILT'
+}
+
 export class RegistryError extends CiError {
   readonly exitCode = ExitCode.registry
   readonly code = 'REGISTRY'

@@ -16,6 +16,7 @@ import path from 'node:path'
 import {RegistryError, ToolError} from '../errors.js'
 import {run, type RunResult, tail} from '../util/process.js'
 import {classifyDockerFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry} from './retry.js'
+import type {LocalImageStore} from './types.js'
 
 /** Variables never passed on to docker (it does not need them; they are secrets). */
 const WITHHELD = ['DOCKER_PASSWORD', 'DOCKER_CONFIG']
@@ -38,7 +39,7 @@ export interface DockerRunOptions {
   signal?: AbortSignal
 }
 
-export class DockerCli {
+export class DockerCli implements LocalImageStore {
   readonly binary: string
   private readonly baseEnv: Record<string, string>
   private readonly secrets: string[]
@@ -113,6 +114,22 @@ export class DockerCli {
       () => false,
     )
     return this.buildx
+  }
+
+  /**
+   * The ID of the local image tagged `reference` (`docker image inspect`), or undefined when the
+   * daemon has none: what `images push` checks before it pushes anything.
+   */
+  async imageId(reference: string, signal?: AbortSignal): Promise<string | undefined> {
+    const result = await this.run(['image', 'inspect', '--format', '{{.Id}}', reference], {signal})
+    if (result.exitCode === 0) return result.stdout.trim()
+    const output = tail(result.output, 10)
+    if (isDaemonUnreachable(output)) throw daemonError(output)
+    if (/no such (image|object)/i.test(output)) return undefined
+    throw new ToolError(`cannot ask the Docker daemon about the local image ${reference} (docker image inspect exited with ${result.exitCode})`, {
+      details: output || undefined,
+      suggestions: ['check that the Docker daemon is running (DOCKER_HOST) and that docker image inspect works for this user'],
+    })
   }
 
   /**

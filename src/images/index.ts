@@ -3,9 +3,12 @@
  * the registry whether that tag exists (then it is `reused`: neither built nor pushed), otherwise
  * build it (and push it with `push`). Independent images build in parallel, up to
  * `config.build.parallel`, each after the images it `dependsOn`.
+ *
+ * `pushImages` is the second half on its own (`images push`): the same plans, registry lookup,
+ * login and pusher, for images an earlier `images build` left in the local Docker daemon.
  */
 import type {Config} from '../config/model.js'
-import {CiError, ImageBuildError, RegistryError} from '../errors.js'
+import {CiError, ImageBuildError, ImageNotBuiltError, RegistryError} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {formatTable} from '../util/table.js'
 import {tail} from '../util/process.js'
@@ -17,9 +20,9 @@ import {registryApiBase, registryFromEnv, type Registry} from './reference.js'
 import {HttpRegistryClient} from './registry.js'
 import {DEFAULT_RETRY, type RetryPolicy} from './retry.js'
 import {type Outcome, runGraph} from './scheduler.js'
-import type {ImageBuilder, ImagePlan, ImagePusher, ImageResult, RegistryClient} from './types.js'
+import type {ImageBuilder, ImagePlan, ImagePusher, ImageResult, LocalImageStore, RegistryClient} from './types.js'
 
-export type {ImageBuilder, ImagePlan, ImagePusher, ImageResult, ImageStatus, ManifestInfo, RegistryClient, Tagger, TagInput} from './types.js'
+export type {ImageBuilder, ImagePlan, ImagePusher, ImageResult, ImageStatus, LocalImageStore, ManifestInfo, RegistryClient, Tagger, TagInput} from './types.js'
 export {BuildxBuildStrategy, DockerCliImageBuilder, LegacyBuildStrategy, detectBuildStrategy} from './builder.js'
 export {DockerCli} from './docker-cli.js'
 export {checkImageInputs, computeInputsDigests, dependencyBuildArg, orderImages, planImages} from './plan.js'
@@ -28,23 +31,19 @@ export {registryApiBase, registryFromEnv, registryScheme, repositoryFor, tagProb
 export {HttpRegistryClient} from './registry.js'
 export {CommitTagger, ContentTagger, TemplateTagger, taggerFor} from './tagger.js'
 
-export interface ImagesContext {
+/** What `buildImages` and `pushImages` both need. */
+export interface ImagesBaseContext {
   config: Config
   workspace: string
   /** DOCKER_REGISTRY, DOCKER_USERNAME, DOCKER_PASSWORD, DOCKER_HOST, GIT_URL … */
   env: Readonly<Record<string, string | undefined>>
   commit: string
   logger: Logger
-  push: boolean
-  /** Build even when the tag already exists in the registry (and do not ask it). */
-  forceBuild?: boolean
   signal?: AbortSignal
   /** Values for tag templates (default: config.values). */
   values?: Record<string, unknown>
-  /** Images built at once (default: config.build.parallel). */
+  /** Images built (or pushed) at once (default: config.build.parallel). */
   parallel?: number
-  /** `org.opencontainers.image.source` (default: GIT_URL without credentials). */
-  source?: string
   /** The config file, for messages. */
   configFile?: string
   /** Replaces the default implementations (tests, other registries). */
@@ -54,103 +53,159 @@ export interface ImagesContext {
   now?: () => number
 }
 
+export interface ImagesContext extends ImagesBaseContext {
+  push: boolean
+  /** Build even when the tag already exists in the registry (and do not ask it). */
+  forceBuild?: boolean
+  /** `org.opencontainers.image.source` (default: GIT_URL without credentials). */
+  source?: string
+}
+
+export interface PushImagesContext extends ImagesBaseContext {
+  /** Push even when the tag already exists in the registry (and do not ask it): overwrites the tag. */
+  force?: boolean
+}
+
 export interface ImageServices {
   registry: RegistryClient
   builder: ImageBuilder
   pusher: ImagePusher
+  /** Where `images push` looks for the images to push; default: the Docker daemon (`docker image inspect`). */
+  localImages: LocalImageStore
   /** Logs docker in (once) before the first push; default: `docker login --password-stdin`. */
   login: () => Promise<void>
+}
+
+/** One run of either command: the plans and the services, wired once (see `withSession`). */
+interface Session {
+  /** In dependency order. */
+  plans: ImagePlan[]
+  byName: Map<string, ImagePlan>
+  parallel: number
+  docker: DockerCli
+  registry: RegistryClient
+  pusher: ImagePusher
+  /** Logs docker in, once, lazily (a no-op without DOCKER_PASSWORD). */
+  login: () => Promise<void>
+  /** Logs a line for an image, scrubbed of the password. */
+  say: (name: string, message: string) => void
+  now: () => number
+}
+
+/**
+ * Checks the inputs, computes every image's tag, wires the services, runs `work`, and removes the
+ * temporary DOCKER_CONFIG afterwards, whatever happened.
+ */
+async function withSession<T>(ctx: ImagesBaseContext, work: (session: Session) => Promise<T>): Promise<T> {
+  const {config, logger} = ctx
+  const retry = ctx.retry ?? DEFAULT_RETRY
+  const registry = registryFromEnv(ctx.env)
+  const password = ctx.env.DOCKER_PASSWORD ?? ''
+  const credentials = password ? {username: registry.namespace, password} : undefined
+
+  // Nothing starts before every image's inputs are known to exist (exit 2). `images push` needs them
+  // too: a content tag is computed from them, and the tag decides what is pushed.
+  checkImageInputs(config.images, ctx.workspace, ctx.configFile)
+  const parallel = Math.max(1, ctx.parallel ?? config.build.parallel ?? 2)
+  const inputsDigests = await computeInputsDigests(config.images, ctx.workspace, parallel)
+  const plans = planImages({images: config.images, registry, workspace: ctx.workspace, commit: ctx.commit, values: ctx.values ?? config.values, inputsDigests})
+
+  const docker = new DockerCli({env: ctx.env, secrets: [password], signal: ctx.signal})
+  try {
+    const redact = (s: string) => docker.redact(s)
+    const say = (name: string, message: string) => logger.line(name, redact(message))
+
+    let loggedIn: Promise<void> | undefined
+    const login = (): Promise<void> => {
+      if (ctx.services?.login) return (loggedIn ??= ctx.services.login())
+      if (!credentials) return Promise.resolve()
+      loggedIn ??= docker.login(registry.host, credentials.username, credentials.password, retry, (m) => logger.warn(redact(m)))
+      return loggedIn
+    }
+    const registryClient =
+      ctx.services?.registry ??
+      new HttpRegistryClient(registry, {
+        credentials,
+        retry,
+        onRetry: (m) => logger.warn(redact(m)),
+        baseUrl: registry.host ? undefined : registryApiBase(registry, await docker.defaultIndex()),
+      })
+    const pusher =
+      ctx.services?.pusher ??
+      new DockerCliImagePusher(docker, {retry, registry: registryClient, beforePush: login, onRetry: (plan, m) => say(plan.name, `retrying: ${m}`)})
+
+    return await work({
+      plans,
+      byName: new Map(plans.map((p) => [p.name, p])),
+      parallel,
+      docker,
+      registry: registryClient,
+      pusher,
+      login,
+      say,
+      now: ctx.now ?? (() => performance.now()),
+    })
+  } finally {
+    await docker.dispose()
+  }
+}
+
+/** The result of one image, timed from `started`. */
+function imageResult(plan: ImagePlan, status: ImageResult['status'], started: number, now: () => number, digest?: string): ImageResult {
+  return {
+    name: plan.name,
+    placeholder: plan.placeholder,
+    repository: plan.repository,
+    tag: plan.tag,
+    reference: plan.reference,
+    ...(digest ? {digest} : {}),
+    status,
+    durationMs: Math.round(now() - started),
+  }
 }
 
 /** Runs the images stage; resolves with one result per configured image, in config order. */
 export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
   const {config, logger} = ctx
   if (config.images.length === 0) return []
-  const now = ctx.now ?? (() => performance.now())
-  const retry = ctx.retry ?? DEFAULT_RETRY
-  const registry = registryFromEnv(ctx.env)
-  const password = ctx.env.DOCKER_PASSWORD ?? ''
-  const credentials = password ? {username: registry.namespace, password} : undefined
+  return withSession(ctx, async ({plans, byName, parallel, docker, registry, pusher, login, say, now}) => {
+    const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker)
+    const labels = {
+      'org.opencontainers.image.revision': ctx.commit,
+      'org.opencontainers.image.source': ctx.source ?? sourceFromEnv(ctx.env) ?? `file://${ctx.workspace}`,
+      'org.opencontainers.image.created': new Date().toISOString(),
+    }
+    const results = new Map<string, ImageResult>()
+    let builderAnnounced = false
 
-  // Nothing starts before every image's inputs are known to exist (exit 2).
-  checkImageInputs(config.images, ctx.workspace, ctx.configFile)
-  const parallel = Math.max(1, ctx.parallel ?? config.build.parallel ?? 2)
-  const inputsDigests = await computeInputsDigests(config.images, ctx.workspace, parallel)
-  const plans = planImages({images: config.images, registry, workspace: ctx.workspace, commit: ctx.commit, values: ctx.values ?? config.values, inputsDigests})
-  const byName = new Map(plans.map((p) => [p.name, p]))
-
-  const docker = new DockerCli({env: ctx.env, secrets: [password], signal: ctx.signal})
-  const redact = (s: string) => docker.redact(s)
-  const say = (name: string, message: string) => logger.line(name, redact(message))
-
-  let loggedIn: Promise<void> | undefined
-  const login = (): Promise<void> => {
-    if (ctx.services?.login) return (loggedIn ??= ctx.services.login())
-    if (!credentials) return Promise.resolve()
-    loggedIn ??= docker.login(registry.host, credentials.username, credentials.password, retry, (m) => logger.warn(redact(m)))
-    return loggedIn
-  }
-  const registryClient =
-    ctx.services?.registry ??
-    new HttpRegistryClient(registry, {
-      credentials,
-      retry,
-      onRetry: (m) => logger.warn(redact(m)),
-      baseUrl: registry.host ? undefined : registryApiBase(registry, await docker.defaultIndex()),
-    })
-  const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker)
-  const pusher =
-    ctx.services?.pusher ??
-    new DockerCliImagePusher(docker, {retry, registry: registryClient, beforePush: login, onRetry: (plan, m) => say(plan.name, `retrying: ${m}`)})
-
-  const labels = {
-    'org.opencontainers.image.revision': ctx.commit,
-    'org.opencontainers.image.source': ctx.source ?? sourceFromEnv(ctx.env) ?? `file://${ctx.workspace}`,
-    'org.opencontainers.image.created': new Date().toISOString(),
-  }
-  const results = new Map<string, ImageResult>()
-  let builderAnnounced = false
-
-  const processImage = async (name: string): Promise<ImageResult> => {
-    const plan = byName.get(name)!
-    const started = now()
-    const result = (status: ImageResult['status'], digest?: string): ImageResult => ({
-      name: plan.name,
-      placeholder: plan.placeholder,
-      repository: plan.repository,
-      tag: plan.tag,
-      reference: plan.reference,
-      ...(digest ? {digest} : {}),
-      status,
-      durationMs: Math.round(now() - started),
-    })
-    if (!ctx.forceBuild) {
-      const info = await registryClient.manifest(plan.path, plan.tag, ctx.signal)
-      if (info.exists) {
-        say(name, `reused ${plan.reference}${info.digest ? ` (${info.digest})` : ''}: already in ${registryClient.displayName}, not built`)
-        return result('reused', info.digest)
+    const processImage = async (name: string): Promise<ImageResult> => {
+      const plan = byName.get(name)!
+      const started = now()
+      if (!ctx.forceBuild) {
+        const info = await registry.manifest(plan.path, plan.tag, ctx.signal)
+        if (info.exists) {
+          say(name, `reused ${plan.reference}${info.digest ? ` (${info.digest})` : ''}: already in ${registry.displayName}, not built`)
+          return imageResult(plan, 'reused', started, now, info.digest)
+        }
+        say(name, `${plan.reference} is not in ${registry.displayName} yet: building`)
       }
-      say(name, `${plan.reference} is not in ${registryClient.displayName} yet: building`)
+      // Images built FROM a reused dependency need it from the registry: be logged in first.
+      if (ctx.push || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
+      if (!builderAnnounced) {
+        builderAnnounced = true
+        logger.info(`building with ${await builder.describe()}`)
+      }
+      await builder.build(plan, labels, {onLine: (line) => say(name, line), signal: ctx.signal})
+      say(name, `built ${plan.reference}`)
+      let digest: string | undefined
+      if (ctx.push) {
+        digest = (await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})).digest
+        say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
+      }
+      return imageResult(plan, 'built', started, now, digest)
     }
-    // Images built FROM a reused dependency need it from the registry: be logged in first.
-    if (ctx.push || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
-    if (!builderAnnounced) {
-      builderAnnounced = true
-      logger.info(`building with ${await builder.describe()}`)
-    }
-    await builder.build(plan, labels, {onLine: (line) => say(name, line), signal: ctx.signal})
-    say(name, `built ${plan.reference}`)
-    let digest: string | undefined
-    if (ctx.push) {
-      digest = (await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})).digest
-      say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
-    }
-    return result('built', digest)
-  }
 
-  let outcomes: Map<string, Outcome<ImageResult>>
-  try {
-    outcomes = await runGraph(
+    const outcomes = await runGraph(
       plans.map((p) => ({id: p.name, deps: p.dependsOn})),
       parallel,
       async (name) => {
@@ -159,13 +214,104 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
         return r
       },
     )
-  } finally {
-    await docker.dispose()
-  }
+    const failed = plans.filter((p) => outcomes.get(p.name)?.state !== 'done')
+    if (failed.length > 0) throw summarizeFailure(plans, outcomes, ctx.push)
+    return config.images.map((image) => results.get(image.name)!)
+  })
+}
 
-  const failed = plans.filter((p) => outcomes.get(p.name)?.state !== 'done')
-  if (failed.length > 0) throw summarizeFailure(plans, outcomes, ctx.push)
-  return config.images.map((image) => results.get(image.name)!)
+/**
+ * `images push`: pushes the images an earlier `images build` (without --push) left in the local
+ * Docker daemon, tagged with the same references. Tags the registry already has are `reused` (not
+ * pushed) unless `force`. Every image that needs a push must exist locally before anything is
+ * pushed: the missing ones are reported together (ImageNotBuiltError, exit 2). Resolves with one
+ * result per configured image, in config order.
+ */
+export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]> {
+  const {config} = ctx
+  if (config.images.length === 0) return []
+  return withSession(ctx, async ({plans, byName, parallel, docker, registry, pusher, login, say, now}) => {
+    const localImages = ctx.services?.localImages ?? docker
+    const started = new Map<string, number>()
+    const results = new Map<string, ImageResult>()
+
+    // 1. What needs a push, and is it here? Asked for every image before anything is pushed, so a
+    //    missing image never leaves the registry with half of a run's images.
+    const checked = await runGraph(
+      plans.map((p) => ({id: p.name, deps: []})),
+      parallel,
+      async (name): Promise<{plan: ImagePlan; imageId?: string}> => {
+        const plan = byName.get(name)!
+        started.set(name, now())
+        if (!ctx.force) {
+          const info = await registry.manifest(plan.path, plan.tag, ctx.signal)
+          if (info.exists) {
+            say(name, `reused ${plan.reference}${info.digest ? ` (${info.digest})` : ''}: already in ${registry.displayName}, not pushed`)
+            results.set(name, imageResult(plan, 'reused', started.get(name)!, now, info.digest))
+            return {plan}
+          }
+        }
+        return {plan, imageId: await localImages.imageId(plan.reference, ctx.signal)}
+      },
+    )
+    for (const plan of plans) {
+      const o = checked.get(plan.name)
+      // Nothing was pushed yet: the first failure (registry, daemon) is the whole story.
+      if (o?.state === 'failed') throw o.error
+    }
+    const toPush = plans.filter((p) => !results.has(p.name))
+    const missing = toPush.filter((p) => {
+      const o = checked.get(p.name)
+      return o?.state === 'done' && o.value.imageId === undefined
+    })
+    if (missing.length > 0) throw notBuiltError(missing, plans.filter((p) => results.has(p.name)), ctx.env.DOCKER_HOST, ctx.force ? undefined : registry.displayName)
+
+    // 2. Push, a few at a time, each after the images it dependsOn (their shared layers go up once).
+    const pushing = new Set(toPush.map((p) => p.name))
+    const pushed = await runGraph(
+      toPush.map((p) => ({id: p.name, deps: p.dependsOn.filter((d) => pushing.has(d))})),
+      parallel,
+      async (name) => {
+        const plan = byName.get(name)!
+        const o = checked.get(name) as {state: 'done'; value: {imageId?: string}}
+        // Once, before the first push; a refused login is exit 5 before anything went up.
+        await login()
+        say(name, `pushing ${plan.reference} (local image ${o.value.imageId})`)
+        const {digest} = await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})
+        say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
+        const r = imageResult(plan, 'pushed', started.get(name)!, now, digest)
+        results.set(name, r)
+        return r
+      },
+    )
+    if (toPush.some((p) => pushed.get(p.name)?.state !== 'done')) {
+      const outcomes = new Map<string, Outcome<ImageResult>>(pushed)
+      for (const [name, value] of results) if (value.status === 'reused') outcomes.set(name, {state: 'done', value})
+      throw summarizeFailure(plans, outcomes, true)
+    }
+    return config.images.map((image) => results.get(image.name)!)
+  })
+}
+
+/**
+ * Every image `images push` should push but found no local image for, with what to do. `registry` is
+ * the registry that was asked (undefined with --force, which does not ask it).
+ */
+function notBuiltError(missing: readonly ImagePlan[], reused: readonly ImagePlan[], dockerHost: string | undefined, registry: string | undefined): ImageNotBuiltError {
+  const n = missing.length
+  const lines = missing.map((p) => `  - ${p.name}: ${p.reference}`)
+  const daemon = dockerHost ? `the Docker daemon at DOCKER_HOST=${dockerHost}` : 'the local Docker daemon'
+  const where = registry ? `neither in ${registry} nor in ${daemon}` : `not in ${daemon}`
+  return new ImageNotBuiltError(
+    `${n} image${n === 1 ? '' : 's'} to push ${n === 1 ? 'is' : 'are'} ${where}, so nothing was pushed:\n${lines.join('\n')}` +
+      (reused.length > 0 ? `\nalready in ${registry} (would be reused): ${reused.map((p) => p.name).join(', ')}` : ''),
+    {
+      suggestions: [
+        'build them first: shopsys-ci images build (then run images push again), or build and push in one step: shopsys-ci images build --push',
+        'if they were built: the tag depends on GIT_COMMIT, DOCKER_REGISTRY, DOCKER_USERNAME, the config and (content tags) the files; run images push with the same values, against the same Docker daemon, as images build',
+      ],
+    },
+  )
 }
 
 /** One error for a failed run: the first failure's kind and exit code, and what became of every image. */
@@ -178,7 +324,8 @@ export function summarizeFailure(plans: readonly ImagePlan[], outcomes: Readonly
   for (const plan of plans) {
     const o = outcomes.get(plan.name)
     if (o?.state === 'done') {
-      finished.push(`${plan.name} (${o.value.status === 'reused' ? 'reused' : push ? 'built and pushed' : 'built'}: ${plan.reference})`)
+      const status = o.value.status === 'built' && push ? 'built and pushed' : o.value.status
+      finished.push(`${plan.name} (${status}: ${plan.reference})`)
     } else if (o?.state === 'failed') {
       const kind = o.error instanceof ImageBuildError ? 'build failed' : o.error instanceof RegistryError ? 'registry failed' : 'failed'
       unfinished.push(`${plan.name} (${kind}: ${firstLine(o.error)})`)

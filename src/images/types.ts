@@ -1,7 +1,7 @@
 /**
  * The images stage's interfaces (skaffold style): a pure `Tagger`, an HTTP `RegistryClient`, an
- * `ImageBuilder` and an `ImagePusher`. `buildImages` (index.ts) wires the default implementations;
- * tests and other callers can pass their own.
+ * `ImageBuilder`, an `ImagePusher` and the `LocalImageStore` of the Docker daemon. `buildImages` and
+ * `pushImages` (index.ts) wire the default implementations; tests and other callers can pass their own.
  */
 import type {ImageConfig} from '../config/model.js'
 
@@ -25,7 +25,8 @@ export interface ImagePlan {
   dependsOn: string[]
 }
 
-export type ImageStatus = 'built' | 'reused'
+/** `built` (and pushed with --push) by `images build`, `pushed` by `images push`, `reused` from the registry by either. */
+export type ImageStatus = 'built' | 'pushed' | 'reused'
 
 /** What the stage reports for each image (`--json`, the summary, and the manifests stage). */
 export interface ImageResult {
@@ -87,4 +88,10 @@ export interface ImageBuilder {
 export interface ImagePusher {
   /** Pushes `plan.reference`; throws RegistryError. Resolves with the pushed manifest's digest if known. */
   push(plan: ImagePlan, options: StepOptions): Promise<{digest?: string}>
+}
+
+/** The Docker daemon's own image store, as far as `images push` needs it. */
+export interface LocalImageStore {
+  /** The local image ID (`sha256:…`) tagged `reference`, or undefined when the daemon has no such image. */
+  imageId(reference: string, signal?: AbortSignal): Promise<string | undefined>
 }

@@ -48,7 +48,7 @@ for (const [command, heavyModules] of cases) {
 }
 
 // Every other command loads its engine inside run(): even its --help stays light.
-const ALL_COMMANDS = ['build', 'cleanup', 'deploy', 'gc', 'list', 'run', 'status', 'logs/export', 'images/build']
+const ALL_COMMANDS = ['build', 'cleanup', 'deploy', 'gc', 'list', 'run', 'status', 'logs/export', 'images/build', 'images/push']
 for (const command of ALL_COMMANDS) {
   test(`${command} loads no Kubernetes, git or Docker client before it runs`, (t) => {
     const modules = [...reachable(`src/commands/${command}.ts`)]

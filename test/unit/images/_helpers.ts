@@ -1,3 +1,7 @@
+import {mkdir, mkdtemp, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
 import type {Config, ImageConfig} from '../../../src/config/model.js'
 import {defaultConfig} from '../../../src/config/load.js'
 
@@ -13,3 +17,13 @@ export function configWith(images: ImageConfig[], parallel = 2): Config {
 }
 
 export const COMMIT = '0123456789abcdef0123456789abcdef01234567'
+
+/** A temporary workspace with a context directory and a `FROM scratch` Dockerfile per name. */
+export async function workspace(names: string[]): Promise<string> {
+  const ws = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-build-images-'))
+  for (const n of names) {
+    await mkdir(path.join(ws, n))
+    await writeFile(path.join(ws, n, 'Dockerfile'), 'FROM scratch\n')
+  }
+  return ws
+}

@@ -1,29 +1,15 @@
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
+import {rm} from 'node:fs/promises'
 
 import test from 'ava'
 
 import {ConfigError, ImageBuildError, RegistryError} from '../../../src/errors.js'
 import {buildImages, formatImageResults, type ImagesContext, stripCredentials} from '../../../src/images/index.js'
-import type {ImageBuilder, ImagePlan, ImagePusher, RegistryClient} from '../../../src/images/types.js'
+import type {ImageBuilder, ImagePlan} from '../../../src/images/types.js'
 import {MemoryLogger} from '../../../src/util/log.js'
-import {COMMIT, configWith, image} from './_helpers.js'
+import {DIGEST, FakePusher, FakeRegistry} from './_fakes.js'
+import {COMMIT, configWith, image, workspace} from './_helpers.js'
 
 const PASSWORD = 'pw-Unique-7f3a'
-const DIGEST = (c: string) => `sha256:${c.repeat(64)}`
-
-class FakeRegistry implements RegistryClient {
-  readonly displayName = 'fake'
-  readonly asked: string[] = []
-  constructor(private readonly existing: Record<string, string> = {}, private readonly fail?: Error) {}
-  async manifest(p: string, tag: string) {
-    this.asked.push(`${p}:${tag}`)
-    if (this.fail) throw this.fail
-    const digest = this.existing[p]
-    return digest ? {exists: true, digest} : {exists: false}
-  }
-}
 
 class FakeBuilder implements ImageBuilder {
   readonly built: string[] = []
@@ -46,23 +32,6 @@ class FakeBuilder implements ImageBuilder {
   }
 }
 let t_labels: Record<string, string> = {}
-
-class FakePusher implements ImagePusher {
-  readonly pushed: string[] = []
-  async push(plan: ImagePlan) {
-    this.pushed.push(plan.reference)
-    return {digest: DIGEST('e')}
-  }
-}
-
-async function workspace(names: string[]): Promise<string> {
-  const ws = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-build-images-'))
-  for (const n of names) {
-    await mkdir(path.join(ws, n))
-    await writeFile(path.join(ws, n, 'Dockerfile'), 'FROM scratch\n')
-  }
-  return ws
-}
 
 function context(ws: string, images = ['php-fpm', 'elasticsearch'].map((n) => image(n)), extra: Partial<ImagesContext> = {}) {
   const logger = new MemoryLogger()

@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {CiCommand} from '../../base-command.js'
+import {resolveCommit} from '../../pipeline/context.js'
+import type {ImagesBuildResult} from './build.js'
+
+export default class ImagesPush extends CiCommand<typeof ImagesPush> {
+  static summary = 'Push the images an earlier `images build` left in the local Docker daemon, skipping those already in the registry.'
+  static description = `For every image of the config: compute its reference exactly as images build does (same config, commit, registry and tag policy), ask the registry over HTTP whether the tag exists (then the image is "reused" and not pushed), otherwise push the local image with that reference, with retries. The pushed digest is reported per image.
+
+Every image that needs a push must exist in the local Docker daemon before anything is pushed; the missing ones are reported together (exit 2): run images build first, with the same GIT_COMMIT, DOCKER_REGISTRY and DOCKER_USERNAME. Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end.`
+  static examples = [
+    {
+      description: 'Push what `images build` (without --push) built, e.g. after testing the images locally (DOCKER_USERNAME and DOCKER_PASSWORD bound by Jenkins withCredentials; the same variables as for the build):',
+      command: 'DOCKER_REGISTRY=registry.example.com:5000 <%= config.bin %> <%= command.id %>',
+    },
+    {description: 'Overwrite tags the registry already has (e.g. after images build --force-build):', command: '<%= config.bin %> <%= command.id %> --force'},
+    {description: 'Push one image at a time and print the results as JSON:', command: '<%= config.bin %> <%= command.id %> --parallel 1 --json'},
+  ]
+  static flags = {
+    force: Flags.boolean({summary: 'Push even if the tag is already in the registry (the registry is not asked; the tag is overwritten).'}),
+    parallel: Flags.integer({summary: 'Images pushed at once (default: build.parallel of the config, 2).', min: 1, max: 16}),
+  }
+
+  async run(): Promise<ImagesBuildResult> {
+    const loaded = this.loadConfig()
+    const env = process.env
+    const commit = await resolveCommit(this.workspace, env)
+    const {formatImageResults, pushImages} = await import('../../images/index.js')
+    const images = await this.logger.stage('images', () =>
+      pushImages({
+        config: loaded.config,
+        configFile: loaded.file,
+        workspace: this.workspace,
+        env,
+        commit,
+        logger: this.logger,
+        force: this.flags.force,
+        parallel: this.flags.parallel,
+      }),
+    )
+    if (images.length === 0) this.logger.info('no images configured')
+    else this.logger.info(formatImageResults(images))
+    return {commit, images}
+  }
+}
