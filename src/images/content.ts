@@ -9,6 +9,7 @@ import {createReadStream} from 'node:fs'
 import {lstat, readdir, readFile, readlink} from 'node:fs/promises'
 import path from 'node:path'
 
+import {mapLimit} from '../util/concurrency.js'
 import {DockerignoreMatcher} from './dockerignore.js'
 
 export interface InputsSpec {
@@ -87,14 +88,9 @@ export async function contextEntries(contextDir: string, concurrency = 8): Promi
   await walk('')
 
   // Content hashes, a few files at a time; the order of the result does not depend on timing.
-  let next = 0
-  const worker = async () => {
-    while (next < files.length) {
-      const entry = files[next++]
-      entry.content = await hashFile(path.join(contextDir, entry.path))
-    }
-  }
-  await Promise.all(Array.from({length: Math.max(1, Math.min(concurrency, files.length))}, worker))
+  await mapLimit(files, concurrency, async (entry) => {
+    entry.content = await hashFile(path.join(contextDir, entry.path))
+  })
   return entries.sort((a, b) => compareBytes(a.path, b.path))
 }
 

@@ -9,6 +9,7 @@ import path from 'node:path'
 import {DEFAULT_CONFIG_PATH} from '../config/load.js'
 import type {ImageConfig} from '../config/model.js'
 import {ConfigError, type ConfigProblem} from '../errors.js'
+import {mapLimit} from '../util/concurrency.js'
 import {inputsDigest} from './content.js'
 import {type Registry, repositoryFor, repositoryPath} from './reference.js'
 import {taggerFor, templateNeedsContent} from './tagger.js'
@@ -127,22 +128,13 @@ export function needsInputsDigest(image: ImageConfig): boolean {
 /** The inputs digest of every image whose tag needs one (a few images at a time). */
 export async function computeInputsDigests(images: readonly ImageConfig[], workspace: string, parallel = 2): Promise<Map<string, string>> {
   const wanted = images.filter(needsInputsDigest)
-  const out = new Map<string, string>()
-  let next = 0
-  const worker = async () => {
-    while (next < wanted.length) {
-      const image = wanted[next++]
-      out.set(
-        image.name,
-        await inputsDigest({
-          contextDir: path.resolve(workspace, image.context),
-          dockerfile: path.resolve(workspace, image.dockerfile),
-          target: image.target,
-          buildArgs: image.buildArgs,
-        }),
-      )
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(Math.max(1, parallel), wanted.length)}, worker))
-  return out
+  const digests = await mapLimit(wanted, parallel, (image) =>
+    inputsDigest({
+      contextDir: path.resolve(workspace, image.context),
+      dockerfile: path.resolve(workspace, image.dockerfile),
+      target: image.target,
+      buildArgs: image.buildArgs,
+    }),
+  )
+  return new Map(wanted.map((image, i) => [image.name, digests[i]]))
 }

@@ -12,6 +12,7 @@
  */
 import {EXPIRES_AT_ANNOTATION, FIELD_MANAGER} from '../conventions.js'
 import {CleanupError, DeployError} from '../errors.js'
+import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
@@ -39,20 +40,6 @@ export interface DeployerOptions {
   systemNamespace?: string
   /** Objects applied at once within one kind group. */
   applyConcurrency?: number
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
-  let next = 0
-  const workers = Array.from({length: Math.min(limit, items.length)}, async () => {
-    while (next < items.length) {
-      const i = next++
-      results[i] = await fn(items[i])
-    }
-  })
-  await Promise.all(workers)
-  return results
 }
 
 export class ServerSideApplyDeployer implements Deployer {
@@ -237,7 +224,7 @@ export class ServerSideApplyDeployer implements Deployer {
   private async apply(kube: Kube, objects: ManifestObject[], logger: Logger): Promise<AppliedObject[]> {
     const applied: AppliedObject[] = []
     for (const group of applyOrder(objects)) {
-      const results = await eachLimited(group, this.options.applyConcurrency ?? 16, async (obj) => {
+      const results = await mapLimit(group, this.options.applyConcurrency ?? 16, async (obj) => {
         try {
           await kube.serverSideApply(obj as never)
         } catch (error) {

@@ -8,6 +8,7 @@ import path from 'node:path'
 import {finished} from 'node:stream/promises'
 
 import {reportDir} from '../conventions.js'
+import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube} from './client.js'
 import type {LogFile, LogsContext, LogsResult} from './types.js'
@@ -82,23 +83,18 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
     return result
   }
   const targets = pods.flatMap((p) => logTargets(p))
-  let next = 0
-  const worker = async () => {
-    while (next < targets.length) {
-      const target = targets[next++]
-      const podDir = path.join(dir, safe(target.pod))
-      mkdirSync(podDir, {recursive: true})
-      const file = path.join(podDir, `${safe(target.container)}${target.previous ? '.previous' : ''}.log`)
-      try {
-        await writeLog(kube, ctx.namespace, target, file, ctx.signal)
-        const entry: LogFile = {...target, path: path.relative(ctx.workspace, file), bytes: statSync(file).size}
-        result.files.push(entry)
-      } catch (error) {
-        result.skipped.push({...target, reason: apiMessage(error)})
-      }
+  await mapLimit(targets, ctx.concurrency ?? 8, async (target) => {
+    const podDir = path.join(dir, safe(target.pod))
+    mkdirSync(podDir, {recursive: true})
+    const file = path.join(podDir, `${safe(target.container)}${target.previous ? '.previous' : ''}.log`)
+    try {
+      await writeLog(kube, ctx.namespace, target, file, ctx.signal)
+      const entry: LogFile = {...target, path: path.relative(ctx.workspace, file), bytes: statSync(file).size}
+      result.files.push(entry)
+    } catch (error) {
+      result.skipped.push({...target, reason: apiMessage(error)})
     }
-  }
-  await Promise.all(Array.from({length: Math.min(ctx.concurrency ?? 8, targets.length)}, worker))
+  })
   result.files.sort((a, b) => a.path.localeCompare(b.path))
   ctx.logger.info(`exported ${result.files.length} log(s) of ${pods.length} pod(s) from ${ctx.namespace} into ${result.dir} in ${formatDuration(Date.now() - started)}${result.skipped.length ? ` (${result.skipped.length} not available)` : ''}`)
   return result
