@@ -18,7 +18,7 @@ export const ExitCode = {
   lock: 9,
 } as const
 
-/** Published in `--help` and docs/exit-codes.md; keep the three in step. */
+/** Published in `--help` and docs/troubleshooting.md (its exit-code table); keep them in step. */
 export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [0, 'ok'],
   [1, 'unexpected error (a bug: please report it with DEBUG=shopsys-ci* output)'],
