@@ -146,20 +146,6 @@ async function load(): Promise<Kube> {
   }
 }
 
-/**
- * Loads the client and opens a connection to the API server ahead of need, so `build` can do it
- * while images build and kustomize runs. Never throws: a real problem shows up again, with its
- * proper message, when a stage actually needs the cluster.
- */
-export async function warmUp(): Promise<void> {
-  try {
-    const kube = await getKube()
-    await kube.core.getAPIResources()
-  } catch {
-    // reported by the stage that needs the cluster
-  }
-}
-
 /** HTTP status of an API error (ApiException `code`, watch errors' `statusCode`). */
 export function statusCode(error: unknown): number | undefined {
   const e = error as {code?: unknown; statusCode?: unknown; body?: {code?: unknown}}

@@ -28,4 +28,3 @@ export {gcEnvironments, type GcContext, type GcDecision, type GcResult} from './
 export {environmentStatus, listEnvironments, type EnvironmentRow, type ListContext, type ListResult, type StatusContext, type StatusResult} from './inventory.js'
 export {startEnvironmentHeartbeat} from './heartbeat.js'
 export {DEFAULT_SYSTEM_NAMESPACE, SYSTEM_NAMESPACE_ENV} from './constants.js'
-export {warmUp} from './client.js'

@@ -26,11 +26,6 @@ export interface BuildStages {
   phase(run: BuildRun, phase: string): Promise<PhaseResult>
   logs(run: BuildRun): Promise<LogsResult>
   cleanup(run: BuildRun): Promise<CleanupResult>
-  /**
-   * Started before the images stage and not awaited: whatever later stages can get ready while
-   * images build and kustomize runs (loading the cluster client, connecting). Must never throw.
-   */
-  prepare?(run: BuildRun): void
   /** Keeps the environment marked as owned by a live build between stages (gc spares it). */
   heartbeat?(run: BuildRun): Promise<{stop(): Promise<void> | void}>
 }
@@ -134,7 +129,6 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     await stage('check', async () => checkStage(run))
     logger.info(`branch ${ctx.names.branch} -> namespace ${ctx.names.namespace}`)
     for (const [name, url] of Object.entries(ctx.names.urls)) logger.info(`  ${name}: ${url}`)
-    stages.prepare?.(run)
     report.images = await stage('images', () => stages.images(run))
     const images = report.images.map((i) => ({name: i.name, placeholder: i.placeholder, repository: i.repository, tag: i.tag, reference: i.reference, digest: i.digest}))
     const rendered = await stage('render', () => stages.render(run, images))

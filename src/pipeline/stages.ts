@@ -3,10 +3,6 @@ import type {BuildRun, BuildStages} from './build.js'
 import {renderStage} from './render-stage.js'
 
 export const defaultStages: BuildStages = {
-  prepare() {
-    void import('../kube/index.js').then(({warmUp}) => warmUp(), () => undefined)
-  },
-
   async images(run) {
     const {buildImages, formatImageResults} = await import('../images/index.js')
     const results = await buildImages({
