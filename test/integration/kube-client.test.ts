@@ -9,7 +9,7 @@ import * as k8s from '@kubernetes/client-node'
 import test from 'ava'
 
 import {reuseConnections} from '../../src/kube/client.js'
-import {requireKubeconfig} from '../helpers/stack.js'
+import {createTestNamespace, requireKubeconfig, sleep, waitFor} from '../helpers/stack.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -31,11 +31,15 @@ async function connectionsOpenedBy(fn: () => Promise<unknown>): Promise<number> 
   return opened
 }
 
-function coreApi(reuse: boolean): k8s.CoreV1Api {
+function kubeConfig(reuse: boolean, idleMs?: number): k8s.KubeConfig {
   const kc = new k8s.KubeConfig()
-  if (reuse) reuseConnections(kc)
+  if (reuse) reuseConnections(kc, {idleMs})
   kc.loadFromDefault()
-  return kc.makeApiClient(k8s.CoreV1Api)
+  return kc
+}
+
+function coreApi(reuse: boolean, idleMs?: number): k8s.CoreV1Api {
+  return kubeConfig(reuse, idleMs).makeApiClient(k8s.CoreV1Api)
 }
 
 const fiveRequests = (core: k8s.CoreV1Api) => async () => {
@@ -49,4 +53,33 @@ test.serial('five requests one after another share one connection', async (t) =>
 test.serial('without reuseConnections client-node opens one per request (what the patch is for)', async (t) => {
   // If a client-node upgrade starts reusing connections by itself, this fails: drop the patch then.
   t.is(await connectionsOpenedBy(fiveRequests(coreApi(false))), 5)
+})
+
+test.serial('a connection idle for longer than idleMs is closed; the next request opens a new one', async (t) => {
+  const core = coreApi(true, 300)
+  t.is(await connectionsOpenedBy(() => core.readNamespace({name: 'default'})), 1)
+  t.is(await connectionsOpenedBy(() => core.readNamespace({name: 'default'})), 0, 'reused while fresh')
+  await sleep(900)
+  t.is(await connectionsOpenedBy(() => core.readNamespace({name: 'default'})), 1, 'the idle one was closed')
+})
+
+test.serial('a quiet watch outlives the idle limit: only pooled connections time out', async (t) => {
+  const kc = kubeConfig(true, 200)
+  const core = kc.makeApiClient(k8s.CoreV1Api)
+  const namespace = await createTestNamespace(t, {core}, 'idle-watch')
+  // A request first, so the watch takes a connection that was pooled (and had the idle timeout).
+  await core.listNamespacedConfigMap({namespace})
+  const seen: string[] = []
+  let ended: unknown = 'still running'
+  const request = await new k8s.Watch(kc).watch(
+    `/api/v1/namespaces/${namespace}/configmaps`,
+    {},
+    (type, obj: {metadata?: {name?: string}}) => seen.push(`${type} ${obj.metadata?.name}`),
+    (error) => (ended = error ?? 'ended'),
+  )
+  t.teardown(() => request.abort())
+  await sleep(1000) // five times the idle limit without an event
+  await core.createNamespacedConfigMap({namespace, body: {metadata: {name: 'late'}, data: {a: 'b'}}})
+  await waitFor('the watch to see the new ConfigMap', () => seen.includes('ADDED late'), {timeoutMs: 10_000})
+  t.is(ended, 'still running')
 })
