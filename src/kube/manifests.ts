@@ -3,16 +3,11 @@
  * ordered for applying. Pure except `readManifests`.
  */
 import {readFileSync} from 'node:fs'
-import {parseAllDocuments} from 'yaml'
 
 import {DeployError, ManifestError} from '../errors.js'
-import type {KObject} from './workload-status.js'
+import {type ManifestObject, parseManifests} from '../manifests/parse.js'
 
-export interface ManifestObject extends KObject {
-  apiVersion: string
-  kind: string
-  metadata: NonNullable<KObject['metadata']> & {name: string}
-}
+export type {ManifestObject} from '../manifests/parse.js'
 
 export function readManifests(file: string): ManifestObject[] {
   let text: string
@@ -23,40 +18,12 @@ export function readManifests(file: string): ManifestObject[] {
       suggestions: ['run `shopsys-ci render` (or the build) first, or pass --manifests <file>'],
     })
   }
-  return parseManifests(text, file)
-}
-
-/** Every object of a multi-document YAML text; `kind: List` documents are flattened. */
-export function parseManifests(text: string, file: string): ManifestObject[] {
-  const problems: string[] = []
-  const objects: ManifestObject[] = []
-  const docs = parseAllDocuments(text)
-  if (!Array.isArray(docs)) {
-    throw new ManifestError(`${file}: not a YAML stream`)
-  }
-  docs.forEach((doc, i) => {
-    if (doc.errors.length > 0) {
-      problems.push(`document ${i + 1}: ${doc.errors[0].message.split('\n')[0]}`)
-      return
-    }
-    const value: unknown = doc.toJS({maxAliasCount: 100})
-    if (value === null || value === undefined) return
-    const add = (obj: unknown, where: string) => {
-      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return problems.push(`${where}: not a mapping`)
-      const o = obj as Partial<ManifestObject>
-      if (!o.apiVersion || typeof o.apiVersion !== 'string') return problems.push(`${where}: no apiVersion`)
-      if (!o.kind || typeof o.kind !== 'string') return problems.push(`${where}: no kind`)
-      if (/List$/.test(o.kind) && Array.isArray((o as {items?: unknown[]}).items)) {
-        ;(o as {items: unknown[]}).items.forEach((item, j) => add(item, `${where}, item ${j + 1}`))
-        return
-      }
-      if (!o.metadata?.name) return problems.push(`${where} (${o.kind}): no metadata.name`)
-      objects.push(o as ManifestObject)
-    }
-    add(value, `document ${i + 1}`)
+  return parseManifests(text, file, {
+    suggestions: [
+      'every document must be one Kubernetes object (or a `kind: List` of them) with apiVersion, kind and metadata.name',
+      'deploy what `shopsys-ci render` wrote (render it again after changing the overlay), or fix the file given to --manifests',
+    ],
   })
-  if (problems.length > 0) throw new ManifestError(`${problems.length} problem(s) in ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
-  return objects
 }
 
 export function describeObject(o: {kind?: string; metadata?: {name?: string; namespace?: string}}): string {

@@ -1,13 +1,17 @@
 /** Runs real kustomize (`kubectl kustomize DIR` or a `kustomize` binary) and checks what it produced. */
 import path from 'node:path'
-import {parseAllDocuments} from 'yaml'
 
 import {ManifestError, ToolError} from '../errors.js'
 import {run, tail} from '../util/process.js'
+import {parseManifests} from './parse.js'
+
+/** `kubectl kustomize DIR` or `kustomize build DIR`. */
+export function kustomizeArgs(binary: string, dir: string): string[] {
+  return path.basename(binary) === 'kubectl' ? ['kustomize', dir] : ['build', dir]
+}
 
 export async function kustomizeBuild(binary: string, dir: string): Promise<string> {
-  const isKubectl = path.basename(binary) === 'kubectl'
-  const args = isKubectl ? ['kustomize', dir] : ['build', dir]
+  const args = kustomizeArgs(binary, dir)
   let result
   try {
     result = await run(binary, args)
@@ -32,36 +36,27 @@ export async function kustomizeBuild(binary: string, dir: string): Promise<strin
 
 export interface ManifestSummary {
   documents: number
-  /** `Kind/name` of every document, in order. */
+  /** `Kind/name` of every object, in order (the items of a `List` one by one). */
   objects: string[]
 }
 
 /**
- * Every document must be a Kubernetes object (apiVersion, kind, metadata.name) and no Handlebars
- * placeholder may be left anywhere: the original system applied whatever `sed` left behind.
+ * What `render` checks in kustomize's output before writing it: the structure of every object (the
+ * same parser `deploy` reads the file with) and, here only, that no Handlebars placeholder is left
+ * anywhere: the original system applied whatever `sed` left behind. `source` names the output in the
+ * message: it is not written anywhere when it fails.
  */
-export function checkManifests(text: string, file: string): ManifestSummary {
-  const problems: string[] = []
-  const objects: string[] = []
+export function checkManifests(text: string, source: string): ManifestSummary {
+  const placeholders: string[] = []
   text.split('\n').forEach((line, i) => {
-    if (line.includes('{{')) problems.push(`line ${i + 1}: unrendered placeholder: ${line.trim()}`)
+    if (line.includes('{{')) placeholders.push(`line ${i + 1}: unrendered placeholder: ${line.trim()}`)
   })
-  const docs = parseAllDocuments(text)
-  if (!Array.isArray(docs)) throw new ManifestError(`${file}: could not be parsed as YAML`)
-  docs.forEach((doc, i) => {
-    if (doc.errors.length > 0) {
-      problems.push(`document ${i + 1}: ${doc.errors[0].message.split('\n')[0]}`)
-      return
-    }
-    const obj = doc.toJS() as {apiVersion?: unknown; kind?: unknown; metadata?: {name?: unknown}} | null
-    if (obj === null) return
-    const missing = [!obj.apiVersion && 'apiVersion', !obj.kind && 'kind', !obj.metadata?.name && 'metadata.name'].filter(Boolean)
-    if (missing.length > 0) problems.push(`document ${i + 1} (${String(obj.kind ?? 'no kind')}): missing ${missing.join(', ')}`)
-    else objects.push(`${String(obj.kind)}/${String(obj.metadata!.name)}`)
+  const objects = parseManifests(text, source, {
+    problems: placeholders,
+    suggestions: [
+      'the objects come from the app\'s overlay (kustomize.base) and the configured patches: fix them there',
+      'run that command to see the whole output (the line and document numbers refer to it)',
+    ],
   })
-  if (objects.length === 0 && problems.length === 0) problems.push('kustomize produced no objects')
-  if (problems.length > 0) {
-    throw new ManifestError(`${file}: the rendered manifests are not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
-  }
-  return {documents: objects.length, objects}
+  return {documents: objects.length, objects: objects.map((o) => `${o.kind}/${o.metadata.name}`)}
 }

@@ -9,7 +9,7 @@ import type {Config} from '../config/model.js'
 import {ManifestError} from '../errors.js'
 import {type RenderedFile, renderString, renderTemplateFiles} from '../templates/render.js'
 import {writeFileAtomic} from '../util/fs.js'
-import {checkManifests, kustomizeBuild} from './kustomize.js'
+import {checkManifests, kustomizeArgs, kustomizeBuild} from './kustomize.js'
 import {generateOverlay, type ImageOverride} from './overlay.js'
 
 export interface RenderInput {
@@ -65,7 +65,7 @@ export async function renderEnvironment(input: RenderInput): Promise<RenderResul
 
   const manifests = await kustomizeBuild(config.kustomize.binary, overlayDir)
   const manifestsFile = path.join(input.outputDir, 'manifests.yaml')
-  const summary = checkManifests(manifests, manifestsFile)
+  const summary = checkManifests(manifests, `the output of \`${[config.kustomize.binary, ...kustomizeArgs(config.kustomize.binary, overlayDir)].join(' ')}\``)
   await writeFileAtomic(manifestsFile, manifests)
   return {templates, overlayDir, manifestsFile, objects: summary.objects}
 }

@@ -1,7 +1,12 @@
 import test from 'ava'
 
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+
 import {DeployError, ManifestError} from '../../../src/errors.js'
-import {applyOrder, parseManifests, planApply} from '../../../src/kube/manifests.js'
+import {applyOrder, planApply, readManifests} from '../../../src/kube/manifests.js'
+import {parseManifests} from '../../../src/manifests/parse.js'
 
 const yaml = `
 apiVersion: apps/v1
@@ -28,15 +33,23 @@ test('every document, Lists flattened, empty documents skipped', (t) => {
   t.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), ['Deployment/web', 'ConfigMap/a', 'Service/web', 'Namespace/shop-x'])
 })
 
-test('documents without kind, apiVersion or name are reported together', (t) => {
-  const error = t.throws(() => parseManifests('kind: X\nmetadata: {name: a}\n---\napiVersion: v1\nkind: X\n---\n- 1\n', 'm.yaml'), {instanceOf: ManifestError})
-  t.regex(error.message, /3 problem/)
-  t.regex(error.message, /document 1: no apiVersion/)
-  t.regex(error.message, /document 2 \(X\): no metadata.name/)
+test('deploy reads the file with the shared parser: every problem located, and what to do', (t) => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-manifests-')), 'manifests.yaml')
+  writeFileSync(file, 'kind: X\nmetadata: {name: a}\n---\napiVersion: v1\nkind: X\n---\n- 1\n')
+  const error = t.throws(() => readManifests(file), {instanceOf: ManifestError})
+  t.true(error.message.startsWith(`3 problems in ${file}:\n`), error.message)
+  t.regex(error.message, /document 1 \(line 1, X\/a\): missing apiVersion/)
+  t.regex(error.message, /document 2 \(line 4, X\): missing metadata.name/)
+  t.regex(error.message, /document 3 \(line 7\): not a mapping/)
+  t.regex(error.suggestions.join('\n'), /shopsys-ci render/)
+  writeFileSync(file, '# nothing\n')
+  t.throws(() => readManifests(file), {instanceOf: ManifestError, message: /no objects/}, 'an empty file is refused, not deployed (and pruned) as nothing')
 })
 
-test('YAML errors are ManifestErrors', (t) => {
-  t.throws(() => parseManifests('a: [1\n', 'm.yaml'), {instanceOf: ManifestError})
+test('an unreadable manifests file says how to make one', (t) => {
+  const error = t.throws(() => readManifests('/nonexistent/manifests.yaml'), {instanceOf: ManifestError})
+  t.regex(error.message, /cannot read the manifests \/nonexistent\/manifests\.yaml/)
+  t.regex(error.suggestions.join('\n'), /shopsys-ci render/)
 })
 
 test('cluster-scoped objects are refused by default', (t) => {

@@ -4,6 +4,7 @@ import path from 'node:path'
 import test from 'ava'
 import {parseAllDocuments, parse} from 'yaml'
 
+import {ManifestError} from '../../../src/errors.js'
 import {checkManifests} from '../../../src/manifests/kustomize.js'
 import {generateOverlay} from '../../../src/manifests/overlay.js'
 import {copyExample, runCli} from '../../helpers/cli.js'
@@ -33,11 +34,18 @@ test('the overlay sets namespace, labels, images (digest-pinned when known), gen
   t.is(files.get('patches/0-ingress.yaml'), '- op: replace\n')
 })
 
-test('manifest check: objects without a name and leftover placeholders are rejected', (t) => {
+test('manifest check: objects without a name and leftover placeholders are rejected, in one error', (t) => {
   t.deepEqual(checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 'm.yaml').objects, ['ConfigMap/a'])
-  const error = t.throws(() => checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: "{{x}}"}\n', 'm.yaml'))
-  t.regex(error!.message, /document 1 \(ConfigMap\): missing metadata\.name/)
-  t.regex(error!.message, /line 7: unrendered placeholder/)
+  const error = t.throws(() => checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: "{{x}}"}\n', 'the output of `kubectl kustomize o`'), {instanceOf: ManifestError})
+  t.regex(error.message, /^2 problems in the output of `kubectl kustomize o`:\n/)
+  t.regex(error.message, /line 7: unrendered placeholder: metadata: \{name: "\{\{x\}\}"\}/)
+  t.regex(error.message, /document 1 \(line 1, ConfigMap\): missing metadata\.name/)
+  t.regex(error.suggestions.join('\n'), /kustomize\.base/)
+})
+
+test('manifest check: List items are objects of their own; empty output is refused', (t) => {
+  t.deepEqual(checkManifests('apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {apiVersion: v1, kind: Secret, metadata: {name: b}}\n', 'm.yaml').objects, ['ConfigMap/a', 'Secret/b'])
+  t.throws(() => checkManifests('---\n# nothing\n', 'm.yaml'), {instanceOf: ManifestError, message: /no objects/})
 })
 
 test('render of the example gives well-formed manifests for the branch (real kustomize)', async (t) => {
