@@ -11,6 +11,7 @@ import type {Socket} from 'node:net'
 import createDebug from 'debug'
 
 import {EnvironmentError} from '../errors.js'
+import {retrying, withRetries} from './retry.js'
 import {FIELD_MANAGER} from '../conventions.js'
 
 export type K8sModule = typeof K8s
@@ -141,6 +142,11 @@ async function load(): Promise<Kube> {
   if (!kc.getCurrentCluster()) {
     throw new EnvironmentError([{name: 'KUBECONFIG', purpose: 'access to the Kubernetes cluster', problem: 'no cluster configured (set KUBECONFIG, or create ~/.kube/config)'}])
   }
+  return clientsFor(k8s, kc)
+}
+
+/** The clients of one kubeconfig (exported for tests that point one at a faulty proxy). */
+export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
   // KubernetesObjectApi does discovery (cached per apiVersion), URLs and auth; we add a raw apply.
   class ObjectApi extends k8s.KubernetesObjectApi {
     async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
@@ -159,26 +165,34 @@ async function load(): Promise<Kube> {
       return (await this.requestPromise(request, 'KubernetesObject')) as unknown as ApplyObject
     }
   }
-  const objects = kc.makeApiClient(ObjectApi)
-  ;(objects as unknown as {setDefaultNamespace(kc: K8s.KubeConfig): void}).setDefaultNamespace(kc)
+  const rawObjects = kc.makeApiClient(ObjectApi)
+  ;(rawObjects as unknown as {setDefaultNamespace(kc: K8s.KubeConfig): void}).setDefaultNamespace(kc)
+  // Every request is retried after a passing failure of the API server (see retry.ts).
+  const retry = {onRetry: retryWarning}
+  const objects = retrying(rawObjects, retry)
   return {
     k8s,
     kc,
-    core: kc.makeApiClient(k8s.CoreV1Api),
-    apps: kc.makeApiClient(k8s.AppsV1Api),
-    batch: kc.makeApiClient(k8s.BatchV1Api),
-    coordination: kc.makeApiClient(k8s.CoordinationV1Api),
+    core: retrying(kc.makeApiClient(k8s.CoreV1Api), retry),
+    apps: retrying(kc.makeApiClient(k8s.AppsV1Api), retry),
+    batch: retrying(kc.makeApiClient(k8s.BatchV1Api), retry),
+    coordination: retrying(kc.makeApiClient(k8s.CoordinationV1Api), retry),
     objects,
     async isNamespaced(apiVersion, kind) {
       try {
-        return await objects.namespaced(apiVersion, kind)
+        return await withRetries('isNamespaced', () => rawObjects.namespaced(apiVersion, kind), retry)
       } catch (error) {
         if (statusCode(error) === 404) return undefined
         throw error
       }
     },
-    serverSideApply: (obj) => objects.serverSideApply(obj),
+    serverSideApply: (obj) => withRetries('serverSideApply', () => rawObjects.serverSideApply(obj), retry),
   }
+}
+
+/** Where retry notices go: a warning line on stderr, like the logger's (stdout may be --json). */
+function retryWarning(message: string): void {
+  process.stderr.write(`WARNING: ${message}\n`)
 }
 
 /** HTTP status of an API error (ApiException `code`, watch errors' `statusCode`). */

@@ -1,15 +1,20 @@
 /**
  * The cluster client against the real API server: connections are reused across requests
- * (client-node alone opens a new TCP + TLS connection for every call).
+ * (client-node alone opens a new TCP + TLS connection for every call) and closed when idle, and a
+ * request whose connection is reset (an API server restarting) is retried when that is harmless.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-client.test.ts
  */
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import tls from 'node:tls'
 
 import * as k8s from '@kubernetes/client-node'
 import test from 'ava'
 
-import {reuseConnections} from '../../src/kube/client.js'
-import {createTestNamespace, requireKubeconfig, sleep, waitFor} from '../helpers/stack.js'
+import {clientsFor, reuseConnections} from '../../src/kube/client.js'
+import {createTestNamespace, kube, requireKubeconfig, sleep, waitFor} from '../helpers/stack.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -82,4 +87,73 @@ test.serial('a quiet watch outlives the idle limit: only pooled connections time
   await core.createNamespacedConfigMap({namespace, body: {metadata: {name: 'late'}, data: {a: 'b'}}})
   await waitFor('the watch to see the new ConfigMap', () => seen.includes('ADDED late'), {timeoutMs: 10_000})
   t.is(ended, 'still running')
+})
+
+/**
+ * A TCP proxy in front of the real API server that resets the next `resets` connections at once
+ * (what a client sees while the API server restarts), and passes the others through.
+ */
+async function resettingProxy(t: {teardown(fn: () => void): void}): Promise<{kubeconfig: string; resetNext(n: number): void; resetsDone(): number}> {
+  const real = new k8s.KubeConfig()
+  real.loadFromDefault()
+  const target = new URL(real.getCurrentCluster()!.server)
+  let resets = 0
+  let done = 0
+  const server = net.createServer((client) => {
+    if (resets > 0) {
+      resets--
+      done++
+      client.resetAndDestroy()
+      return
+    }
+    const upstream = net.connect(Number(target.port || 443), target.hostname)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => server.close())
+  const port = (server.address() as net.AddressInfo).port
+  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: {server: string}}>}
+  for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-proxy-')), 'config')
+  writeFileSync(kubeconfig, JSON.stringify(config))
+  return {kubeconfig, resetNext: (n) => (resets = n), resetsDone: () => done}
+}
+
+function clientsThrough(kubeconfig: string) {
+  const kc = new k8s.KubeConfig()
+  reuseConnections(kc)
+  kc.loadFromFile(kubeconfig)
+  return clientsFor(k8s, kc)
+}
+
+test.serial('a read whose connections are reset is retried until it gets through', async (t) => {
+  const proxy = await resettingProxy(t)
+  const reader = clientsThrough(proxy.kubeconfig)
+  proxy.resetNext(2)
+  const ns = await reader.core.readNamespace({name: 'default'})
+  t.is(ns.metadata?.name, 'default')
+  t.is(proxy.resetsDone(), 2)
+})
+
+test.serial('server-side apply is retried too; a create that may have happened is not', async (t) => {
+  const proxy = await resettingProxy(t)
+  const namespace = await createTestNamespace(t, kube(), 'retry')
+  // A new client for each request below, so each opens a new connection (which the proxy resets).
+  const applier = clientsThrough(proxy.kubeconfig)
+  proxy.resetNext(1)
+  await applier.serverSideApply({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'applied', namespace}, data: {a: 'b'}})
+  t.is((await kube().core.readNamespacedConfigMap({name: 'applied', namespace})).data?.a, 'b')
+  t.is(proxy.resetsDone(), 1)
+
+  const fresh = clientsThrough(proxy.kubeconfig)
+  proxy.resetNext(1)
+  // node-fetch's FetchError is not a real Error to ava's throwsAsync, hence the catch.
+  const failure = await fresh.core.createNamespacedConfigMap({namespace, body: {metadata: {name: 'created'}}}).then(
+    () => undefined,
+    (error: {code?: unknown; message?: string}) => error,
+  )
+  t.regex(String(failure?.code ?? failure?.message), /ECONNRESET|socket hang up/)
+  t.is(proxy.resetsDone(), 2, 'one attempt only')
 })
