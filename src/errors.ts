@@ -131,6 +131,12 @@ export class ToolError extends CiError {
   readonly code = 'TOOL'
 }
 
+/** The Kubernetes API server did not answer (refused, reset, unknown host), retries included. */
+export class ClusterUnreachableError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'CLUSTER_UNREACHABLE'
+}
+
 export class ImageBuildError extends CiError {
   readonly exitCode = ExitCode.imageBuild
   readonly code = 'IMAGE_BUILD'

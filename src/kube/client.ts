@@ -168,7 +168,7 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
   const rawObjects = kc.makeApiClient(ObjectApi)
   ;(rawObjects as unknown as {setDefaultNamespace(kc: K8s.KubeConfig): void}).setDefaultNamespace(kc)
   // Every request is retried after a passing failure of the API server (see retry.ts).
-  const retry = {onRetry: retryWarning}
+  const retry = {onRetry: retryWarning, cluster: {server: kc.getCurrentCluster()?.server, context: kc.getCurrentContext()}}
   const objects = retrying(rawObjects, retry)
   return {
     k8s,
@@ -190,8 +190,15 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
   }
 }
 
-/** Where retry notices go: a warning line on stderr, like the logger's (stdout may be --json). */
+let lastRetryWarning = ''
+
+/**
+ * Where retry notices go: a warning line on stderr, like the logger's (stdout may be --json). Requests
+ * sent together fail together; their identical notices are printed once.
+ */
 function retryWarning(message: string): void {
+  if (message === lastRetryWarning) return
+  lastRetryWarning = message
   process.stderr.write(`WARNING: ${message}\n`)
 }
 

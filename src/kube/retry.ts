@@ -10,6 +10,8 @@
  * retried only when the server surely did not act (429, 503, connection refused); the callers
  * already treat "already exists" and "not found" as the outcomes they are.
  */
+import {ClusterUnreachableError} from '../errors.js'
+
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   attempts: number
@@ -67,6 +69,8 @@ export interface RetryOptions {
   /** Told before each new attempt (e.g. a warning in the build log). */
   onRetry?: (message: string) => void
   sleep?: (ms: number) => Promise<void>
+  /** The API server's URL and the kubeconfig context, for the error when it cannot be reached. */
+  cluster?: {server?: string; context?: string}
 }
 
 /** Runs `fn`, again after a passing failure, as `mayRetry(method, …)` allows. */
@@ -78,12 +82,32 @@ export async function withRetries<T>(method: string, fn: () => Promise<T>, optio
       return await fn()
     } catch (error) {
       const kind = transience(error)
-      if (!kind || !mayRetry(method, kind) || attempt >= policy.attempts) throw error
+      if (!kind || !mayRetry(method, kind) || attempt >= policy.attempts) throw isConnectionFailure(error) ? unreachable(method, error, attempt, options.cluster) : error
       const delay = retryDelay(attempt + 1, policy, error)
       options.onRetry?.(`Kubernetes API: ${method} failed (${describe(error)}); retrying in ${(delay / 1000).toFixed(2).replace(/\.?0+$/, '')}s (attempt ${attempt + 1} of ${policy.attempts})`)
       await wait(delay)
     }
   }
+}
+
+/** A failure below HTTP: the server gave no answer at all. */
+function isConnectionFailure(error: unknown): boolean {
+  const e = error as ErrorLike | undefined
+  return typeof e?.code !== 'number' && transience(error) !== undefined
+}
+
+function unreachable(method: string, error: unknown, attempts: number, cluster: RetryOptions['cluster'] = {}): ClusterUnreachableError {
+  const server = cluster.server ?? 'the Kubernetes API server'
+  const message = typeof (error as ErrorLike)?.message === 'string' ? String((error as ErrorLike).message) : describe(error)
+  // node-fetch: "request to <url> failed, reason: connect ECONNREFUSED …", sometimes wrapped again
+  const reason = message.includes('reason: ') ? message.slice(message.lastIndexOf('reason: ') + 'reason: '.length) : message
+  return new ClusterUnreachableError(`no answer from ${server} (${method}: ${reason}${attempts > 1 ? `; ${attempts} attempts` : ''})`, {
+    cause: error,
+    suggestions: [
+      `check that this machine reaches the cluster: kubectl${cluster.context ? ` --context ${cluster.context}` : ''} cluster-info`,
+      'KUBECONFIG (else ~/.kube/config, else the in-cluster service account) chooses the cluster, like kubectl',
+    ],
+  })
 }
 
 function describe(error: unknown): string {

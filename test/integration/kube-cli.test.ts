@@ -4,7 +4,8 @@
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-cli.test.ts
  */
 import {spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -157,4 +158,23 @@ test('capacity full: exit 9; cleanup of a namespace that is not ours: exit 8 (ku
   const gc = await cli(ws, ['gc', '--dry-run', '--no-branch-check', '--json'])
   t.is(gc.code, 0, gc.stderr)
   t.like(JSON.parse(gc.stdout).decisions[0], {action: 'keep', branch: 'first'})
+})
+
+test('an API server that does not answer: exit 3 naming the server, after retries with one warning each', async (t) => {
+  // A port nobody listens on: bind one, then close it.
+  const port = await new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const {port: p} = server.address() as net.AddressInfo
+      server.close(() => resolve(p))
+    })
+  })
+  const real = readFileSync(process.env.KUBECONFIG!, 'utf8')
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-')), 'config')
+  writeFileSync(kubeconfig, real.replace(/server: https:\/\/[^\s]+/g, `server: https://127.0.0.1:${port}`))
+  const result = await cli(workspace(uniqueProject('cli'), fixture('tiny.yaml')), ['list'], {KUBECONFIG: kubeconfig})
+  t.is(result.code, 3, result.stderr)
+  t.regex(result.stderr, new RegExp(`no answer from https://127\\.0\\.0\\.1:${port} \\(listNamespace: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}; 5 attempts\\)`))
+  t.regex(result.stderr, /\(exit 3, CLUSTER_UNREACHABLE\)/)
+  t.is(result.stderr.match(/WARNING: Kubernetes API: listNamespace failed \(ECONNREFUSED\)/g)?.length, 4)
+  t.notRegex(result.stderr, /unexpected/i)
 })
