@@ -1,6 +1,7 @@
 /** Running a command in a container (the `exec` subresource, over a WebSocket), exit code included. */
 import {Writable} from 'node:stream'
 
+import {LineSplitter} from '../util/lines.js'
 import type {Kube} from './client.js'
 
 export interface ExecOptions {
@@ -81,21 +82,19 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
 
 /** A Writable that calls `onLine` for each complete line (and the last partial one at the end). */
 export class LineWriter extends Writable {
-  private partial = ''
-  constructor(private readonly onLine: (line: string) => void) {
+  private readonly lines: LineSplitter
+  constructor(onLine: (line: string) => void) {
     super()
+    this.lines = new LineSplitter(onLine)
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    const lines = (this.partial + chunk.toString('utf8')).split('\n')
-    this.partial = lines.pop() ?? ''
-    for (const line of lines) this.onLine(line.replace(/\r$/, ''))
+    this.lines.push(chunk)
     callback()
   }
 
   override _final(callback: () => void): void {
-    if (this.partial) this.onLine(this.partial)
-    this.partial = ''
+    this.lines.end()
     callback()
   }
 }

@@ -5,6 +5,7 @@
 import {spawn} from 'node:child_process'
 
 import {ToolError} from '../errors.js'
+import {LineSplitter} from './lines.js'
 
 export interface RunOptions {
   cwd?: string
@@ -41,19 +42,17 @@ export function run(command: string, args: readonly string[], options: RunOption
     let stdout = ''
     let stderr = ''
     let output = ''
-    const partial = {stdout: '', stderr: ''}
-    const collect = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
-      const text = chunk.toString('utf8')
+    const splitters = {
+      stdout: new LineSplitter((line) => options.onLine?.(line, 'stdout')),
+      stderr: new LineSplitter((line) => options.onLine?.(line, 'stderr')),
+    }
+    const append = (stream: 'stdout' | 'stderr', text: string) => {
       if (stream === 'stdout') stdout += text
       else stderr += text
       output += text
-      if (!options.onLine) return
-      const lines = (partial[stream] + text).split('\n')
-      partial[stream] = lines.pop() ?? ''
-      for (const line of lines) options.onLine(line.replace(/\r$/, ''), stream)
     }
-    child.stdout.on('data', collect('stdout'))
-    child.stderr.on('data', collect('stderr'))
+    child.stdout.on('data', (chunk: Buffer) => append('stdout', splitters.stdout.push(chunk)))
+    child.stderr.on('data', (chunk: Buffer) => append('stderr', splitters.stderr.push(chunk)))
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
         reject(new ToolError(`${command} was not found on PATH`, {suggestions: [`install ${command}, or put it on PATH`], cause: error}))
@@ -64,9 +63,7 @@ export function run(command: string, args: readonly string[], options: RunOption
       }
     })
     child.on('close', (code, signal) => {
-      for (const stream of ['stdout', 'stderr'] as const) {
-        if (partial[stream] && options.onLine) options.onLine(partial[stream], stream)
-      }
+      for (const stream of ['stdout', 'stderr'] as const) append(stream, splitters[stream].end())
       resolve({exitCode: code ?? 128, signal: signal ?? undefined, stdout, stderr, output})
     })
     child.stdin.on('error', () => {
