@@ -101,7 +101,7 @@ export class ExecPhaseRunner implements PhaseRunner {
     const namespace = await readNamespace(kube, ns)
     if (!namespace) throw new PhaseError(`phase ${phase.name}: namespace ${ns} does not exist`, {suggestions: ['run `shopsys-ci deploy` first']})
     const info = readEnvironment(namespace)
-    const ownerChecked = identity.ownerSource !== undefined && identity.ownerSource !== 'generated'
+    const ownerChecked = identity.ownerSource !== 'generated'
     if (ownerChecked && info.owner && info.owner !== identity.owner) {
       throw new PhaseError(`phase ${phase.name}: namespace ${ns} now belongs to build ${info.owner}, which deployed it after this build (${identity.owner}); this build's results would not be its own`, {
         suggestions: ['let the newer build finish; use disableConcurrentBuilds(abortPrevious: true) in the Jenkinsfile to stop older builds'],

@@ -17,7 +17,7 @@ export interface EnvironmentIdentity {
    * Where `owner` came from. With `generated` (a person running the CLI by hand) the owner checks of
    * cleanup and run are skipped: a generated id never matches another process's.
    */
-  ownerSource?: 'build' | 'flag' | 'generated'
+  ownerSource: 'build' | 'flag' | 'generated'
   /** Name → URL, stored on the namespace for `list`/`status`. */
   urls: Record<string, string>
 }

@@ -28,7 +28,7 @@ async function makeRun(options: Partial<BuildRun['options']> = {}, env: Record<s
   return {
     ctx,
     commit: 'c0ffee0',
-    identity: {project: 'shop', branch: 'feature/x', slug: names.slug, namespace: names.namespace, commit: 'c0ffee0', owner: 'build-1', urls: names.urls},
+    identity: {project: 'shop', branch: 'feature/x', slug: names.slug, namespace: names.namespace, commit: 'c0ffee0', owner: 'build-1', ownerSource: 'build', urls: names.urls},
     options: {cleanup: true, keep: false, ...options},
     logger: new MemoryLogger(),
     signal: new AbortController().signal,
