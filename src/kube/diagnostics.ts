@@ -11,7 +11,7 @@ export const LOG_TAIL_LINES = 50
 const EVENTS_PER_WORKLOAD = 12
 const CONTAINERS_PER_WORKLOAD = 4
 
-interface EventLike {
+export interface EventLike {
   involvedObject?: {kind?: string; name?: string}
   regarding?: {kind?: string; name?: string}
   type?: string
@@ -50,6 +50,22 @@ export function formatEvent(e: EventLike, now: number): string {
   const obj = e.involvedObject ?? e.regarding
   const count = e.count && e.count > 1 ? ` (x${e.count})` : ''
   return `${ago(eventTime(e), now)}  ${e.type ?? ''}  ${e.reason ?? ''}  ${(obj?.kind ?? '').toLowerCase()}/${obj?.name ?? ''}: ${(e.message ?? '').trim()}${count}`
+}
+
+/**
+ * Pure: every event of a namespace as the `events.log` that `logs export` writes, oldest first, with
+ * absolute times: what `kubectl get events` would have shown, kept after the namespace is gone.
+ */
+export function formatEventLog(events: EventLike[]): string {
+  return [...events]
+    .sort((a, b) => eventTime(a) - eventTime(b))
+    .map((e) => {
+      const obj = e.involvedObject ?? e.regarding
+      const at = eventTime(e) ? new Date(eventTime(e)).toISOString() : '-'
+      const count = e.count && e.count > 1 ? ` (x${e.count})` : ''
+      return `${at}  ${(e.type ?? '').padEnd(7)}  ${e.reason ?? ''}  ${(obj?.kind ?? '').toLowerCase()}/${obj?.name ?? ''}: ${(e.message ?? '').trim()}${count}\n`
+    })
+    .join('')
 }
 
 function indent(text: string, prefix = '    '): string {

@@ -1,9 +1,9 @@
 /**
  * `logs export` (DESIGN §2 step 8): every container of every pod of the namespace — init containers
  * and the previous instance of restarted ones too — into `<workspace>/shopsys-ci/logs/<pod>/<container>.log`
- * (`<container>.previous.log`). The build runs it before cleanup, and always when something failed.
+ * (`<container>.previous.log`), and the namespace's events into `events.log` next to them. The build runs it before cleanup, and always when something failed.
  */
-import {createWriteStream, mkdirSync, rmSync, statSync} from 'node:fs'
+import {createWriteStream, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {finished} from 'node:stream/promises'
 
@@ -11,6 +11,7 @@ import {reportDir} from '../conventions.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube} from './client.js'
+import {type EventLike, formatEventLog} from './diagnostics.js'
 import type {LogFile, LogsContext, LogsResult} from './types.js'
 import type {KObject} from './workload-status.js'
 
@@ -70,6 +71,21 @@ async function writeLog(kube: Kube, namespace: string, target: LogTarget, file: 
   }
 }
 
+/** The namespace's events into `<dir>/events.log`; a failure to read them is a warning, not an error. */
+async function writeEvents(kube: Kube, namespace: string, dir: string, workspace: string, logger: LogsContext['logger']): Promise<LogsResult['events']> {
+  let events: EventLike[]
+  try {
+    events = ((await kube.core.listNamespacedEvent({namespace})).items ?? []) as EventLike[]
+  } catch (error) {
+    logger.warn(`cannot list the events of ${namespace}: ${apiMessage(error)}; no events.log`)
+    return undefined
+  }
+  mkdirSync(dir, {recursive: true})
+  const file = path.join(dir, 'events.log')
+  writeFileSync(file, formatEventLog(events))
+  return {path: path.relative(workspace, file), count: events.length}
+}
+
 export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: number}): Promise<LogsResult> {
   const kube = ctx.kube ?? (await getKube())
   const started = Date.now()
@@ -96,6 +112,8 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
     }
   })
   result.files.sort((a, b) => a.path.localeCompare(b.path))
-  ctx.logger.info(`exported ${result.files.length} log(s) of ${pods.length} pod(s) from ${ctx.namespace} into ${result.dir} in ${formatDuration(Date.now() - started)}${result.skipped.length ? ` (${result.skipped.length} not available)` : ''}`)
+  result.events = await writeEvents(kube, ctx.namespace, dir, ctx.workspace, ctx.logger)
+  const events = result.events ? ` and ${result.events.count} event(s)` : ''
+  ctx.logger.info(`exported ${result.files.length} log(s) of ${pods.length} pod(s)${events} from ${ctx.namespace} into ${result.dir} in ${formatDuration(Date.now() - started)}${result.skipped.length ? ` (${result.skipped.length} not available)` : ''}`)
   return result
 }

@@ -120,6 +120,8 @@ export interface LogsResult {
   files: LogFile[]
   /** Containers whose log could not be read (not started, pod gone, ...). */
   skipped: Array<{pod: string; container: string; previous: boolean; reason: string}>
+  /** `events.log`: the namespace's events (relative to the workspace), when they could be read. */
+  events?: {path: string; count: number}
 }
 
 export interface CleanupContext {

@@ -144,4 +144,10 @@ test('logs export after a crash loop includes the previous instance', async (t) 
   t.is(readFileSync(path.join(workspace, `shopsys-ci/logs/${broken[0]}/app.log`), 'utf8'), 'second try\n')
   // The init container is exported too (here kwok serves nothing for it: the pod's Logs object names only app).
   t.true([...result.files, ...result.skipped].some((f) => f.pod === broken[0] && f.container === 'init-config'))
+  // And the namespace's events, which go with the namespace: why the pod restarts is in there.
+  t.is(result.events?.path, 'shopsys-ci/logs/events.log')
+  const events = readFileSync(path.join(workspace, 'shopsys-ci/logs/events.log'), 'utf8')
+  t.true(result.events!.count > 0)
+  t.regex(events, new RegExp(`^\\S+  Warning  BackOff  pod/${broken[0]}: `, 'm'))
+  t.regex(events, /Normal   Scheduled  pod\//)
 })

@@ -5,7 +5,7 @@ import type {LogsResult} from '../../kube/types.js'
 
 export default class LogsExport extends CiCommand<typeof LogsExport> {
   static summary = 'Save the log of every container of the branch\'s environment into the workspace.'
-  static description = `Writes <workspace>/shopsys-ci/logs/<pod>/<container>.log for every container of every pod in the namespace, init containers included, and <container>.previous.log for the previous instance of a restarted container. The build does this before cleanup, and always when something failed; Jenkins archives the directory.`
+  static description = `Writes <workspace>/shopsys-ci/logs/<pod>/<container>.log for every container of every pod in the namespace, init containers included, and <container>.previous.log for the previous instance of a restarted container, and the namespace's events into events.log (oldest first). The build does this before cleanup, and always when something failed; Jenkins archives the directory.`
   static examples = [
     'BRANCH_NAME=feature/x <%= config.bin %> logs export',
     '<%= config.bin %> logs export --namespace shop-feature-x --json',

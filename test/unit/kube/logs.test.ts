@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {eventsFor, formatEvent} from '../../../src/kube/diagnostics.js'
+import {eventsFor, formatEvent, formatEventLog} from '../../../src/kube/diagnostics.js'
 import {environmentRow, formatEnvironmentTable} from '../../../src/kube/inventory.js'
 import {formatTable} from '../../../src/util/table.js'
 import {logTargets} from '../../../src/kube/logs.js'
@@ -34,6 +34,24 @@ test('events of a workload: itself, its pods, its ReplicaSets; oldest first', (t
   const picked = eventsFor(events, {kind: 'Deployment', name: 'web'}, ['web-abc-1'])
   t.deepEqual(picked.map((e) => e.reason), ['ScalingReplicaSet', 'SuccessfulCreate', 'BackOff'])
   t.is(formatEvent(picked[2], Date.parse('2026-01-01T00:00:40Z')), '30s ago  Warning  BackOff  pod/web-abc-1: Back-off restarting failed container (x4)')
+})
+
+test('events.log: every event of the namespace, oldest first, absolute times; events.k8s.io fields too', (t) => {
+  const log = formatEventLog([
+    {involvedObject: {kind: 'Pod', name: 'web-1'}, reason: 'BackOff', type: 'Warning', message: 'Back-off restarting failed container\n', lastTimestamp: '2026-01-01T00:00:10Z', count: 4},
+    {regarding: {kind: 'Pod', name: 'db-0'}, reason: 'Scheduled', type: 'Normal', message: 'assigned to node-1', eventTime: '2026-01-01T00:00:01.500000Z'},
+    {involvedObject: {kind: 'Deployment', name: 'web'}, reason: 'ScalingReplicaSet', type: 'Normal', message: 'Scaled up'},
+  ])
+  t.is(
+    log,
+    [
+      '-  Normal   ScalingReplicaSet  deployment/web: Scaled up',
+      '2026-01-01T00:00:01.500Z  Normal   Scheduled  pod/db-0: assigned to node-1',
+      '2026-01-01T00:00:10.000Z  Warning  BackOff  pod/web-1: Back-off restarting failed container (x4)',
+      '',
+    ].join('\n'),
+  )
+  t.is(formatEventLog([]), '')
 })
 
 test('tables', (t) => {
