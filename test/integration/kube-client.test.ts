@@ -14,7 +14,8 @@ import * as k8s from '@kubernetes/client-node'
 import test from 'ava'
 
 import {ClusterUnreachableError} from '../../src/errors.js'
-import {clientsFor, reuseConnections} from '../../src/kube/client.js'
+import {clientsFor} from '../../src/kube/client.js'
+import {reuseConnections} from '../../src/kube/connections.js'
 import {createTestNamespace, kube, requireKubeconfig, sleep, waitFor} from '../helpers/stack.js'
 
 test.before(() => {

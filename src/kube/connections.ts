@@ -1,0 +1,67 @@
+/**
+ * Connection pooling for client-node: one keep-alive agent per set of TLS credentials, and pooled
+ * connections closed when idle.
+ */
+import type * as K8s from '@kubernetes/client-node'
+import type {Socket} from 'node:net'
+
+/** The agent options that tell one set of TLS credentials from another. */
+const AGENT_KEY_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const
+
+type AgentFactory = (cluster: {server?: string; proxyUrl?: string} | null, options: Record<string, unknown>) => unknown
+
+/**
+ * An idle connection is closed after this long. Load balancers in front of managed control planes
+ * drop idle connections silently after a few minutes (AWS NLB 350 s, Azure 4 min); a request sent
+ * on such a connection hangs until TCP gives up, long after a phase of many minutes has ended.
+ */
+export const IDLE_CONNECTION_MS = 30_000
+
+/**
+ * client-node 1.x builds a new https.Agent for every request (its private `createAgent`), so every
+ * call paid a TCP and TLS handshake: 4–6× the request itself on a local API server. This keeps one
+ * keep-alive agent per distinct set of TLS credentials, so rotated client certificates still get a
+ * new one, and closes connections idle for `idleMs`. Exported for the tests that prove both.
+ */
+export function reuseConnections(kc: K8s.KubeConfig, {idleMs = IDLE_CONNECTION_MS}: {idleMs?: number} = {}): void {
+  const internals = kc as unknown as {createAgent?: AgentFactory}
+  const create = internals.createAgent
+  if (typeof create !== 'function') return // a client-node without it: slower, still correct
+  const agents = new Map<string, unknown>()
+  internals.createAgent = (cluster, options) => {
+    const key = JSON.stringify([cluster?.server, cluster?.proxyUrl, ...AGENT_KEY_OPTIONS.map((name) => options[name])])
+    let agent = agents.get(key)
+    if (!agent) {
+      agent = create.call(kc, cluster, {...options, keepAlive: true})
+      closeIdleConnections(agent as PoolingAgent, idleMs)
+      agents.set(key, agent)
+    }
+    return agent
+  }
+}
+
+/**
+ * Node's agent destroys a pooled socket when the socket times out; the timeout is set only while
+ * the socket is pooled and cleared when a request takes it, so a watch or a log stream that is
+ * quiet for a long time is never cut.
+ */
+/** The two hooks of Node's http.Agent used here (its typings declare them as returning void). */
+interface PoolingAgent {
+  keepSocketAlive(socket: Socket): boolean
+  reuseSocket(socket: Socket, request: unknown): void
+}
+
+function closeIdleConnections(agent: PoolingAgent, idleMs: number): void {
+  if (typeof agent.keepSocketAlive !== 'function' || typeof agent.reuseSocket !== 'function') return
+  const keep = agent.keepSocketAlive.bind(agent)
+  const reuse = agent.reuseSocket.bind(agent)
+  agent.keepSocketAlive = (socket) => {
+    const kept = keep(socket)
+    if (kept) socket.setTimeout(idleMs)
+    return kept
+  }
+  agent.reuseSocket = (socket, request) => {
+    reuse(socket, request)
+    socket.setTimeout(0)
+  }
+}
