@@ -1,10 +1,19 @@
 /**
  * List-then-watch of one resource in one namespace, kept in a local map (a small informer): the
  * rollout waiter and namespace waits react to events instead of polling on a timer.
- * Reconnects from the last resourceVersion when the server closes the watch, relists on 410 Gone.
+ * Reconnects from the last resourceVersion when the server closes the watch, relists on 410 Gone,
+ * and reconnects when a watch has been silent for too long (see WATCH_SILENCE_MS).
  */
 import {type Kube, sleep, statusCode} from './client.js'
 import type {KObject} from './workload-status.js'
+
+/**
+ * A watch that has sent nothing, not even a bookmark (the API server sends one about every minute to
+ * watches that ask for them), for this long is presumed dead and reopened from its last
+ * resourceVersion: a connection dropped silently by a load balancer or NAT would otherwise leave a
+ * rollout wait blind until its deadline.
+ */
+export const WATCH_SILENCE_MS = 3 * 60_000
 
 export interface ListResult {
   items: KObject[]
@@ -20,6 +29,8 @@ export interface WatcherOptions {
   fieldSelector?: string
   onChange: (type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'SYNC', obj?: KObject) => void
   onError?: (error: unknown) => void
+  /** Reopen a watch silent for this long (default WATCH_SILENCE_MS). */
+  silenceMs?: number
 }
 
 export class ListWatcher {
@@ -87,16 +98,29 @@ export class ListWatcher {
       if (this.options.labelSelector) query.labelSelector = this.options.labelSelector
       if (this.options.fieldSelector) query.fieldSelector = this.options.fieldSelector
       let settled = false
+      let silence: NodeJS.Timeout | undefined
       const settle = (value: 'closed' | 'gone' | 'error') => {
         if (settled) return
         settled = true
+        clearTimeout(silence)
         resolve(value)
       }
+      // Every event (bookmarks included) proves the connection alive; silence reopens the watch.
+      const alive = () => {
+        clearTimeout(silence)
+        silence = setTimeout(() => {
+          settle('closed')
+          this.controller?.abort()
+        }, this.options.silenceMs ?? WATCH_SILENCE_MS)
+        silence.unref()
+      }
+      alive()
       watch
         .watch(
           this.options.path,
           query,
           (type: string, obj: KObject & {code?: number}) => {
+            alive()
             if (type === 'ERROR') {
               settle(obj?.code === 410 ? 'gone' : 'error')
               this.controller?.abort()
@@ -119,7 +143,7 @@ export class ListWatcher {
         )
         .then((controller) => {
           this.controller = controller
-          if (this.stopped) controller.abort()
+          if (this.stopped || settled) controller.abort()
         })
         .catch((error: unknown) => {
           this.options.onError?.(error)

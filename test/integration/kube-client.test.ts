@@ -16,6 +16,7 @@ import test from 'ava'
 import {ClusterUnreachableError} from '../../src/errors.js'
 import {clientsFor} from '../../src/kube/client.js'
 import {reuseConnections} from '../../src/kube/connections.js'
+import {ListWatcher} from '../../src/kube/watch.js'
 import {createTestNamespace, kube, requireKubeconfig, sleep, waitFor} from '../helpers/stack.js'
 
 test.before(() => {
@@ -154,4 +155,66 @@ test.serial('server-side apply is retried too; a create that may have happened i
   const error = await t.throwsAsync(fresh.core.createNamespacedConfigMap({namespace, body: {metadata: {name: 'created'}}}), {instanceOf: ClusterUnreachableError})
   t.regex(error.message, /^no answer from https:\/\/127\.0\.0\.1:\d+ \(createNamespacedConfigMap: .*(ECONNRESET|socket hang up)[^;]*\)$/, 'one attempt: no count')
   t.is(proxy.resetsDone(), 2, 'one attempt only')
+})
+
+/**
+ * A TCP proxy in front of the real API server whose `freeze()` makes every connection open at that
+ * moment go silent without closing (a load balancer that dropped its state); later ones pass.
+ */
+async function freezingProxy(t: {teardown(fn: () => void): void}): Promise<{kubeconfig: string; freeze(): void}> {
+  const real = new k8s.KubeConfig()
+  real.loadFromDefault()
+  const target = new URL(real.getCurrentCluster()!.server)
+  const open = new Set<() => void>()
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port || 443), target.hostname)
+    sockets.add(client).add(upstream)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    open.add(() => {
+      client.unpipe(upstream)
+      upstream.unpipe(client)
+      client.pause()
+      upstream.pause()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.close()
+    for (const socket of sockets) socket.destroy()
+  })
+  const port = (server.address() as net.AddressInfo).port
+  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: {server: string}}>}
+  for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-proxy-')), 'config')
+  writeFileSync(kubeconfig, JSON.stringify(config))
+  return {
+    kubeconfig,
+    freeze: () => {
+      for (const f of open) f()
+      open.clear()
+    },
+  }
+}
+
+test.serial('a watch whose connection goes silent is reopened and catches up from its resourceVersion', async (t) => {
+  const proxy = await freezingProxy(t)
+  const namespace = await createTestNamespace(t, kube(), 'silent-watch')
+  const through = clientsThrough(proxy.kubeconfig)
+  const watcher = new ListWatcher(through, {
+    kind: 'ConfigMap',
+    path: `/api/v1/namespaces/${namespace}/configmaps`,
+    list: () => through.core.listNamespacedConfigMap({namespace}) as never,
+    onChange: () => {},
+    silenceMs: 1500,
+  })
+  await watcher.start()
+  t.teardown(() => watcher.stop())
+  await sleep(300)
+  proxy.freeze() // the watch's connection now carries nothing, and is never closed
+  await kube().core.createNamespacedConfigMap({namespace, body: {metadata: {name: 'after-the-freeze'}}})
+  await waitFor('the reopened watch to see the ConfigMap', () => watcher.items.some((o) => o.metadata?.name === 'after-the-freeze'), {timeoutMs: 15_000})
+  t.pass()
 })
