@@ -65,7 +65,7 @@ export class ServerSideApplyDeployer implements Deployer {
     const manifests = readManifests(ctx.manifestsFile)
     const kube = await this.kube()
     const started = Date.now()
-    const timings = {lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}
+    const timings = {startedAt: started, lockedAt: 0, lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}
 
     const scope = new Map<string, boolean | undefined>()
     await Promise.all(
@@ -82,7 +82,8 @@ export class ServerSideApplyDeployer implements Deployer {
 
     let t = Date.now()
     const lock = await acquireBranchLock(kube, {identity, systemNamespace: this.systemNamespace, timeout: config.deploy.lockTimeout, logger, signal: ctx.signal})
-    timings.lockWait = Date.now() - t
+    timings.lockedAt = Date.now()
+    timings.lockWait = timings.lockedAt - t
     let heartbeat: {stop(): void} | undefined
     try {
       let existing = await readNamespace(kube, ns)

@@ -29,7 +29,10 @@ export interface AppliedObject {
   namespace?: string
 }
 
+/** Durations in ms; `startedAt` and `lockedAt` are epoch ms (when the deploy began, when it got the branch lock). */
 export interface DeployTimings {
+  startedAt: number
+  lockedAt: number
   lockWait: number
   terminatingWait: number
   capacityWait: number

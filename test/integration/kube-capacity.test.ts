@@ -76,8 +76,10 @@ test('two concurrent deploys of one branch: serialized by the lock, the later on
     deployEnvironment({identity: first, config, manifestsFile, logger: logs[0]}),
     new Promise((r) => setTimeout(r, 200)).then(() => deployEnvironment({identity: second, config, manifestsFile, logger: logs[1]})),
   ])
-  // The second waited for the first's whole deploy (apply + rollout).
-  t.true(r2.timings.lockWait >= r1.timings.rollout, `lock wait ${r2.timings.lockWait} ms, first rollout ${r1.timings.rollout} ms`)
+  // The second got the lock only once the first's whole deploy (apply + rollout) was done.
+  const firstDone = r1.timings.startedAt + r1.timings.total
+  t.true(r2.timings.lockedAt >= firstDone, `second locked at ${r2.timings.lockedAt}, first done at ${firstDone}`)
+  t.true(r2.timings.lockWait > 0)
   t.true(r1.created)
   t.false(r2.created)
   const ns = await kube().core.readNamespace({name: first.namespace})
