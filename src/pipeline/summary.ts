@@ -18,6 +18,8 @@ export function formatSummary(report: BuildReport, reportFile: string): string {
     for (const i of report.images) lines.push(`  ${i.status.padEnd(7)} ${i.reference}${i.digest ? `@${i.digest}` : ''} (${formatDuration(i.durationMs)})`)
   }
   for (const p of report.phases) lines.push(`phase      ${p.phase}: exit ${p.exitCode}, ${p.artifacts.length} artifact(s)`)
+  const pruned = report.deploy?.pruned ?? []
+  if (pruned.length > 0) lines.push(`pruned     ${pruned.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')} (no longer in the manifests)`)
   if (report.deploy?.keep) lines.push(`kept until ${report.deploy.expiresAt}`)
   if (report.cleanup) lines.push(`cleanup    ${report.cleanup.outcome}: ${report.cleanup.reason}`)
   lines.push('stages')

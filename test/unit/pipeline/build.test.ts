@@ -64,6 +64,14 @@ test('a successful build runs every stage in order and writes the report', async
   t.deepEqual(report.stages.map((s: {name: string}) => s.name), ['check', 'images', 'render', 'deploy', 'phase fixtures', 'phase checks', 'logs', 'cleanup'])
   t.is(result.reportFile, path.join(run.ctx.workspace, 'shopsys-ci/report.json'))
   t.regex(formatSummary(result.report, result.reportFile), /SUCCEEDED[\s\S]*images +1 built, 0 reused/)
+  t.notRegex(formatSummary(result.report, result.reportFile), /pruned/)
+})
+
+test('the summary names what a deploy in place pruned', async (t) => {
+  const run = await makeRun()
+  const result = await runBuild(run, fakeStages([]))
+  const report = {...result.report, deploy: {...result.report.deploy!, pruned: [{apiVersion: 'apps/v1', kind: 'Deployment', name: 'old-worker'}, {apiVersion: 'v1', kind: 'Service', name: 'old'}]}}
+  t.regex(formatSummary(report, result.reportFile), /^pruned +deployment\/old-worker, service\/old \(no longer in the manifests\)$/m)
 })
 
 test('a failing phase still exports logs and cleans up; the phase\'s exit code wins', async (t) => {
