@@ -1,13 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../../base-command.js'
-import type {ImageResult} from '../../images/types.js'
-import {resolveCommit} from '../../pipeline/context.js'
-
-export interface ImagesBuildResult {
-  commit: string
-  images: ImageResult[]
-}
+import {type ImagesCommandResult, runImagesCommand} from '../../images/cli.js'
 
 export default class ImagesBuild extends CiCommand<typeof ImagesBuild> {
   static summary = 'Build the configured images (and push them with --push), skipping those already in the registry.'
@@ -28,26 +22,10 @@ Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAM
     parallel: Flags.integer({summary: 'Images built at once (default: build.parallel of the config, 2).', min: 1, max: 16}),
   }
 
-  async run(): Promise<ImagesBuildResult> {
-    const loaded = this.loadConfig()
-    const env = process.env
-    const commit = await resolveCommit(this.workspace, env)
-    const {buildImages, formatImageResults} = await import('../../images/index.js')
-    const images = await this.logger.stage('images', () =>
-      buildImages({
-        config: loaded.config,
-        configFile: loaded.file,
-        workspace: this.workspace,
-        env,
-        commit,
-        logger: this.logger,
-        push: this.flags.push,
-        forceBuild: this.flags['force-build'],
-        parallel: this.flags.parallel,
-      }),
+  async run(): Promise<ImagesCommandResult> {
+    const {flags} = this
+    return runImagesCommand({loaded: this.loadConfig(), workspace: this.workspace, logger: this.logger}, (images, ctx) =>
+      images.buildImages({...ctx, push: flags.push, forceBuild: flags['force-build'], parallel: flags.parallel}),
     )
-    if (images.length === 0) this.logger.info('no images configured')
-    else this.logger.info(formatImageResults(images))
-    return {commit, images}
   }
 }

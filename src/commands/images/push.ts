@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../../base-command.js'
-import {resolveCommit} from '../../pipeline/context.js'
-import type {ImagesBuildResult} from './build.js'
+import {type ImagesCommandResult, runImagesCommand} from '../../images/cli.js'
 
 export default class ImagesPush extends CiCommand<typeof ImagesPush> {
   static summary = 'Push the images an earlier `images build` left in the local Docker daemon, skipping those already in the registry.'
@@ -22,25 +21,10 @@ Every image that needs a push must exist in the local Docker daemon before anyth
     parallel: Flags.integer({summary: 'Images pushed at once (default: build.parallel of the config, 2).', min: 1, max: 16}),
   }
 
-  async run(): Promise<ImagesBuildResult> {
-    const loaded = this.loadConfig()
-    const env = process.env
-    const commit = await resolveCommit(this.workspace, env)
-    const {formatImageResults, pushImages} = await import('../../images/index.js')
-    const images = await this.logger.stage('images', () =>
-      pushImages({
-        config: loaded.config,
-        configFile: loaded.file,
-        workspace: this.workspace,
-        env,
-        commit,
-        logger: this.logger,
-        force: this.flags.force,
-        parallel: this.flags.parallel,
-      }),
+  async run(): Promise<ImagesCommandResult> {
+    const {flags} = this
+    return runImagesCommand({loaded: this.loadConfig(), workspace: this.workspace, logger: this.logger}, (images, ctx) =>
+      images.pushImages({...ctx, force: flags.force, parallel: flags.parallel}),
     )
-    if (images.length === 0) this.logger.info('no images configured')
-    else this.logger.info(formatImageResults(images))
-    return {commit, images}
   }
 }

@@ -1,0 +1,31 @@
+/**
+ * What `images build` and `images push` share: the commit, the images stage header and footer,
+ * and the result table. Kept out of src/commands so the commands stay thin; the images module
+ * itself (Docker, the registry client) is loaded only once the command runs.
+ */
+import type {LoadedConfig} from '../config/load.js'
+import {resolveCommit} from '../pipeline/context.js'
+import type {Logger} from '../util/log.js'
+import type {ImagesBaseContext} from './index.js'
+import type {ImageResult} from './types.js'
+
+export interface ImagesCommandResult {
+  commit: string
+  images: ImageResult[]
+}
+
+type ImagesModule = typeof import('./index.js')
+
+/** Runs `operation` (build or push) as the `images` stage of a command and prints its results. */
+export async function runImagesCommand(
+  base: {loaded: LoadedConfig; workspace: string; logger: Logger},
+  operation: (images: ImagesModule, ctx: ImagesBaseContext) => Promise<ImageResult[]>,
+): Promise<ImagesCommandResult> {
+  const env = process.env
+  const commit = await resolveCommit(base.workspace, env)
+  const images = await import('./index.js')
+  const ctx: ImagesBaseContext = {config: base.loaded.config, configFile: base.loaded.file, workspace: base.workspace, env, commit, logger: base.logger}
+  const results = await base.logger.stage('images', () => operation(images, ctx))
+  base.logger.info(results.length === 0 ? 'no images configured' : images.formatImageResults(results))
+  return {commit, images: results}
+}
