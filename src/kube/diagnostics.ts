@@ -46,10 +46,15 @@ export function eventsFor(events: EventLike[], workload: {kind: string; name: st
     .slice(-EVENTS_PER_WORKLOAD)
 }
 
-export function formatEvent(e: EventLike, now: number): string {
+/** `Warning  BackOff  pod/web-1: message (x4)`: an event after its time; `typeWidth` aligns the type column. */
+function eventText(e: EventLike, typeWidth = 0): string {
   const obj = e.involvedObject ?? e.regarding
   const count = e.count && e.count > 1 ? ` (x${e.count})` : ''
-  return `${ago(eventTime(e), now)}  ${e.type ?? ''}  ${e.reason ?? ''}  ${(obj?.kind ?? '').toLowerCase()}/${obj?.name ?? ''}: ${(e.message ?? '').trim()}${count}`
+  return `${(e.type ?? '').padEnd(typeWidth)}  ${e.reason ?? ''}  ${(obj?.kind ?? '').toLowerCase()}/${obj?.name ?? ''}: ${(e.message ?? '').trim()}${count}`
+}
+
+export function formatEvent(e: EventLike, now: number): string {
+  return `${ago(eventTime(e), now)}  ${eventText(e)}`
 }
 
 /**
@@ -59,12 +64,7 @@ export function formatEvent(e: EventLike, now: number): string {
 export function formatEventLog(events: EventLike[]): string {
   return [...events]
     .sort((a, b) => eventTime(a) - eventTime(b))
-    .map((e) => {
-      const obj = e.involvedObject ?? e.regarding
-      const at = eventTime(e) ? new Date(eventTime(e)).toISOString() : '-'
-      const count = e.count && e.count > 1 ? ` (x${e.count})` : ''
-      return `${at}  ${(e.type ?? '').padEnd(7)}  ${e.reason ?? ''}  ${(obj?.kind ?? '').toLowerCase()}/${obj?.name ?? ''}: ${(e.message ?? '').trim()}${count}\n`
-    })
+    .map((e) => `${eventTime(e) ? new Date(eventTime(e)).toISOString() : '-'}  ${eventText(e, 'Warning'.length)}\n`)
     .join('')
 }
 
