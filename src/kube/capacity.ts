@@ -18,6 +18,7 @@ import type {Kube} from './client.js'
 import {type LeaseLike, leaseHeld, readLease, releaseLease, tryAcquireLease, waitForLease} from './lease.js'
 import {isTerminating, type NamespaceLike} from './metadata.js'
 import {readNamespace} from './namespace.js'
+import {selectorToString} from './selector.js'
 
 export type SlotVerdict = 'free' | 'mine' | 'held'
 
@@ -55,8 +56,8 @@ function slotRef(options: {project: string; systemNamespace: string}, index: num
 
 /** Every slot Lease of the project, by name: one list instead of a read per slot. */
 async function listSlots(kube: Kube, options: {project: string; systemNamespace: string}): Promise<Map<string, LeaseLike>> {
-  const selector = Object.entries(slotRef(options, 0).labels).map(([k, v]) => `${k}=${v}`).join(',')
-  const list = await kube.coordination.listNamespacedLease({namespace: options.systemNamespace, labelSelector: selector})
+  const labelSelector = selectorToString({matchLabels: slotRef(options, 0).labels})
+  const list = await kube.coordination.listNamespacedLease({namespace: options.systemNamespace, labelSelector})
   return new Map((list.items as LeaseLike[]).map((lease) => [lease.metadata?.name ?? '', lease]))
 }
 
