@@ -40,17 +40,17 @@ export function reuseConnections(kc: K8s.KubeConfig, {idleMs = IDLE_CONNECTION_M
   }
 }
 
-/**
- * Node's agent destroys a pooled socket when the socket times out; the timeout is set only while
- * the socket is pooled and cleared when a request takes it, so a watch or a log stream that is
- * quiet for a long time is never cut.
- */
 /** The two hooks of Node's http.Agent used here (its typings declare them as returning void). */
 interface PoolingAgent {
   keepSocketAlive(socket: Socket): boolean
   reuseSocket(socket: Socket, request: unknown): void
 }
 
+/**
+ * Node's agent destroys a pooled socket when the socket times out; the timeout is set only while
+ * the socket is pooled and cleared when a request takes it, so a watch or a log stream that is
+ * quiet for a long time is never cut.
+ */
 function closeIdleConnections(agent: PoolingAgent, idleMs: number): void {
   if (typeof agent.keepSocketAlive !== 'function' || typeof agent.reuseSocket !== 'function') return
   const keep = agent.keepSocketAlive.bind(agent)
