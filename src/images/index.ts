@@ -164,11 +164,24 @@ function imageResult(plan: ImagePlan, status: ImageResult['status'], started: nu
   }
 }
 
+/**
+ * The registry lookup both commands start an image with: the `reused` result when the registry has
+ * the tag already (logged), else undefined. `skipped` names what is then not done (built, pushed).
+ */
+async function reusedFromRegistry(session: Pick<Session, 'registry' | 'say' | 'now'>, plan: ImagePlan, started: number, skipped: 'built' | 'pushed', signal?: AbortSignal): Promise<ImageResult | undefined> {
+  const {registry, say, now} = session
+  const info = await registry.manifest(plan.path, plan.tag, signal)
+  if (!info.exists) return undefined
+  say(plan.name, `reused ${plan.reference}${info.digest ? ` (${info.digest})` : ''}: already in ${registry.displayName}, not ${skipped}`)
+  return imageResult(plan, 'reused', started, now, info.digest)
+}
+
 /** Runs the images stage; resolves with one result per configured image, in config order. */
 export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
   const {config, logger} = ctx
   if (config.images.length === 0) return []
-  return withSession(ctx, async ({plans, byName, parallel, docker, registry, pusher, login, say, now}) => {
+  return withSession(ctx, async (session) => {
+    const {plans, byName, parallel, docker, registry, pusher, login, say, now} = session
     const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker)
     const labels = {
       'org.opencontainers.image.revision': ctx.commit,
@@ -182,11 +195,8 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
       const plan = byName.get(name)!
       const started = now()
       if (!ctx.forceBuild) {
-        const info = await registry.manifest(plan.path, plan.tag, ctx.signal)
-        if (info.exists) {
-          say(name, `reused ${plan.reference}${info.digest ? ` (${info.digest})` : ''}: already in ${registry.displayName}, not built`)
-          return imageResult(plan, 'reused', started, now, info.digest)
-        }
+        const reused = await reusedFromRegistry(session, plan, started, 'built', ctx.signal)
+        if (reused) return reused
         say(name, `${plan.reference} is not in ${registry.displayName} yet: building`)
       }
       // Images built FROM a reused dependency need it from the registry: be logged in first.
@@ -230,7 +240,8 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
 export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]> {
   const {config} = ctx
   if (config.images.length === 0) return []
-  return withSession(ctx, async ({plans, byName, parallel, docker, registry, pusher, login, say, now}) => {
+  return withSession(ctx, async (session) => {
+    const {plans, byName, parallel, docker, registry, pusher, login, say, now} = session
     const localImages = ctx.services?.localImages ?? docker
     const started = new Map<string, number>()
     const results = new Map<string, ImageResult>()
@@ -244,10 +255,9 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
         const plan = byName.get(name)!
         started.set(name, now())
         if (!ctx.force) {
-          const info = await registry.manifest(plan.path, plan.tag, ctx.signal)
-          if (info.exists) {
-            say(name, `reused ${plan.reference}${info.digest ? ` (${info.digest})` : ''}: already in ${registry.displayName}, not pushed`)
-            results.set(name, imageResult(plan, 'reused', started.get(name)!, now, info.digest))
+          const reused = await reusedFromRegistry(session, plan, started.get(name)!, 'pushed', ctx.signal)
+          if (reused) {
+            results.set(name, reused)
             return {plan}
           }
         }
