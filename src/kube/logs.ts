@@ -1,7 +1,8 @@
 /**
  * `logs export` (DESIGN §2 step 8): every container of every pod of the namespace — init containers
  * and the previous instance of restarted ones too — into `<workspace>/shopsys-ci/logs/<pod>/<container>.log`
- * (`<container>.previous.log`), and the namespace's events into `events.log` next to them. The build runs it before cleanup, and always when something failed.
+ * (`<container>.previous.log`), and the namespace's events into `events.log` next to them. The build
+ * runs it before cleanup, and always when something failed.
  */
 import {createWriteStream, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'

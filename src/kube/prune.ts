@@ -7,9 +7,9 @@
  * its labels), with a server-side-apply entry of field manager `shopsys-ci` in their managedFields
  * and no ownerReferences. Objects that controllers made from templates (ReplicaSets, Pods, a
  * StatefulSet's PVCs) may share the environment's labels, but not that entry; the quota, limits and
- * owner Lease the tool keeps in the namespace are never pruned. Which kinds to look at: the namespace's `applied-kinds` annotation,
- * the union of every kind ever applied to it, so a kind that disappeared from the manifests is
- * still looked at.
+ * owner Lease the tool keeps in the namespace are never pruned. Which kinds to look at: the
+ * namespace's `applied-kinds` annotation, the union of every kind ever applied to it, so a kind that
+ * disappeared from the manifests is still looked at.
  */
 import {FIELD_MANAGER} from '../conventions.js'
 import {DeployError} from '../errors.js'

@@ -1,9 +1,9 @@
 /**
  * Retries of Kubernetes API requests that failed for a passing reason: the API server restarting
- * or throttling (429, 503), a gateway in front of it (502, 504), a connection refused or reset.
- * Not a 500: the API server answers a server-side apply that does not fit the schema with a 500,
- * which no retry fixes. A managed control plane
- * does this now and then; one such blip must not fail a build after its images were built.
+ * or throttling (429, 503), a gateway in front of it (502, 504), a connection refused or reset. A
+ * managed control plane does this now and then; one such blip must not fail a build after its
+ * images were built. Not a 500: the API server answers a server-side apply that does not fit the
+ * schema with a 500, which no retry fixes.
  *
  * A request the server may already have carried out (a reset connection, a 504) is retried only
  * when repeating it is harmless: reads, lists and server-side apply. A create, replace or delete is
