@@ -39,16 +39,39 @@ export interface ManifestSummary {
   objects: string[]
 }
 
+/** Go template actions that are a bare word, so they look like a Handlebars variable. */
+const GO_TEMPLATE_KEYWORDS = new Set(['end', 'else', 'break', 'continue'])
+
+/**
+ * The `{{…}}` of `line` that are placeholders of the original's `sed` (`{{FIRST_DOMAIN_HOSTNAME}}`)
+ * or of Handlebars (`{{ hosts.first }}`, `{{json hosts.first}}`, `{{#if x}}`, `{{/if}}`): words and
+ * dotted paths only. Go and Prometheus template actions, which ConfigMaps legitimately carry
+ * (`{{ .Values.x }}`, `{{ $labels.instance }}`, `{{ printf "%s" . }}`, `{{ end }}`, Go comments),
+ * are not placeholders.
+ */
+export function unrenderedPlaceholders(line: string): string[] {
+  const found: string[] = []
+  for (const match of line.matchAll(/\{\{\{?~?(.*?)~?\}?\}\}/g)) {
+    const expression = match[1].trim()
+    const block = /^[#^>/](?!\*)/.test(expression)
+    const words = (block ? expression.slice(1) : expression).trim().split(/\s+/)
+    const handlebarsLike = words.every((w) => /^[A-Za-z_@][\w.@-]*$/.test(w))
+    if (handlebarsLike && (block || !GO_TEMPLATE_KEYWORDS.has(words[0]))) found.push(match[0])
+  }
+  return found
+}
+
 /**
  * What `render` checks in kustomize's output before writing it: the structure of every object (the
- * same parser `deploy` reads the file with) and, here only, that no Handlebars placeholder is left
- * anywhere: the original system applied whatever `sed` left behind. `source` names the output in the
+ * same parser `deploy` reads the file with) and, here only, that no placeholder is left anywhere:
+ * the original system applied whatever `sed` left behind. `source` names the output in the
  * message: it is not written anywhere when it fails.
  */
 export function checkManifests(text: string, source: string): ManifestSummary {
   const placeholders: string[] = []
   text.split('\n').forEach((line, i) => {
-    if (line.includes('{{')) placeholders.push(`line ${i + 1}: unrendered placeholder: ${line.trim()}`)
+    const found = unrenderedPlaceholders(line)
+    if (found.length > 0) placeholders.push(`line ${i + 1}: unrendered placeholder ${found.join(', ')}: ${line.trim()}`)
   })
   const objects = parseManifests(text, source, {
     problems: placeholders,

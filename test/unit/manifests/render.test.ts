@@ -5,7 +5,7 @@ import test from 'ava'
 import {parseAllDocuments, parse} from 'yaml'
 
 import {ManifestError} from '../../../src/errors.js'
-import {checkManifests} from '../../../src/manifests/kustomize.js'
+import {checkManifests, unrenderedPlaceholders} from '../../../src/manifests/kustomize.js'
 import {generateOverlay} from '../../../src/manifests/overlay.js'
 import {copyExample, runCli} from '../../helpers/cli.js'
 
@@ -38,9 +38,26 @@ test('manifest check: objects without a name and leftover placeholders are rejec
   t.deepEqual(checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n', 'm.yaml').objects, ['ConfigMap/a'])
   const error = t.throws(() => checkManifests('apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: "{{x}}"}\n', 'the output of `kubectl kustomize o`'), {instanceOf: ManifestError})
   t.regex(error.message, /^2 problems in the output of `kubectl kustomize o`:\n/)
-  t.regex(error.message, /line 7: unrendered placeholder: metadata: \{name: "\{\{x\}\}"\}/)
+  t.regex(error.message, /line 7: unrendered placeholder \{\{x\}\}: metadata: \{name: "\{\{x\}\}"\}/)
   t.regex(error.message, /document 1 \(line 1, ConfigMap\): missing metadata\.name/)
   t.regex(error.suggestions.join('\n'), /kustomize\.base/)
+})
+
+test('manifest check: placeholders of sed and Handlebars are found, Go and Prometheus templates are not', (t) => {
+  for (const placeholder of ['{{FIRST_DOMAIN_HOSTNAME}}', '{{ slug }}', '{{hosts.first}}', '{{json hosts.first}}', '{{{urls.first}}}', '{{#if values.debug}}', '{{/if}}', '{{~ domain ~}}', '{{images.php-fpm.reference}}']) {
+    t.deepEqual(unrenderedPlaceholders(`  host: ${placeholder}`), [placeholder], placeholder)
+  }
+  for (const template of ['{{ .Values.name }}', '{{ $labels.instance }}', '{{ humanize $value }}', '{{ range .Alerts }}', '{{ end }}', '{{- else -}}', '{{ template "slack.title" . }}', '{{/* a comment */}}', '{{ if eq .Status "firing" }}', '{{', '{}']) {
+    t.deepEqual(unrenderedPlaceholders(`  text: ${template}`), [], template)
+  }
+  t.deepEqual(unrenderedPlaceholders('{{ .Name }} at {{slug}}.{{ domain }}'), ['{{slug}}', '{{ domain }}'])
+})
+
+test('manifest check: a ConfigMap holding an alerting template passes; a sed placeholder next to it does not', (t) => {
+  const alerts = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alerts}\ndata:\n  slack.tmpl: |\n    {{ define "title" }}{{ .Status }}: {{ $labels.instance }}{{ end }}\n'
+  t.deepEqual(checkManifests(alerts, 'm.yaml').objects, ['ConfigMap/alerts'])
+  const error = t.throws(() => checkManifests(`${alerts}---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {externalName: "{{FIRST_DOMAIN_HOSTNAME}}"}\n`, 'm.yaml'), {instanceOf: ManifestError})
+  t.regex(error.message, /^1 problem in m\.yaml:\n  - line 11: unrendered placeholder \{\{FIRST_DOMAIN_HOSTNAME\}\}/)
 })
 
 test('manifest check: List items are objects of their own; empty output is refused', (t) => {
