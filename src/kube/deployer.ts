@@ -19,10 +19,11 @@ import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
+import {isImmutableJobError, recreateJob} from './jobs.js'
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
-import {applyNamespace, deleteNamespace, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
+import {appliedAt, applyNamespace, deleteNamespace, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
@@ -146,7 +147,8 @@ export class ServerSideApplyDeployer implements Deployer {
           if (!verdict.ok) throw new DeployError(`refusing to deploy branch "${identity.branch}" into namespace "${ns}" created meanwhile by someone else: ${verdict.reason}`)
         }
       }
-      await applyNamespace(kube, ns, meta.labels, meta.annotations)
+      // The server's clock, for telling this deploy's events from an earlier one's.
+      const since = appliedAt(await applyNamespace(kube, ns, meta.labels, meta.annotations))
       logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations[EXPIRES_AT_ANNOTATION]}${keep ? ', kept for review' : ''})`)
       heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
       if (!existing) {
@@ -156,7 +158,7 @@ export class ServerSideApplyDeployer implements Deployer {
 
       t = Date.now()
       await this.applyPolicies(kube, identity, config.deploy.resourceQuota, config.deploy.limitRange)
-      const applied = await this.apply(kube, planned, logger)
+      const applied = await this.apply(kube, planned, {namespace: ns, logger, signal: ctx.signal})
       const pruned =
         existing && config.deploy.prune
           ? await pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied, logger})
@@ -165,7 +167,7 @@ export class ServerSideApplyDeployer implements Deployer {
 
       t = Date.now()
       const waiter = this.options.waiter ?? new WatchRolloutWaiter(kube)
-      const evaluation = await waiter.wait({namespace: ns, timeout: config.deploy.timeout, logger, signal: ctx.signal})
+      const evaluation = await waiter.wait({namespace: ns, timeout: config.deploy.timeout, since, logger, signal: ctx.signal})
       timings.rollout = Date.now() - t
       timings.total = Date.now() - started
       return {
@@ -222,14 +224,15 @@ export class ServerSideApplyDeployer implements Deployer {
     ])
   }
 
-  private async apply(kube: Kube, objects: ManifestObject[], logger: Logger): Promise<AppliedObject[]> {
+  private async apply(kube: Kube, objects: ManifestObject[], {namespace, logger, signal}: {namespace: string; logger: Logger; signal?: AbortSignal}): Promise<AppliedObject[]> {
     const applied: AppliedObject[] = []
     for (const group of applyOrder(objects)) {
       const results = await mapLimit(group, this.options.applyConcurrency ?? 16, async (obj) => {
         try {
           await kube.serverSideApply(obj as never)
         } catch (error) {
-          throw new DeployError(`server-side apply of ${describeObject(obj)} failed: ${apiMessage(error)}`, {cause: error})
+          if (!isImmutableJobError(obj, error)) throw new DeployError(`server-side apply of ${describeObject(obj)} failed: ${apiMessage(error)}`, {cause: error})
+          await recreateJob(kube, obj, {namespace, logger, signal})
         }
         logger.debug(`applied ${describeObject(obj)}`)
         return {apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? {namespace: obj.metadata.namespace} : {})}

@@ -2,7 +2,8 @@
  * Waiting for a namespace's workloads: every Deployment, StatefulSet, DaemonSet and Job at once,
  * with one deadline, driven by watches (no fixed sleeps). A progress line is printed whenever a
  * workload's state changes; a container stuck in CrashLoopBackOff, ImagePullBackOff, ErrImagePull or
- * CreateContainerConfigError, or a failed Job, fails the rollout at once with diagnostics.
+ * CreateContainerConfigError, a failed Job, or pods that admission refuses (a Deployment's
+ * ReplicaFailure, the other kinds' FailedCreate events) fail the rollout at once with diagnostics.
  */
 import {DeployError} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
@@ -12,10 +13,14 @@ import {collectDiagnostics} from './diagnostics.js'
 import {ListWatcher} from './watch.js'
 import {evaluateRollout, type KObject, progressLine, type RolloutEvaluation} from './workload-status.js'
 
+const FAILED_CREATE = 'reason=FailedCreate'
+
 export interface RolloutContext {
   namespace: string
   /** ms */
   timeout: number
+  /** Server time of this deploy (see Snapshot.since): older FailedCreate events are not its own. */
+  since?: Date
   logger: Logger
   signal?: AbortSignal
 }
@@ -60,8 +65,8 @@ export class WatchRolloutWaiter implements RolloutWaiter {
       setImmediate(evaluate)
     }
     const onError = (error: unknown) => ctx.logger.debug(`watch error (reconnecting): ${(error as Error)?.message ?? error}`)
-    const watcher = (kind: string, path: string, list: () => Promise<{items: KObject[]; metadata?: {resourceVersion?: string}}>) =>
-      new ListWatcher(kube, {kind, path, list, onChange, onError})
+    const watcher = (kind: string, path: string, list: () => Promise<{items: KObject[]; metadata?: {resourceVersion?: string}}>, fieldSelector?: string) =>
+      new ListWatcher(kube, {kind, path, list, onChange, onError, fieldSelector})
     const watchers = {
       Deployment: watcher('Deployment', `/apis/apps/v1/namespaces/${ns}/deployments`, () => kube.apps.listNamespacedDeployment({namespace: ns}) as never),
       StatefulSet: watcher('StatefulSet', `/apis/apps/v1/namespaces/${ns}/statefulsets`, () => kube.apps.listNamespacedStatefulSet({namespace: ns}) as never),
@@ -69,11 +74,15 @@ export class WatchRolloutWaiter implements RolloutWaiter {
       Job: watcher('Job', `/apis/batch/v1/namespaces/${ns}/jobs`, () => kube.batch.listNamespacedJob({namespace: ns}) as never),
       ReplicaSet: watcher('ReplicaSet', `/apis/apps/v1/namespaces/${ns}/replicasets`, () => kube.apps.listNamespacedReplicaSet({namespace: ns}) as never),
       Pod: watcher('Pod', `/api/v1/namespaces/${ns}/pods`, () => kube.core.listNamespacedPod({namespace: ns}) as never),
+      // Admission refusing the pods of a StatefulSet, DaemonSet or Job shows only in these.
+      Event: watcher('Event', `/api/v1/namespaces/${ns}/events`, () => kube.core.listNamespacedEvent({namespace: ns, fieldSelector: FAILED_CREATE}) as never, FAILED_CREATE),
     }
     const snapshot = () => ({
       workloads: [...watchers.Deployment.items, ...watchers.StatefulSet.items, ...watchers.DaemonSet.items, ...watchers.Job.items],
       replicaSets: watchers.ReplicaSet.items,
       pods: watchers.Pod.items,
+      events: watchers.Event.items,
+      since: ctx.since,
     })
     let ready = false
     const onAbort = () => settle({kind: 'error', error: ctx.signal?.reason ?? new Error('aborted')})

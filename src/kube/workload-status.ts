@@ -5,6 +5,7 @@
  * Readiness follows `kubectl rollout status`; the fail-fast rules are ours: a container waiting with
  * one of FATAL_REASONS fails the rollout at once instead of at the deadline.
  */
+import {FIELD_MANAGER} from '../conventions.js'
 import {selectorMatches, type LabelSelectorLike} from './selector.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -20,6 +21,7 @@ export interface KObject {
     ownerReferences?: Array<{kind?: string; name?: string; uid?: string; controller?: boolean}>
     deletionTimestamp?: Date | string
     creationTimestamp?: Date | string
+    managedFields?: Array<{manager?: string; operation?: string; time?: Date | string}>
     uid?: string
     resourceVersion?: string
   }
@@ -210,10 +212,59 @@ export interface RolloutEvaluation {
   failed: WorkloadEvaluation[]
 }
 
+/** A core/v1 Event, as far as the rollout reads it. */
+export interface KEvent extends KObject {
+  type?: string
+  reason?: string
+  message?: string
+  involvedObject?: {kind?: string; name?: string; uid?: string}
+  firstTimestamp?: Date | string
+  lastTimestamp?: Date | string
+  eventTime?: Date | string
+  series?: {lastObservedTime?: Date | string}
+}
+
 export interface Snapshot {
   workloads: KObject[]
   replicaSets: KObject[]
   pods: KObject[]
+  /** `FailedCreate` events of the namespace (only those are read). */
+  events?: KEvent[]
+  /**
+   * Server time of this deploy: when it applied the namespace. Events up to it belong to an earlier
+   * deploy (see refusedCreation).
+   */
+  since?: Date
+}
+
+const seconds = (time: Date | string | undefined): number | undefined => {
+  if (time === undefined) return undefined
+  const ms = new Date(time).getTime()
+  return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000)
+}
+
+/**
+ * Why the pods of a StatefulSet, DaemonSet or Job cannot be created, if admission refuses them (a
+ * quota without requests, a pod security policy): their controllers say so only in `FailedCreate`
+ * events (a Deployment has its ReplicaFailure condition). An exceeded quota may clear when other
+ * pods go, so it is not a reason to give up.
+ *
+ * Only an event from a later second than this deploy, the workload's creation and its last apply
+ * counts: event times have whole seconds, and a controller may still report on the previous spec
+ * within the second it was replaced. A refusal that lasts is reported again within a second or two
+ * (the controller retries with a growing backoff, each try updating the event).
+ */
+export function refusedCreation(workload: KObject, events: KEvent[], since?: Date): string | undefined {
+  if (!['StatefulSet', 'DaemonSet', 'Job'].includes(workload.kind ?? '')) return undefined
+  const applied = workload.metadata?.managedFields?.filter((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply').map((f) => f.time)
+  const from = Math.max(...[since, workload.metadata?.creationTimestamp, ...(applied ?? [])].map((t) => seconds(t) ?? 0))
+  const refused = events
+    .filter((e) => e.reason === 'FailedCreate' && e.type !== 'Normal' && e.involvedObject?.kind === workload.kind && e.involvedObject?.name === workload.metadata?.name)
+    .filter((e) => !workload.metadata?.uid || !e.involvedObject?.uid || e.involvedObject.uid === workload.metadata.uid)
+    .map((e) => ({message: e.message ?? 'FailedCreate', at: seconds(e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp) ?? 0}))
+    .filter((e) => e.at > from && !/exceeded quota/.test(e.message))
+    .sort((a, b) => b.at - a.at)
+  return refused[0] ? `pods cannot be created: ${refused[0].message}` : undefined
 }
 
 const REVISION = 'deployment.kubernetes.io/revision'
@@ -257,7 +308,8 @@ export function evaluateRollout(snapshot: Snapshot): RolloutEvaluation {
       const pods = currentPods(w, snapshot)
       const problems = state.ready ? [] : pods.flatMap((p) => podProblems(p))
       const fatalProblem = problems.find((p) => p.fatal)
-      const fatal = state.failure ?? (fatalProblem ? `${fatalProblem.init ? 'init ' : ''}container ${fatalProblem.container} of pod ${fatalProblem.pod}: ${fatalProblem.reason}${fatalProblem.message ? ` (${fatalProblem.message})` : ''}` : undefined)
+      const refused = state.ready ? undefined : refusedCreation(w, snapshot.events ?? [], snapshot.since)
+      const fatal = state.failure ?? refused ?? (fatalProblem ? `${fatalProblem.init ? 'init ' : ''}container ${fatalProblem.container} of pod ${fatalProblem.pod}: ${fatalProblem.reason}${fatalProblem.message ? ` (${fatalProblem.message})` : ''}` : undefined)
       return {...state, pods: pods.map((p) => p.metadata?.name ?? '?'), problems, ...(fatal ? {fatal} : {})}
     })
     .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))

@@ -6,7 +6,7 @@ import test from 'ava'
 
 import {DeployError, ExitCode} from '../../src/errors.js'
 import {deployEnvironment} from '../../src/kube/index.js'
-import {cleanupProject, deleteSystemNamespace, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
+import {cleanupProject, deleteSystemNamespace, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith, writeManifests} from './kube-helpers.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -93,3 +93,66 @@ spec:
   t.regex(error.message, /deployment\/no-requests/)
   t.regex(error.message, /pods cannot be created: .*must specify requests\.cpu/)
 })
+
+/**
+ * A StatefulSet or a Job whose container has no requests unless `requests` is given; the fixed
+ * StatefulSet's pod is Ready only after 2 s, so the wait sees it unready next to the old refusals.
+ */
+function refusable(kind: 'StatefulSet' | 'Job', requests?: string): string {
+  const container = `{name: app, image: example.invalid/app:1${requests ? `, resources: {requests: {cpu: ${requests}}}` : ''}}`
+  return kind === 'StatefulSet'
+    ? `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 1
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}${requests ? ', annotations: {shopsys-ci.test/ready-after: "2s"}' : ''}}
+    spec:
+      containers: [${container}]
+`
+    : `apiVersion: batch/v1
+kind: Job
+metadata: {name: migrate}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [${container}]
+`
+}
+
+for (const kind of ['StatefulSet', 'Job'] as const) {
+  const name = `${kind.toLowerCase()}/${kind === 'Job' ? 'migrate' : 'db'}`
+  test(`${kind} pods refused by the namespace quota: exit 6 within seconds, not at the deadline; fixed in place, the old refusals do not count`, async (t) => {
+    const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 120_000, resourceQuota: {'requests.cpu': '2'}}})
+    cleanupProject(t, config.project)
+    const identity = identityOf(config, `quota-refused-${kind.toLowerCase()}`)
+    const {manifestsFile} = workspaceWith(refusable(kind))
+    const started = Date.now()
+    const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+    t.true(Date.now() - started < 30_000, 'not at the deadline')
+    t.is(error.exitCode, ExitCode.deploy)
+    t.regex(error.message, new RegExp(`${name}: pods cannot be created: .*must specify requests\\.cpu`))
+    t.regex(error.details ?? '', /FailedCreate/)
+
+    // The same branch again with requests. The controller's refusals of the old spec are still in
+    // the namespace's events (and may go on for a moment): they must not fail this deploy.
+    writeManifests(manifestsFile, refusable(kind, '100m'))
+    const log = logger()
+    const result = await deployEnvironment({identity, config, manifestsFile, logger: log})
+    t.deepEqual(result.workloads.map((w) => `${w.kind}/${w.name}`), [`${kind}/${kind === 'Job' ? 'migrate' : 'db'}`])
+    const lines = log.lines.join('\n')
+    if (kind === 'StatefulSet') {
+      // Unready for 2 s next to the old refusals, then ready.
+      t.regex(lines, /statefulset\/db: 0\/1 ready/)
+      t.regex(lines, /statefulset\/db: 1\/1 ready/)
+    } else {
+      // A Job's pod template cannot change: it was created anew and ran again.
+      t.regex(lines, /job\/migrate: a Job's pod template cannot change; deleting the old Job and creating it anew/)
+      t.regex(lines, /job\/migrate: complete/)
+    }
+  })
+}

@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {evaluateRollout, type KObject, podProblems, progressLine, workloadState} from '../../../src/kube/workload-status.js'
+import {evaluateRollout, type KEvent, type KObject, podProblems, progressLine, refusedCreation, workloadState} from '../../../src/kube/workload-status.js'
 
 const deployment = (status: Record<string, unknown>, extra: Partial<KObject> = {}): KObject => ({
   kind: 'Deployment',
@@ -40,6 +40,61 @@ test('Deployment: pods refused at admission fail fast; an exceeded quota may cle
   t.false(exceeded.ready)
   t.is(exceeded.failure, undefined)
   t.regex(exceeded.summary, /exceeded quota/)
+})
+
+const failedCreate = (kind: string, name: string, message: string, lastTimestamp: string, extra: Partial<KEvent> = {}): KEvent => ({
+  kind: 'Event',
+  metadata: {name: `${name}.1`},
+  type: 'Warning',
+  reason: 'FailedCreate',
+  message,
+  involvedObject: {kind, name, uid: 'u1'},
+  lastTimestamp,
+  ...extra,
+})
+const FORBIDDEN = 'create Pod db-0 in StatefulSet db failed error: pods "db-0" is forbidden: failed quota: q: must specify requests.cpu for: db'
+
+test('refusedCreation: a FailedCreate event of this deploy fails a StatefulSet, DaemonSet or Job', (t) => {
+  const since = new Date('2026-11-26T10:00:00.000Z')
+  for (const kind of ['StatefulSet', 'DaemonSet', 'Job']) {
+    const workload: KObject = {kind, metadata: {name: 'db', uid: 'u1', creationTimestamp: '2026-11-20T00:00:00Z'}}
+    t.is(refusedCreation(workload, [failedCreate(kind, 'db', FORBIDDEN, '2026-11-26T10:00:01Z')], since), `pods cannot be created: ${FORBIDDEN}`, kind)
+    // An earlier deploy's event, or one from this deploy's second; another workload's; a Normal
+    // event; an exceeded quota, which may clear.
+    t.is(refusedCreation(workload, [failedCreate(kind, 'db', FORBIDDEN, '2026-11-26T09:59:59Z')], since), undefined, kind)
+    t.is(refusedCreation(workload, [failedCreate(kind, 'db', FORBIDDEN, '2026-11-26T10:00:00Z')], since), undefined, kind)
+    t.is(refusedCreation(workload, [failedCreate(kind, 'web', FORBIDDEN, '2026-11-26T10:00:05Z')], since), undefined, kind)
+    t.is(refusedCreation(workload, [failedCreate(kind, 'db', FORBIDDEN, '2026-11-26T10:00:05Z', {involvedObject: {kind, name: 'db', uid: 'u0'}})], since), undefined, `${kind}: a deleted namesake's`)
+    t.is(refusedCreation(workload, [failedCreate(kind, 'db', FORBIDDEN, '2026-11-26T10:00:05Z', {type: 'Normal'})], since), undefined, kind)
+    t.is(refusedCreation(workload, [failedCreate(kind, 'db', 'pods "db-0" is forbidden: exceeded quota: q, requested: pods=1, used: pods=3, limited: pods=3', '2026-11-26T10:00:05Z')], since), undefined, kind)
+  }
+  // A Deployment says it in its ReplicaFailure condition instead (see above).
+  t.is(refusedCreation({kind: 'Deployment', metadata: {name: 'db', uid: 'u1'}}, [failedCreate('Deployment', 'db', FORBIDDEN, '2026-11-26T10:00:05Z')], since), undefined)
+})
+
+test('refusedCreation: the newest event counts; series and eventTime are read; creation and the last apply start the count too', (t) => {
+  const sts: KObject = {kind: 'StatefulSet', metadata: {name: 'db', uid: 'u1', creationTimestamp: '2026-11-26T10:00:00Z'}}
+  const events = [failedCreate('StatefulSet', 'db', 'older', '2026-11-26T10:00:01Z'), failedCreate('StatefulSet', 'db', 'newer', '2026-11-26T10:00:03Z')]
+  t.is(refusedCreation(sts, events), 'pods cannot be created: newer')
+  t.is(refusedCreation(sts, [failedCreate('StatefulSet', 'db', 'before creation', '2026-11-26T09:00:00Z')]), undefined)
+  const series = failedCreate('StatefulSet', 'db', 'repeated', '2026-11-26T09:00:00Z', {series: {lastObservedTime: '2026-11-26T10:00:02.123456Z'}})
+  t.is(refusedCreation(sts, [series]), 'pods cannot be created: repeated')
+  const modern = failedCreate('StatefulSet', 'db', 'events.k8s.io', '', {lastTimestamp: undefined, eventTime: '2026-11-26T10:00:01.500000Z'})
+  t.is(refusedCreation(sts, [modern]), 'pods cannot be created: events.k8s.io')
+  // Applied again (a fixed spec) after the namespace: the old spec's refusals are not this one's.
+  const reapplied: KObject = {...sts, metadata: {...sts.metadata, managedFields: [{manager: 'shopsys-ci', operation: 'Apply', time: '2026-11-26T10:00:05Z'}, {manager: 'kube-controller-manager', operation: 'Update', time: '2026-11-26T10:00:09Z'}]}}
+  t.is(refusedCreation(reapplied, [failedCreate('StatefulSet', 'db', 'old spec', '2026-11-26T10:00:05Z')], new Date('2026-11-26T10:00:04Z')), undefined)
+  t.is(refusedCreation(reapplied, [failedCreate('StatefulSet', 'db', 'new spec', '2026-11-26T10:00:06Z')], new Date('2026-11-26T10:00:04Z')), 'pods cannot be created: new spec')
+})
+
+test('evaluateRollout: a StatefulSet whose pods admission refuses fails at once; once ready, old events do not matter', (t) => {
+  const sts = (readyReplicas: number): KObject => ({kind: 'StatefulSet', metadata: {name: 'db', uid: 'u1', generation: 1}, spec: {replicas: 1}, status: {observedGeneration: 1, readyReplicas}})
+  const events = [failedCreate('StatefulSet', 'db', FORBIDDEN, '2026-11-26T10:00:01Z')]
+  const since = new Date('2026-11-26T10:00:00Z')
+  const refused = evaluateRollout({workloads: [sts(0)], replicaSets: [], pods: [], events, since})
+  t.deepEqual(refused.failed.map((w) => w.name), ['db'])
+  t.regex(refused.failed[0].fatal ?? '', /^pods cannot be created: .*must specify requests\.cpu/)
+  t.true(evaluateRollout({workloads: [sts(1)], replicaSets: [], pods: [], events, since}).allReady)
 })
 
 test('StatefulSet', (t) => {

@@ -1,0 +1,48 @@
+/**
+ * A Job's pod template cannot change once the Job exists: a new commit's image in a migration Job
+ * makes server-side apply fail with 422 "field is immutable". Deploy in place then does what
+ * `kubectl apply --force` does: deletes that Job (its pods go with it) and applies it anew, so the
+ * Job runs again for the new commit. Only Jobs: they run to completion and hold no state.
+ */
+import {DeployError} from '../errors.js'
+import type {Logger} from '../util/log.js'
+import {apiMessage, isNotFound, type Kube, statusCode} from './client.js'
+import {describeObject, type ManifestObject} from './manifests.js'
+import {watchUntil} from './watch.js'
+
+const RECREATE_TIMEOUT_MS = 60_000
+
+export function isImmutableJobError(obj: ManifestObject, error: unknown): boolean {
+  return obj.kind === 'Job' && obj.apiVersion.startsWith('batch/') && statusCode(error) === 422 && /field is immutable/.test(apiMessage(error))
+}
+
+export async function recreateJob(kube: Kube, obj: ManifestObject, options: {namespace: string; logger: Logger; signal?: AbortSignal}): Promise<void> {
+  const name = obj.metadata.name
+  const namespace = obj.metadata.namespace ?? options.namespace
+  options.logger.info(`${describeObject(obj)}: a Job's pod template cannot change; deleting the old Job and creating it anew`)
+  try {
+    await kube.batch.deleteNamespacedJob({name, namespace, propagationPolicy: 'Background'})
+  } catch (error) {
+    if (!isNotFound(error)) throw new DeployError(`cannot delete ${describeObject(obj)} to create it anew: ${apiMessage(error)}`, {cause: error})
+  }
+  const fieldSelector = `metadata.name=${name}`
+  const gone = await watchUntil(kube, {
+    kind: 'Job',
+    path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    fieldSelector,
+    list: () => kube.batch.listNamespacedJob({namespace, fieldSelector}) as never,
+    done: (items) => items.length === 0,
+    deadline: Date.now() + RECREATE_TIMEOUT_MS,
+    signal: options.signal,
+  })
+  if (!gone) {
+    throw new DeployError(`${describeObject(obj)} was deleted to be created anew, but is still there after ${RECREATE_TIMEOUT_MS / 1000}s`, {
+      suggestions: [`kubectl -n ${namespace} get job ${name} -o yaml   # look for finalizers`],
+    })
+  }
+  try {
+    await kube.serverSideApply(obj as never)
+  } catch (error) {
+    throw new DeployError(`server-side apply of ${describeObject(obj)} failed after it was created anew: ${apiMessage(error)}`, {cause: error})
+  }
+}
