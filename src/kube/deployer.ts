@@ -19,7 +19,7 @@ import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
-import {isImmutableJobError, recreateJob} from './jobs.js'
+import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGESTIONS} from './immutable.js'
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
@@ -231,7 +231,10 @@ export class ServerSideApplyDeployer implements Deployer {
         try {
           await kube.serverSideApply(obj as never)
         } catch (error) {
-          if (!isImmutableJobError(obj, error)) throw new DeployError(`server-side apply of ${describeObject(obj)} failed: ${apiMessage(error)}`, {cause: error})
+          if (!isImmutableJobError(obj, error)) {
+            const suggestions = isImmutableFieldError(error) ? RECREATE_SUGGESTIONS : []
+            throw new DeployError(`server-side apply of ${describeObject(obj)} failed: ${apiMessage(error)}`, {cause: error, suggestions})
+          }
           await recreateJob(kube, obj, {namespace, logger, signal})
         }
         logger.debug(`applied ${describeObject(obj)}`)

@@ -232,6 +232,19 @@ test('unknown fields are rejected by the API server, not silently dropped', asyn
   t.regex(error.message, /deployment\/app failed: .*\.spec\.replica: field not declared in schema/)
 })
 
+test('a change in place that the API refuses (a Deployment\'s selector) fails with a short message and says how to recreate', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'immutable')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  writeManifests(manifestsFile, fixture('tiny.yaml').replace(/app: tiny/g, 'app: tiny2'))
+  const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(error.message, /deployment\/app failed: .*spec\.selector: Invalid value: .*field is immutable/)
+  t.true(error.message.length < 600, error.message)
+  t.regex(error.suggestions.join('\n'), /shopsys-ci build --fresh/)
+})
+
 test('keep for review: the build\'s cleanup leaves it, every deploy refreshes the expiry', async (t) => {
   const config = testConfig(uniqueProject('dep'), {deploy: {ttl: 2 * 3_600_000}})
   cleanupProject(t, config.project)

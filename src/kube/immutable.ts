@@ -1,8 +1,10 @@
 /**
- * A Job's pod template cannot change once the Job exists: a new commit's image in a migration Job
- * makes server-side apply fail with 422 "field is immutable". Deploy in place then does what
- * `kubectl apply --force` does: deletes that Job (its pods go with it) and applies it anew, so the
- * Job runs again for the new commit. Only Jobs: they run to completion and hold no state.
+ * Fields that cannot change in place. A Job's pod template cannot change once the Job exists: a
+ * new commit's image in a migration Job makes server-side apply fail with 422 "field is
+ * immutable". Deploy in place then does what `kubectl apply --force` does: deletes that Job (its
+ * pods go with it) and applies it anew, so the Job runs again for the new commit. Only Jobs: they
+ * run to completion and hold no state. For the rest (a StatefulSet's volumeClaimTemplates, a
+ * selector, a Service's clusterIP) the deploy fails and says how to recreate the environment.
  */
 import {DeployError} from '../errors.js'
 import type {Logger} from '../util/log.js'
@@ -12,9 +14,20 @@ import {watchUntil} from './watch.js'
 
 const RECREATE_TIMEOUT_MS = 60_000
 
-export function isImmutableJobError(obj: ManifestObject, error: unknown): boolean {
-  return obj.kind === 'Job' && obj.apiVersion.startsWith('batch/') && statusCode(error) === 422 && /field is immutable/.test(apiMessage(error))
+/** The API's 422 for a change that needs the object deleted and created anew. */
+export function isImmutableFieldError(error: unknown): boolean {
+  return statusCode(error) === 422 && /field is immutable|updates to \S+ spec for fields other than .* are forbidden|may not be changed/.test(apiMessage(error))
 }
+
+export function isImmutableJobError(obj: ManifestObject, error: unknown): boolean {
+  return obj.kind === 'Job' && obj.apiVersion.startsWith('batch/') && isImmutableFieldError(error)
+}
+
+export const RECREATE_SUGGESTIONS = [
+  'the object cannot be updated in place, so the environment must be created anew:',
+  'shopsys-ci build --fresh (or deploy.fresh: true in the config for every build)',
+  'or delete it first (shopsys-ci cleanup; in Jenkins, shopsysCleanup) and build again',
+]
 
 export async function recreateJob(kube: Kube, obj: ManifestObject, options: {namespace: string; logger: Logger; signal?: AbortSignal}): Promise<void> {
   const name = obj.metadata.name
