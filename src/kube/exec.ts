@@ -13,14 +13,27 @@ export interface ExecOptions {
   stderr: Writable
   /** ms; the connection is closed at the deadline */
   timeout?: number
+  /** ms between pings; 0: none. Default EXEC_PING_MS. */
+  pingMs?: number
   signal?: AbortSignal
 }
+
+/**
+ * A load balancer or NAT between the agent and the API server drops connections that carry nothing
+ * for a while (Azure's default: 4 minutes), and a phase may print nothing for longer (loading
+ * fixtures, a quiet test suite). A WebSocket ping every 30 s keeps the exec's connection busy, as
+ * kubectl does. A connection that answers nothing, not even a pong, for two intervals and a bit is
+ * dead: it is closed, rather than waiting for the phase's timeout.
+ */
+export const EXEC_PING_MS = 30_000
 
 export interface ExecOutcome {
   /** The command's exit code; -1 when the API reported no code (see `message`). */
   exitCode: number
   timedOut: boolean
   aborted: boolean
+  /** The connection went silent (no answer to pings) and was closed. */
+  lost: boolean
   /** The API's message when it failed without an exit code. */
   message?: string
 }
@@ -49,6 +62,7 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
   let status: StatusLike | undefined
   let timedOut = false
   let aborted = false
+  let lost = false
   const ws = await exec.exec(options.namespace, options.pod, options.container, options.command, options.stdout, options.stderr, null, false, (s) => {
     status = s as StatusLike
   })
@@ -57,6 +71,19 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
       timedOut = true
       ws.close()
     }, options.timeout) : undefined
+    const pingMs = options.pingMs ?? EXEC_PING_MS
+    let heard = Date.now()
+    const alive = () => {
+      heard = Date.now()
+    }
+    ws.on('pong', alive)
+    ws.on('message', alive)
+    const pinger = pingMs > 0 ? setInterval(() => {
+      if (Date.now() - heard > 2.5 * pingMs) {
+        lost = true
+        ws.terminate()
+      } else if (ws.readyState === ws.OPEN) ws.ping()
+    }, pingMs) : undefined
     const onAbort = () => {
       aborted = true
       ws.close()
@@ -64,6 +91,7 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
     options.signal?.addEventListener('abort', onAbort, {once: true})
     const done = () => {
       clearTimeout(timer)
+      clearInterval(pinger)
       options.signal?.removeEventListener('abort', onAbort)
       resolve()
     }
@@ -76,8 +104,9 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
   // The streams are ended by the client on the status message; make sure they are when it never came.
   for (const stream of [options.stdout, options.stderr]) if (!stream.writableEnded) stream.end()
   await Promise.all([options.stdout, options.stderr].map((s) => (s.writableFinished ? undefined : new Promise((r) => s.once('finish', r)))))
-  if (timedOut || aborted) return {exitCode: -1, timedOut, aborted, message: timedOut ? 'timed out' : 'aborted'}
-  return {...exitCodeOf(status), timedOut, aborted}
+  if (timedOut || aborted) return {exitCode: -1, timedOut, aborted, lost: false, message: timedOut ? 'timed out' : 'aborted'}
+  if (lost) return {exitCode: -1, timedOut, aborted, lost, message: 'the connection went silent (no answer to pings) and was closed'}
+  return {...exitCodeOf(status), timedOut, aborted, lost}
 }
 
 /** A Writable that calls `onLine` for each complete line (and the last partial one at the end). */

@@ -146,6 +146,14 @@ export class ExecPhaseRunner implements PhaseRunner {
         throw withResult(new PhaseError(`phase ${phase.name} timed out after ${formatDuration(phase.timeout)} in pod ${podName}`, {suggestions: ['raise the phase timeout in the config, or look for a hanging command']}), result)
       }
       if (outcome.aborted) throw withResult(new PhaseError(`phase ${phase.name} was interrupted (pod ${podName})`), result)
+      if (outcome.lost) {
+        throw withResult(
+          new PhaseError(`phase ${phase.name}: the connection to pod ${podName} was lost after ${formatDuration(durationMs)}: it answered nothing, not even pings; the command may still be running there`, {
+            suggestions: ['something between the agent and the API server (a load balancer, a proxy, NAT) dropped the connection; run the build again', `kubectl -n ${ns} logs ${podName}${container ? ` -c ${container}` : ''} shows what the pod was doing`],
+          }),
+          result,
+        )
+      }
       if (outcome.exitCode !== 0) {
         const why = outcome.exitCode === -1 ? `could not run: ${outcome.message}` : `failed with exit code ${outcome.exitCode}`
         throw withResult(new PhaseError(`phase ${phase.name} ${why} (pod ${podName}${container ? `, container ${container}` : ''})`), result)

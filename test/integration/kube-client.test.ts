@@ -4,19 +4,15 @@
  * request whose connection is reset (an API server restarting) is retried when that is harmless.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-client.test.ts
  */
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import net from 'node:net'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
 import tls from 'node:tls'
 
 import * as k8s from '@kubernetes/client-node'
 import test from 'ava'
 
 import {ClusterUnreachableError} from '../../src/errors.js'
-import {clientsFor} from '../../src/kube/client.js'
 import {reuseConnections} from '../../src/kube/connections.js'
 import {ListWatcher} from '../../src/kube/watch.js'
+import {clientsThrough, freezingProxy, resettingProxy} from '../helpers/proxies.js'
 import {createTestNamespace, kube, requireKubeconfig, sleep, waitFor} from '../helpers/stack.js'
 
 test.before(() => {
@@ -92,45 +88,6 @@ test.serial('a quiet watch outlives the idle limit: only pooled connections time
   t.is(ended, 'still running')
 })
 
-/**
- * A TCP proxy in front of the real API server that resets the next `resets` connections at once
- * (what a client sees while the API server restarts), and passes the others through.
- */
-async function resettingProxy(t: {teardown(fn: () => void): void}): Promise<{kubeconfig: string; resetNext(n: number): void; resetsDone(): number}> {
-  const real = new k8s.KubeConfig()
-  real.loadFromDefault()
-  const target = new URL(real.getCurrentCluster()!.server)
-  let resets = 0
-  let done = 0
-  const server = net.createServer((client) => {
-    if (resets > 0) {
-      resets--
-      done++
-      client.resetAndDestroy()
-      return
-    }
-    const upstream = net.connect(Number(target.port || 443), target.hostname)
-    client.pipe(upstream).pipe(client)
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => server.close())
-  const port = (server.address() as net.AddressInfo).port
-  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: {server: string}}>}
-  for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-proxy-')), 'config')
-  writeFileSync(kubeconfig, JSON.stringify(config))
-  return {kubeconfig, resetNext: (n) => (resets = n), resetsDone: () => done}
-}
-
-function clientsThrough(kubeconfig: string) {
-  const kc = new k8s.KubeConfig()
-  reuseConnections(kc)
-  kc.loadFromFile(kubeconfig)
-  return clientsFor(k8s, kc)
-}
-
 test.serial('a read whose connections are reset is retried until it gets through', async (t) => {
   const proxy = await resettingProxy(t)
   const reader = clientsThrough(proxy.kubeconfig)
@@ -156,48 +113,6 @@ test.serial('server-side apply is retried too; a create that may have happened i
   t.regex(error.message, /^no answer from https:\/\/127\.0\.0\.1:\d+ \(createNamespacedConfigMap: .*(ECONNRESET|socket hang up)[^;]*\)$/, 'one attempt: no count')
   t.is(proxy.resetsDone(), 2, 'one attempt only')
 })
-
-/**
- * A TCP proxy in front of the real API server whose `freeze()` makes every connection open at that
- * moment go silent without closing (a load balancer that dropped its state); later ones pass.
- */
-async function freezingProxy(t: {teardown(fn: () => void): void}): Promise<{kubeconfig: string; freeze(): void}> {
-  const real = new k8s.KubeConfig()
-  real.loadFromDefault()
-  const target = new URL(real.getCurrentCluster()!.server)
-  const open = new Set<() => void>()
-  const sockets = new Set<net.Socket>()
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port || 443), target.hostname)
-    sockets.add(client).add(upstream)
-    client.pipe(upstream).pipe(client)
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
-    open.add(() => {
-      client.unpipe(upstream)
-      upstream.unpipe(client)
-      client.pause()
-      upstream.pause()
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    server.close()
-    for (const socket of sockets) socket.destroy()
-  })
-  const port = (server.address() as net.AddressInfo).port
-  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: {server: string}}>}
-  for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-proxy-')), 'config')
-  writeFileSync(kubeconfig, JSON.stringify(config))
-  return {
-    kubeconfig,
-    freeze: () => {
-      for (const f of open) f()
-      open.clear()
-    },
-  }
-}
 
 test.serial('a watch whose connection goes silent is reopened and catches up from its resourceVersion', async (t) => {
   const proxy = await freezingProxy(t)

@@ -12,7 +12,11 @@ import test, {type ExecutionContext} from 'ava'
 
 import type {PhaseConfig} from '../../src/config/model.js'
 import {DeployError, ExitCode, PhaseError} from '../../src/errors.js'
+import type {Kube} from '../../src/kube/client.js'
+import {execInPod, LineWriter} from '../../src/kube/exec.js'
 import {deployEnvironment, exportLogs, phaseResultOf, runPhase} from '../../src/kube/index.js'
+import {clientsThrough, freezingProxy, idleDroppingProxy} from '../helpers/proxies.js'
+import {sleep} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, fixture, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
 
 test.before(() => {
@@ -94,6 +98,40 @@ test('a phase that runs too long times out (exit 7)', async (t) => {
   const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sleep', '20'], timeout: 2000, artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
   t.regex(error.message, /timed out after 2.0s/)
   t.true(Date.now() - started < 15_000)
+})
+
+/** Runs `command` in the tiny environment's pod through `kube`, collecting stdout. */
+async function execThrough(kube: Kube, namespace: string, command: string[], pingMs: number) {
+  const [pod] = await podNames(namespace, 'app=tiny')
+  let stdout = ''
+  const outcome = await execInPod(kube, {namespace, pod, container: 'app', command, stdout: new LineWriter((l) => (stdout += `${l}\n`)), stderr: new LineWriter(() => {}), timeout: 30_000, pingMs})
+  return {...outcome, stdout}
+}
+
+test('a command silent for longer than the idle limit of a proxy in between keeps its connection by pings', async (t) => {
+  const {identity} = await environment(t, 'phase-quiet')
+  const proxy = await idleDroppingProxy(t, 1500)
+  const through = clientsThrough(proxy.kubeconfig)
+  const quiet = ['sh', '-c', 'sleep 4; echo done']
+  const pinged = await execThrough(through, identity.namespace, quiet, 500)
+  t.like(pinged, {exitCode: 0, stdout: 'done\n', lost: false, timedOut: false})
+  t.is(proxy.dropped(), 0)
+  // Without pings the proxy drops it, as a load balancer would: the test can tell the difference.
+  const unpinged = await execThrough(through, identity.namespace, quiet, 0)
+  t.is(unpinged.exitCode, -1)
+  t.is(unpinged.stdout, '')
+  t.true(proxy.dropped() >= 1)
+})
+
+test('a connection that goes silent during a phase is given up as lost, not waited on until the timeout', async (t) => {
+  const {identity} = await environment(t, 'phase-frozen')
+  const proxy = await freezingProxy(t)
+  const through = clientsThrough(proxy.kubeconfig)
+  const run = execThrough(through, identity.namespace, ['sh', '-c', 'sleep 6; echo done'], 400)
+  await sleep(1000)
+  proxy.freeze()
+  // The timeout is 30 s: without the pings' verdict this would end timed out, not lost.
+  t.like(await run, {exitCode: -1, lost: true, timedOut: false, stdout: ''})
 })
 
 test('a phase of a build whose environment was taken over by a newer build fails clearly', async (t) => {
