@@ -13,12 +13,17 @@ export interface VariableSpec {
   name: string
   purpose: string
   secret?: boolean
-  /** Needed by this config? */
-  required: (config: Config) => boolean
+  /** Needed by this config (and the other variables)? */
+  required: (config: Config, env: Env) => boolean
   /** Problem with a set value, if any. */
   check?: (value: string) => string | undefined
   /** What is used when the variable is not set. */
   fallback?: string
+}
+
+/** Images to push, or an image pull secret to make without the read-only pair. */
+function needsRegistryCredential(config: Config, env: Env): boolean {
+  return config.images.length > 0 || (config.deploy.imagePullSecret && !env.DOCKER_PULL_USERNAME && !env.DOCKER_PULL_PASSWORD)
 }
 
 export const VARIABLES: VariableSpec[] = [
@@ -52,8 +57,15 @@ export const VARIABLES: VariableSpec[] = [
     check: checkRegistryHost,
     fallback: 'Docker Hub',
   },
-  {name: 'DOCKER_USERNAME', purpose: 'registry user; also the first part of every image repository', required: (c) => c.images.length > 0},
-  {name: 'DOCKER_PASSWORD', purpose: 'registry password or access token', secret: true, required: (c) => c.images.length > 0},
+  {name: 'DOCKER_USERNAME', purpose: 'registry user; also the first part of every image repository', required: needsRegistryCredential},
+  {name: 'DOCKER_PASSWORD', purpose: 'registry password or access token', secret: true, required: needsRegistryCredential},
+  {
+    name: 'DOCKER_PULL_USERNAME',
+    purpose: 'read-only registry account for the namespace\'s image pull secret (deploy.imagePullSecret)',
+    required: () => false,
+    fallback: 'DOCKER_USERNAME',
+  },
+  {name: 'DOCKER_PULL_PASSWORD', purpose: 'its password or access token', secret: true, required: () => false, fallback: 'DOCKER_PASSWORD'},
 ]
 
 export interface VariableStatus {
@@ -70,7 +82,7 @@ export interface VariableStatus {
 export function checkEnvironment(config: Config, env: Env, specs: VariableSpec[] = VARIABLES): VariableStatus[] {
   return specs.map((spec) => {
     const value = env[spec.name]
-    const required = spec.required(config)
+    const required = spec.required(config, env)
     const base = {name: spec.name, purpose: spec.purpose, required, fallback: spec.fallback}
     if (value === undefined || value === '') {
       return {...base, status: 'not set', problem: required ? 'is not set' : undefined}

@@ -67,6 +67,8 @@ export interface DeployConfig {
   allowClusterScoped: boolean
   /** Deploying in place deletes what an earlier deploy applied and the manifests no longer have. */
   prune: boolean
+  /** Secret `shopsys-ci-registry` from the registry credentials, named in the default ServiceAccount. */
+  imagePullSecret: boolean
   lockTimeout: number
   /** `spec.hard` of a ResourceQuota created in the namespace. */
   resourceQuota?: Record<string, string | number>
@@ -167,6 +169,7 @@ export const configSchema: Schema = object({
       fresh: {schema: bool(), default: false},
       allowClusterScoped: {schema: bool(), default: false},
       prune: {schema: bool(), default: true},
+      imagePullSecret: {schema: bool(), default: false},
       lockTimeout: {schema: duration(), default: 15 * 60_000},
       resourceQuota: map(scalar()),
       limitRange: list(any()),

@@ -21,6 +21,9 @@ export const SYSTEM_NAMESPACE_ENV = 'SHOPSYS_CI_SYSTEM_NAMESPACE'
 /** The Lease inside each environment's namespace that the owning build renews while it runs. */
 export const OWNER_LEASE_NAME = 'shopsys-ci-owner'
 
+/** `true` while the namespace has the image pull secret (deploy.imagePullSecret): what to undo when it is turned off. */
+export const ANN_PULL_SECRET = 'shopsys-ci/pull-secret'
+
 export const QUOTA_NAME = 'shopsys-ci-quota'
 export const LIMIT_RANGE_NAME = 'shopsys-ci-limits'
 

@@ -17,7 +17,7 @@ import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
-import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
+import {ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
 import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGESTIONS} from './immutable.js'
 import {acquireBranchLock} from './locks.js'
@@ -26,6 +26,7 @@ import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} fr
 import {appliedAt, applyNamespace, deleteNamespace, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
+import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
 
@@ -41,6 +42,15 @@ export interface DeployerOptions {
   systemNamespace?: string
   /** Objects applied at once within one kind group. */
   applyConcurrency?: number
+}
+
+interface Policies {
+  quota?: Record<string, string | number>
+  limits?: unknown[]
+  /** Credentials of the image pull secret, when deploy.imagePullSecret is on. */
+  pull?: RegistryCredentials
+  /** The namespace had a pull secret from an earlier deploy. */
+  hadPull: boolean
 }
 
 export class ServerSideApplyDeployer implements Deployer {
@@ -135,6 +145,9 @@ export class ServerSideApplyDeployer implements Deployer {
       // Recorded before anything is applied, so a deploy that fails half-way still leaves every
       // kind it may have created where the next deploy's pruning looks.
       Object.assign(meta.annotations, appliedKindsAnnotation(existing?.metadata?.annotations?.[ANN_APPLIED_KINDS], planned))
+      const pull = config.deploy.imagePullSecret ? ctx.pullCredentials : undefined
+      if (config.deploy.imagePullSecret && !pull) throw new DeployError('deploy.imagePullSecret is on, but no registry credentials were passed to the deploy')
+      if (pull) meta.annotations[ANN_PULL_SECRET] = 'true'
       if (!existing) {
         // Create, never apply, a namespace we did not see: if someone else created one with this
         // name meanwhile, the create fails and the ownership check runs on theirs.
@@ -157,7 +170,12 @@ export class ServerSideApplyDeployer implements Deployer {
       }
 
       t = Date.now()
-      await this.applyPolicies(kube, identity, config.deploy.resourceQuota, config.deploy.limitRange)
+      await this.applyPolicies(kube, identity, {
+        quota: config.deploy.resourceQuota,
+        limits: config.deploy.limitRange,
+        pull,
+        hadPull: existing?.metadata?.annotations?.[ANN_PULL_SECRET] === 'true',
+      })
       const applied = await this.apply(kube, planned, {namespace: ns, logger, signal: ctx.signal})
       const pruned =
         existing && config.deploy.prune
@@ -199,7 +217,12 @@ export class ServerSideApplyDeployer implements Deployer {
     return goneAt
   }
 
-  private async applyPolicies(kube: Kube, identity: EnvironmentIdentity, quota: Record<string, string | number> | undefined, limits: unknown[] | undefined): Promise<void> {
+  /**
+   * The namespace's own objects from the deploy config: quota, limits and the image pull secret.
+   * Each is removed again when the config drops it (the pull secret only if this tool set one).
+   */
+  private async applyPolicies(kube: Kube, identity: EnvironmentIdentity, policies: Policies): Promise<void> {
+    const {quota, limits, pull, hadPull} = policies
     const ns = identity.namespace
     const labels = environmentLabels(identity)
     const apply = async (obj: ManifestObject) => {
@@ -209,10 +232,11 @@ export class ServerSideApplyDeployer implements Deployer {
         throw new DeployError(`applying ${describeObject(obj)} from deploy config failed: ${apiMessage(error)}`, {cause: error})
       }
     }
-    const remove = async (kind: 'ResourceQuota' | 'LimitRange', name: string) => {
+    const remove = async (kind: 'ResourceQuota' | 'LimitRange' | 'Secret', name: string) => {
       try {
         if (kind === 'ResourceQuota') await kube.core.deleteNamespacedResourceQuota({name, namespace: ns})
-        else await kube.core.deleteNamespacedLimitRange({name, namespace: ns})
+        else if (kind === 'LimitRange') await kube.core.deleteNamespacedLimitRange({name, namespace: ns})
+        else await kube.core.deleteNamespacedSecret({name, namespace: ns})
       } catch (error) {
         if (!isNotFound(error)) throw error
       }
@@ -221,7 +245,20 @@ export class ServerSideApplyDeployer implements Deployer {
     await Promise.all([
       hard ? apply({apiVersion: 'v1', kind: 'ResourceQuota', metadata: {name: QUOTA_NAME, namespace: ns, labels}, spec: {hard}}) : remove('ResourceQuota', QUOTA_NAME),
       limits && limits.length > 0 ? apply({apiVersion: 'v1', kind: 'LimitRange', metadata: {name: LIMIT_RANGE_NAME, namespace: ns, labels}, spec: {limits}}) : remove('LimitRange', LIMIT_RANGE_NAME),
+      this.applyPullSecret(apply, remove, ns, labels, pull, hadPull),
     ])
+  }
+
+  /** The Secret first: the ServiceAccount names it, and a pod created in between would lack it. */
+  private async applyPullSecret(apply: (obj: ManifestObject) => Promise<void>, remove: (kind: 'Secret', name: string) => Promise<void>, ns: string, labels: Record<string, string>, pull: RegistryCredentials | undefined, hadPull: boolean): Promise<void> {
+    if (pull) {
+      const {secret, serviceAccount} = pullSecretObjects(pull, ns, labels)
+      await apply(secret)
+      await apply(serviceAccount)
+    } else if (hadPull) {
+      await apply(defaultServiceAccount(ns))
+      await remove('Secret', PULL_SECRET_NAME)
+    }
   }
 
   private async apply(kube: Kube, objects: ManifestObject[], {namespace, logger, signal}: {namespace: string; logger: Logger; signal?: AbortSignal}): Promise<AppliedObject[]> {

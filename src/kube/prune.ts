@@ -16,6 +16,7 @@ import {DeployError} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {apiMessage, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, OWNER_LEASE_NAME, QUOTA_NAME} from './constants.js'
+import {PULL_SECRET_NAME} from './pull-secret.js'
 import {describeObject} from './manifests.js'
 import type {AppliedObject} from './types.js'
 
@@ -38,7 +39,14 @@ export interface LiveObject {
 }
 
 /** The objects the tool keeps in every environment's namespace itself. */
-const OWN_OBJECTS = new Set([`ResourceQuota/${QUOTA_NAME}`, `LimitRange/${LIMIT_RANGE_NAME}`, `Lease/${OWNER_LEASE_NAME}`])
+const OWN_OBJECTS = new Set([
+  `ResourceQuota/${QUOTA_NAME}`,
+  `LimitRange/${LIMIT_RANGE_NAME}`,
+  `Lease/${OWNER_LEASE_NAME}`,
+  `Secret/${PULL_SECRET_NAME}`,
+  // Made by Kubernetes; the tool only names its pull secret in it.
+  'ServiceAccount/default',
+])
 
 const kindKey = (k: KindRef) => `${k.apiVersion}/${k.kind}`
 

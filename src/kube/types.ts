@@ -1,6 +1,7 @@
 /** Types shared by the kube modules and the pipeline (the public ones are re-exported by index.ts). */
 import type {Config, PhaseConfig} from '../config/model.js'
 import type {Logger} from '../util/log.js'
+import type {RegistryCredentials} from './pull-secret.js'
 
 /** Who and what an environment is: everything the cluster needs to know about one branch build. */
 export interface EnvironmentIdentity {
@@ -75,6 +76,8 @@ export interface DeployContext {
   fresh?: boolean
   /** Keep the environment for review until the ttl (default: config.deploy.keep). */
   keep?: boolean
+  /** For the image pull secret (config.deploy.imagePullSecret); see pullCredentialsFromEnv. */
+  pullCredentials?: RegistryCredentials
   signal?: AbortSignal
 }
 

@@ -29,7 +29,9 @@ export const defaultStages: BuildStages = {
 
   async deploy(run, manifestsFile) {
     const {deployEnvironment} = await import('../kube/index.js')
-    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, signal: run.signal})
+    const {pullCredentialsFromEnv} = await import('../kube/pull-secret.js')
+    const pullCredentials = run.ctx.config.deploy.imagePullSecret ? pullCredentialsFromEnv(run.ctx.env) : undefined
+    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, signal: run.signal})
   },
 
   async phase(run, name) {

@@ -245,6 +245,50 @@ test('a change in place that the API refuses (a Deployment\'s selector) fails wi
   t.regex(error.suggestions.join('\n'), /shopsys-ci build --fresh/)
 })
 
+test('deploy.imagePullSecret: a Secret the registry accepts, named by the default ServiceAccount and so in the pods; kept by pruning, removed when turned off', async (t) => {
+  const registry = process.env.SHOPSYS_CI_TEST_REGISTRY!
+  const username = process.env.SHOPSYS_CI_TEST_REGISTRY_USER!
+  const password = process.env.SHOPSYS_CI_TEST_REGISTRY_PASSWORD!
+  const config = testConfig(uniqueProject('dep'), {deploy: {imagePullSecret: true}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'pull-secret')
+  const namespace = identity.namespace
+  // A Secret and a ServiceAccount of the app's own, so both kinds are where pruning looks. (With
+  // a label, as render's overlay gives every object: an object of nothing but a name has no
+  // managedFields entry, so nothing marks it as applied by the tool.)
+  const own = 'apiVersion: v1\nkind: Secret\nmetadata: {name: app-settings}\nstringData: {a: b}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: worker, labels: {app: tiny}}\n'
+  const {manifestsFile} = workspaceWith(`${fixture('tiny.yaml')}\n---\n${own}`)
+  const log = logger()
+  await deployEnvironment({identity, config, manifestsFile, logger: log, pullCredentials: {server: registry, username, password}})
+
+  const secret = await kube().core.readNamespacedSecret({name: 'shopsys-ci-registry', namespace})
+  t.is(secret.type, 'kubernetes.io/dockerconfigjson')
+  const auths = JSON.parse(Buffer.from(secret.data!['.dockerconfigjson'], 'base64').toString()).auths as Record<string, {auth: string}>
+  t.deepEqual(Object.keys(auths), [registry])
+  // The registry itself accepts what the Secret says (and refuses the same request without it).
+  t.is((await fetch(`http://${registry}/v2/`, {headers: {authorization: `Basic ${auths[registry].auth}`}})).status, 200)
+  t.is((await fetch(`http://${registry}/v2/`)).status, 401)
+  const account = await kube().core.readNamespacedServiceAccount({name: 'default', namespace})
+  t.deepEqual(account.imagePullSecrets?.map((r) => r.name), ['shopsys-ci-registry'])
+  // The API server's ServiceAccount admission copied it into the pod.
+  const [pod] = (await kube().core.listNamespacedPod({namespace, labelSelector: 'app=tiny'})).items
+  t.deepEqual(pod.spec?.imagePullSecrets?.map((r) => r.name), ['shopsys-ci-registry'])
+  t.false(log.lines.join('\n').includes(password))
+
+  // In place without the app's Secret and ServiceAccount: they are pruned, the tool's own stay.
+  writeManifests(manifestsFile, fixture('tiny.yaml'))
+  const again = await deployEnvironment({identity, config, manifestsFile, logger: logger(), pullCredentials: {server: registry, username, password}})
+  t.deepEqual(again.pruned.map((o) => `${o.kind}/${o.name}`).sort(), ['Secret/app-settings', 'ServiceAccount/worker'])
+  t.truthy(await kube().core.readNamespacedSecret({name: 'shopsys-ci-registry', namespace}))
+  t.deepEqual((await kube().core.readNamespacedServiceAccount({name: 'default', namespace})).imagePullSecrets?.map((r) => r.name), ['shopsys-ci-registry'])
+
+  // Turned off: the Secret goes, and so does its name in the ServiceAccount.
+  const off = testConfig(config.project, {deploy: {imagePullSecret: false}})
+  await deployEnvironment({identity, config: off, manifestsFile, logger: logger()})
+  await t.throwsAsync(kube().core.readNamespacedSecret({name: 'shopsys-ci-registry', namespace}), {message: /404|not found/i})
+  t.deepEqual((await kube().core.readNamespacedServiceAccount({name: 'default', namespace})).imagePullSecrets ?? [], [])
+})
+
 test('keep for review: the build\'s cleanup leaves it, every deploy refreshes the expiry', async (t) => {
   const config = testConfig(uniqueProject('dep'), {deploy: {ttl: 2 * 3_600_000}})
   cleanupProject(t, config.project)

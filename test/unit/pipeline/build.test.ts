@@ -119,6 +119,16 @@ test('missing environment fails the check stage with exit 3, listing every varia
   t.regex(result.error!.message, /DEVELOPMENT_SERVER_DOMAIN/)
 })
 
+test('deploy.imagePullSecret: the check stage names the registry credentials it needs', async (t) => {
+  const run = await makeRun({}, {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'u', DOCKER_PULL_USERNAME: 'reader'})
+  run.ctx.config = {...run.ctx.config, deploy: {...run.ctx.config.deploy, imagePullSecret: true}}
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls))
+  t.deepEqual(calls, [])
+  t.is(result.report.exitCode, 3)
+  t.regex(result.error!.message, /DOCKER_PULL_PASSWORD: is not set, but DOCKER_PULL_USERNAME is/)
+})
+
 test('a cleanup failure is reported (exit 8) when nothing else failed', async (t) => {
   const run = await makeRun()
   const result = await runBuild(run, fakeStages([], {cleanup: new (class extends Error {})('x')}))

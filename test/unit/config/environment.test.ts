@@ -1,0 +1,22 @@
+import test from 'ava'
+
+import {checkEnvironment, environmentProblems, formatEnvironment} from '../../../src/config/environment.js'
+import {parseConfig} from '../../../src/config/load.js'
+
+const required = (yaml: string, env: Record<string, string>) =>
+  environmentProblems(checkEnvironment(parseConfig(yaml, 'c.yaml', {}), {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', ...env})).map((p) => p.name)
+
+test('the registry credential is required for images, and for the image pull secret unless the read-only pair is set', (t) => {
+  t.deepEqual(required('project: shop\n', {}), [])
+  t.deepEqual(required('project: shop\nimages: [{name: php, context: .}]\n', {}), ['DOCKER_USERNAME', 'DOCKER_PASSWORD'])
+  t.deepEqual(required('project: shop\ndeploy: {imagePullSecret: true}\n', {}), ['DOCKER_USERNAME', 'DOCKER_PASSWORD'])
+  t.deepEqual(required('project: shop\ndeploy: {imagePullSecret: true}\n', {DOCKER_PULL_USERNAME: 'reader', DOCKER_PULL_PASSWORD: 'pull'}), [])
+})
+
+test('the pull pair is listed, its password never shown', (t) => {
+  const statuses = checkEnvironment(parseConfig('project: shop\n', 'c.yaml', {}), {DOCKER_PULL_USERNAME: 'reader', DOCKER_PULL_PASSWORD: 's3cret'})
+  const text = formatEnvironment(statuses)
+  t.regex(text, /DOCKER_PULL_USERNAME\s+= reader/)
+  t.regex(text, /DOCKER_PULL_PASSWORD\s+set/)
+  t.false(text.includes('s3cret'))
+})
