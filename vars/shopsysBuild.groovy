@@ -4,9 +4,9 @@
  *   shopsysBuild(registryCredentialsId: 'docker-registry', kubeconfigCredentialsId: 'ci-kubeconfig')
  *
  * Runs `shopsys-ci build` (images, manifests, deploy, phases, report) with the registry credential
- * bound, then always, also when the build failed or was aborted: exports the containers' logs,
- * archives what the CLI wrote (report, manifests, logs, artifacts), records the phases' JUnit
- * reports, and deletes the branch's namespace unless `keep: true`.
+ * (and the pull credential, when one is given) bound, then always, also when the build failed or was
+ * aborted: exports the containers' logs, archives what the CLI wrote (report, manifests, logs,
+ * artifacts), records the phases' JUnit reports, and deletes the branch's namespace unless `keep: true`.
  * Sets the build's description to the environment's URLs.
  *
  * All logic lives in the CLI; this step only binds credentials, passes the environment and archives.
@@ -21,6 +21,11 @@
  * registryCredentialsId  "Username with password" credential of the image registry, bound to
  *                        DOCKER_USERNAME / DOCKER_PASSWORD (the user is also the first part of every
  *                        image repository). null: no credential (a registry without authentication).
+ * pullCredentialsId      "Username with password" credential bound to DOCKER_PULL_USERNAME /
+ *                        DOCKER_PULL_PASSWORD for `build`: the account of the namespace's image pull
+ *                        secret (deploy.imagePullSecret: true in the app's config; a private registry
+ *                        the nodes pull from). Prefer a read-only account. null: none bound (the
+ *                        CLI then falls back to DOCKER_USERNAME / DOCKER_PASSWORD).
  * keep                   true: leave the environment running for review (`build --keep`; it expires
  *                        after the config's deploy.ttl and `shopsys-ci gc` deletes it). Also tells a
  *                        later shopsysCleanup() of this build to keep it.
@@ -32,6 +37,7 @@ Map defaults() {
   Map defaults = shopsysCi.commonDefaults()
   defaults.putAll([
     registryCredentialsId: 'docker-registry',
+    pullCredentialsId: null,
     keep: false,
     archive: true,
     junit: 'shopsys-ci/artifacts/**/*.xml',
@@ -60,13 +66,15 @@ def call(Map userConfig = [:]) {
       boolean built = false
       try {
         shopsysCi.withRegistry(config) {
-          List<String> words = ['build']
-          if (config.keep) {
-            words.add('--keep')
-          }
-          int status = shopsysCi.runCli(config, words)
-          if (status != 0) {
-            error(shopsysCi.failureMessage('build', status))
+          shopsysCi.withPullCredentials(config) {
+            List<String> words = ['build']
+            if (config.keep) {
+              words.add('--keep')
+            }
+            int status = shopsysCi.runCli(config, words)
+            if (status != 0) {
+              error(shopsysCi.failureMessage('build', status))
+            }
           }
         }
         built = true

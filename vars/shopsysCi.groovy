@@ -126,11 +126,17 @@ Map cliVariables(Map config) {
   return vars
 }
 
-/** Names handed into the buildpack container with `-e NAME`: the CLI's variables and the credentials. */
+/**
+ * Names handed into the buildpack container with `-e NAME`: the CLI's variables and the credentials
+ * (the pull credential's only when `pullCredentialsId` is configured). Names only, never values.
+ */
 List<String> containerVariableNames(Map config) {
   List<String> names = []
   names.addAll(cliVariables(config).keySet())
   names.addAll(['DOCKER_USERNAME', 'DOCKER_PASSWORD'])
+  if (config.pullCredentialsId) {
+    names.addAll(['DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD'])
+  }
   return names
 }
 
@@ -182,6 +188,20 @@ def withRegistry(Map config, Closure body) {
   }
   return withCredentials([usernamePassword(credentialsId: config.registryCredentialsId,
       usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD')]) {
+    body()
+  }
+}
+
+/**
+ * Binds the pull credential (the image pull secret of deploy.imagePullSecret) to DOCKER_PULL_USERNAME /
+ * DOCKER_PULL_PASSWORD around `body`, when one is configured.
+ */
+def withPullCredentials(Map config, Closure body) {
+  if (!config.pullCredentialsId) {
+    return body()
+  }
+  return withCredentials([usernamePassword(credentialsId: config.pullCredentialsId,
+      usernameVariable: 'DOCKER_PULL_USERNAME', passwordVariable: 'DOCKER_PULL_PASSWORD')]) {
     body()
   }
 }

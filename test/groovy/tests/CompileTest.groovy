@@ -96,7 +96,7 @@ class CompileTest {
       }
 
       void visitGStringExpression(GStringExpression gstring) {
-        if (gstring.text =~ /DOCKER_PASSWORD|DOCKER_USERNAME|KUBECONFIG/) {
+        if (gstring.text =~ /DOCKER_(PULL_)?(PASSWORD|USERNAME)|KUBECONFIG/) {
           problems.add("${file.name}:${gstring.lineNumber}: GString mentions a credential variable: ${gstring.text}")
         }
         super.visitGStringExpression(gstring)
@@ -126,11 +126,13 @@ class CompileTest {
         withCredentials([usernamePassword(credentialsId: 'x', usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD')]) {
           sh "echo ${env.DOCKER_PASSWORD}"
           sh(script: "docker login -u $DOCKER_USERNAME", returnStatus: true)
+          echo "pull secret for ${env.DOCKER_PULL_USERNAME}"
         }
       }
     '''
     List<String> problems = gstringProblems(bad)
-    assert problems.size() == 4
+    assert problems.size() == 5
+    assert problems[-1].contains('GString mentions a credential variable') && problems[-1].contains('DOCKER_PULL_USERNAME')
     bad.delete()
   }
 }

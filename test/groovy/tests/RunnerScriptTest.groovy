@@ -81,9 +81,15 @@ exit "\${STUB_EXIT:-0}"
     return channel
   }
 
+  /** A read-only registry account for the image pull secret (pullCredentialsId), stored by recorded(). */
+  static final String PULL_ID = 'registry-reader'
+  static final String PULL_USER = 'r-SECRET-reader'
+  static final String PULL_PASSWORD = 'rp-SECRET-`id` $(x)"\'pull'
+
   /** The `sh` call of `cli` from a run of `step` with `config` (its commands all succeed). */
   static StepCall recorded(String step, Map config, String cli) {
     PipelineHarness h = PipelineHarness.create()
+    h.credentials[PULL_ID] = [username: PULL_USER, password: PULL_PASSWORD]
     h.shResponder = { StepCall c -> c.cli.startsWith('names') ? 'http://x\n' : 0 }
     h.run(step, config)
     assert h.violations == []
@@ -103,6 +109,18 @@ exit "\${STUB_EXIT:-0}"
     assert stubEnv('fake cli').DOCKER_PASSWORD == PipelineHarness.REGISTRY_PASSWORD
     assert r.stdout == 'stdout of fake_cli\n'
     assert r.stderr.contains('[shopsys-ci] "' + bin.path + '/fake cli" --from-cli build --config ci/my config.yaml')
+  }
+
+  @Test
+  void 'cli mode: the CLI gets the pull credential from its environment'() {
+    StepCall build = recorded('shopsysBuild', [cli: '"' + bin.path + '/fake cli"', pullCredentialsId: PULL_ID], 'build')
+    Map r = execute(build)
+    assert r.status == 0
+    assert argv('fake cli') == ['build']
+    Map<String, String> env = stubEnv('fake cli')
+    assert env.DOCKER_PULL_USERNAME == PULL_USER
+    assert env.DOCKER_PULL_PASSWORD == PULL_PASSWORD
+    assert !r.stderr.contains('SECRET')
   }
 
   @Test
@@ -161,6 +179,39 @@ exit "\${STUB_EXIT:-0}"
       }
       assert !r.stderr.contains('SECRET')
       assert r.stderr.contains('[shopsys-ci] docker run acme/shopsys-ci-buildpack:0.1.0 shopsys-ci build')
+    } finally {
+      channel.close()
+    }
+  }
+
+  @Test
+  void 'image mode: the pull credential goes in by name, only when pullCredentialsId is set'() {
+    File sock = new File(tmp, 'docker.sock')
+    ServerSocketChannel channel = socket(sock)
+    try {
+      StepCall build = recorded('shopsysBuild', [image: 'acme/b:1', pullCredentialsId: PULL_ID], 'build')
+      Map r = execute(build, [DOCKER_HOST: 'unix://' + sock.path])
+      assert r.status == 0
+      List<String> args = argv('docker')
+      List<String> names = []
+      for (int i = 0; i < args.size() - 1; i++) {
+        if (args[i] == '-e') names.add(args[i + 1])
+      }
+      assert names == PASSED + ['DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD', 'KUBECONFIG']
+      Map<String, String> env = stubEnv('docker')
+      assert env.DOCKER_PULL_USERNAME == PULL_USER
+      assert env.DOCKER_PULL_PASSWORD == PULL_PASSWORD
+      for (String arg in args) {
+        assert !arg.contains('=') && !arg.contains('SECRET')
+      }
+      assert !r.stderr.contains('SECRET')
+
+      // not configured: the names are not passed at all
+      StepCall plain = recorded('shopsysBuild', [image: 'acme/b:1'], 'build')
+      execute(plain, [DOCKER_HOST: 'unix://' + sock.path])
+      assert !argv('docker').contains('DOCKER_PULL_USERNAME')
+      assert !argv('docker').contains('DOCKER_PULL_PASSWORD')
+      assert argv('docker').count('-e') == PASSED.size() + 3   // + DOCKER_USERNAME, DOCKER_PASSWORD, KUBECONFIG
     } finally {
       channel.close()
     }

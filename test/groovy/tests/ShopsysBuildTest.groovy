@@ -1,6 +1,10 @@
 /** vars/shopsysBuild.groovy in the recording harness. */
 class ShopsysBuildTest {
   static final String URLS = 'http://feature-x.ci.example.com:8000\nhttp://2.feature-x.ci.example.com:8000\n'
+  /** A read-only registry account for the image pull secret (pullCredentialsId), as the harness stores it. */
+  static final String PULL_ID = 'registry-reader'
+  static final String PULL_USER = 'r-SECRET-reader'
+  static final String PULL_PASSWORD = 'rp-SECRET-`id`"\'pull'
 
   /** A harness whose `names --urls` prints two URLs and whose other commands exit with `codes[cli]` (0 if absent). */
   static PipelineHarness harness(Map<String, Object> codes = [:]) {
@@ -15,6 +19,7 @@ class ShopsysBuildTest {
       }
       return c.cli == 'names --urls' ? URLS : 0
     }
+    h.credentials[PULL_ID] = [username: PULL_USER, password: PULL_PASSWORD]
     return h
   }
 
@@ -161,6 +166,95 @@ class ShopsysBuildTest {
     assert h.calls('withCredentials') == []
     assert h.cliCall('build').secrets == []
     assert h.trace().contains('sh build')
+  }
+
+  @Test
+  void 'pull credential is bound to DOCKER_PULL_USERNAME and DOCKER_PULL_PASSWORD around build only'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [pullCredentialsId: PULL_ID])
+    assert h.trace() == [
+      'withEnv',
+      'sh names --urls',
+      'withCredentials',
+      'withCredentials',
+      'sh build',
+      'sh logs export',
+      'archiveArtifacts',
+      'junit',
+      'sh cleanup',
+    ]
+    assert h.calls('withCredentials')*.args*.getAt(0) == [
+      [[$class: 'UsernamePasswordMultiBinding', credentialsId: 'docker-registry',
+        usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD']],
+      [[$class: 'UsernamePasswordMultiBinding', credentialsId: PULL_ID,
+        usernameVariable: 'DOCKER_PULL_USERNAME', passwordVariable: 'DOCKER_PULL_PASSWORD']],
+    ]
+    StepCall build = h.cliCall('build')
+    assert build.secrets == ['DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD']
+    assert build.env.DOCKER_PULL_USERNAME == PULL_USER
+    assert build.env.DOCKER_PULL_PASSWORD == PULL_PASSWORD
+    assert build.env.DOCKER_PASSWORD == PipelineHarness.REGISTRY_PASSWORD
+    assert build.blocks == ['withEnv', 'withCredentials', 'withCredentials']
+    assert build.script == PipelineHarness.expectedScript('build')
+    assert build.script instanceof String
+    for (String cli in ['names --urls', 'logs export', 'cleanup']) {
+      assert h.cliCall(cli).secrets == []
+      assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_USERNAME')
+      assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_PASSWORD')
+    }
+    // the names only ever reach the shell through the environment
+    assert !h.calls('withEnv')[0].args[0].any { it.startsWith('DOCKER_PULL_') }
+    noViolations(h)
+  }
+
+  @Test
+  void 'pull credential without a registry credential, and with keep and a kubeconfig'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [pullCredentialsId: PULL_ID, registryCredentialsId: null])
+    assert h.calls('withCredentials').size() == 1
+    assert h.calls('withCredentials')[0].args[0] == [[$class: 'UsernamePasswordMultiBinding', credentialsId: PULL_ID,
+      usernameVariable: 'DOCKER_PULL_USERNAME', passwordVariable: 'DOCKER_PULL_PASSWORD']]
+    assert h.cliCall('build').secrets == ['DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD']
+    assert !h.cliCall('build').env.containsKey('DOCKER_PASSWORD')
+    noViolations(h)
+
+    PipelineHarness h2 = harness()
+    h2.run('shopsysBuild', [pullCredentialsId: PULL_ID, kubeconfigCredentialsId: 'ci-kubeconfig', keep: true])
+    assert h2.cliCall('build --keep').secrets ==
+      ['KUBECONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD']
+    assert h2.cliCall('logs export').secrets == ['KUBECONFIG']
+    noViolations(h2)
+  }
+
+  @Test
+  void 'no pull credential by default: nothing is bound to the DOCKER_PULL variables'() {
+    for (Map config in [[:], [pullCredentialsId: null], [pullCredentialsId: '']]) {
+      PipelineHarness h = harness()
+      h.run('shopsysBuild', config)
+      assert h.calls('withCredentials').size() == 1
+      assert h.calls('withCredentials')[0].args[0]*.credentialsId == ['docker-registry']
+      assert h.calls('usernamePassword').size() == 1
+      for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+        assert !h.cliCall(cli).secrets.any { it.startsWith('DOCKER_PULL_') }
+        assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_USERNAME')
+        assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_PASSWORD')
+      }
+    }
+  }
+
+  @Test
+  void 'an unknown pull credential fails like an unknown registry credential, and still archives'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [pullCredentialsId: 'nope']) }
+    assert e instanceof hudson.AbortException
+    assert e.message.contains("'nope'")
+    PipelineHarness registry = harness()
+    Throwable expected = failure { registry.run('shopsysBuild', [registryCredentialsId: 'nope']) }
+    assert e.message == expected.message
+    assert h.trace() == ['withEnv', 'sh names --urls', 'withCredentials', 'withCredentials',
+                         'sh logs export', 'archiveArtifacts', 'junit', 'sh cleanup']
+    assert !h.cliCalls().contains('build')
+    noViolations(h)
   }
 
   @Test
@@ -326,6 +420,7 @@ class ShopsysBuildTest {
     assert e.message.startsWith('shopsysBuild: unknown configuration keys kubeconfig, keepp. Known keys: cli, image,')
     assert e.message.contains('kubeconfigCredentialsId')
     assert e.message.contains('registryCredentialsId')
+    assert e.message.contains('pullCredentialsId')
     assert e.message.contains(' keep,')
     assert h.calls('sh') == []
     assert h.trace() == ['error']
@@ -389,16 +484,43 @@ class ShopsysBuildTest {
   }
 
   @Test
+  void 'image: the pull credential is passed by name, only when pullCredentialsId is set'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [image: 'acme/shopsys-ci-buildpack:0.1.0', pullCredentialsId: PULL_ID])
+    String names = h.cliCall('build').env.SHOPSYS_CI_ENV_NAMES
+    assert names == 'WORKSPACE DEVELOPMENT_SERVER_DOMAIN GIT_COMMIT BRANCH_NAME JOB_NAME ' +
+      'NGINX_INGRESS_CONTROLLER_HOST_PORT DOCKER_REGISTRY BUILD_URL BUILD_TAG DOCKER_USERNAME DOCKER_PASSWORD ' +
+      'DOCKER_PULL_USERNAME DOCKER_PULL_PASSWORD'
+    assert !names.contains('=')
+    assert h.cliCall('build').script == PipelineHarness.expectedScript('build')
+    noViolations(h)
+
+    for (Map config in [[:], [pullCredentialsId: null]]) {
+      PipelineHarness without = harness()
+      without.run('shopsysBuild', [image: 'acme/shopsys-ci-buildpack:0.1.0'] + config)
+      for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+        List<String> list = without.cliCall(cli).env.SHOPSYS_CI_ENV_NAMES.tokenize(' ')
+        assert !list.contains('DOCKER_PULL_USERNAME') && !list.contains('DOCKER_PULL_PASSWORD')
+        assert list[-2..-1] == ['DOCKER_USERNAME', 'DOCKER_PASSWORD']
+      }
+    }
+  }
+
+  @Test
   void 'secrets never appear in any step argument, also with every option on'() {
     PipelineHarness h = harness('build --config "$SHOPSYS_CI_CONFIG"': 7)
     failure {
       h.run('shopsysBuild', [image: 'acme/buildpack:1', kubeconfigCredentialsId: 'ci-kubeconfig',
-                             config: 'ci.yaml', environment: [A: 'b']])
+                             pullCredentialsId: PULL_ID, config: 'ci.yaml', environment: [A: 'b']])
     }
     noViolations(h)
     for (StepCall sh in h.calls('sh')) {
       assert sh.script instanceof String && !(sh.script instanceof GString)
       assert !sh.script.contains(PipelineHarness.REGISTRY_PASSWORD)
+      assert !sh.script.contains(PULL_PASSWORD) && !sh.script.contains(PULL_USER)
+    }
+    for (StepCall call in h.calls('withEnv')) {
+      assert !call.args[0].any { it.contains('SECRET') }
     }
   }
 

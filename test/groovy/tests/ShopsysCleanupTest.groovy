@@ -35,6 +35,19 @@ class ShopsysCleanupTest {
   }
 
   @Test
+  void 'accepts pullCredentialsId and never binds it'() {
+    PipelineHarness h = PipelineHarness.create()
+    h.credentials['registry-reader'] = [username: 'r-SECRET-reader', password: 'rp-SECRET-pull']
+    h.run('shopsysCleanup', [kubeconfigCredentialsId: 'ci-kubeconfig', pullCredentialsId: 'registry-reader'])
+    assert h.trace() == ['withEnv', 'withCredentials', 'sh cleanup']
+    StepCall sh = h.cliCall('cleanup')
+    assert sh.secrets == ['KUBECONFIG']
+    assert !sh.env.containsKey('DOCKER_PULL_USERNAME')
+    assert !sh.env.containsKey('DOCKER_PULL_PASSWORD')
+    assert h.violations == []
+  }
+
+  @Test
   void 'a failing cleanup is an error with the exit code'() {
     PipelineHarness h = PipelineHarness.create()
     h.shResponder = { StepCall c -> 8 }
@@ -73,8 +86,10 @@ class ShopsysCleanupTest {
   @Test
   void 'accepts the same map as shopsysBuild'() {
     Map shared = [registryCredentialsId: 'docker-registry', kubeconfigCredentialsId: 'ci-kubeconfig',
+                  pullCredentialsId: 'registry-reader',
                   image: 'acme/buildpack:1', junit: null, archive: false, description: false, keep: false]
     PipelineHarness h = PipelineHarness.create()
+    h.credentials['registry-reader'] = [username: 'r-SECRET-reader', password: 'rp-SECRET-pull']
     h.run('shopsysBuild', shared)
     h.run('shopsysCleanup', shared)
     assert h.violations == []

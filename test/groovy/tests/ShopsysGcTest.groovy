@@ -44,8 +44,8 @@ class ShopsysGcTest {
   @Test
   void 'build-only keys are unknown to gc'() {
     PipelineHarness h = PipelineHarness.create()
-    Throwable e = failure { h.run('shopsysGc', [registryCredentialsId: 'docker-registry', keep: true]) }
-    assert e.message.startsWith('shopsysGc: unknown configuration keys registryCredentialsId, keep. Known keys: cli, ')
+    Throwable e = failure { h.run('shopsysGc', [registryCredentialsId: 'docker-registry', pullCredentialsId: 'registry-reader', keep: true]) }
+    assert e.message.startsWith('shopsysGc: unknown configuration keys registryCredentialsId, pullCredentialsId, keep. Known keys: cli, ')
     assert e.message.endsWith(', dryRun, remote')
   }
 }
