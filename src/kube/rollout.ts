@@ -40,9 +40,13 @@ export class WatchRolloutWaiter implements RolloutWaiter {
     const printed = new Map<string, string>()
     let timer: NodeJS.Timeout | undefined
     let scheduled = false
+    let settled = false
     let settle!: (outcome: {kind: 'ready' | 'failed' | 'timeout' | 'error'; evaluation?: RolloutEvaluation; error?: unknown}) => void
     const outcome = new Promise<Parameters<typeof settle>[0]>((resolve) => {
-      settle = resolve
+      settle = (value) => {
+        settled = true
+        resolve(value)
+      }
     })
 
     const evaluate = () => {
@@ -90,7 +94,7 @@ export class WatchRolloutWaiter implements RolloutWaiter {
     try {
       timer = setTimeout(() => settle({kind: 'timeout', evaluation: evaluateRollout(snapshot())}), ctx.timeout)
       try {
-        await Promise.all(Object.values(watchers).map((w) => w.start()))
+        await Promise.all(Object.values(watchers).map((w) => w.list()))
       } catch (error) {
         throw new DeployError(`cannot watch the workloads of namespace ${ns}: ${(error as Error).message}`, {cause: error})
       }
@@ -98,6 +102,8 @@ export class WatchRolloutWaiter implements RolloutWaiter {
       const initial = evaluateRollout(snapshot())
       ctx.logger.info(`waiting for ${initial.workloads.length} workload(s) in ${ns} (deadline ${formatDuration(ctx.timeout)})`)
       evaluate()
+      // A redeploy that changed no workload is ready in its lists: no watch is opened then.
+      if (!settled) for (const w of Object.values(watchers)) w.watch()
       const result = await outcome
       const evaluation = result.evaluation ?? evaluateRollout(snapshot())
       const elapsed = formatDuration(Date.now() - started)

@@ -50,8 +50,18 @@ export class ListWatcher {
 
   /** Lists (the initial state is in `objects` when this resolves), then watches in the background. */
   async start(): Promise<void> {
+    await this.list()
+    this.watch()
+  }
+
+  /** The initial state, without watching yet: a caller whose answer is already in it never opens the watch. */
+  async list(): Promise<void> {
     await this.relist()
-    void this.loop()
+  }
+
+  /** Watches in the background from the list's resourceVersion, so nothing since the list is missed. */
+  watch(): void {
+    if (!this.stopped) void this.loop()
   }
 
   stop(): void {

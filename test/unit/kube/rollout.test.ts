@@ -1,0 +1,46 @@
+import test from 'ava'
+
+import {DeployError} from '../../../src/errors.js'
+import type {Kube} from '../../../src/kube/client.js'
+import {WatchRolloutWaiter} from '../../../src/kube/rollout.js'
+import {MemoryLogger} from '../../../src/util/log.js'
+
+const deployment = (ready: number) => ({
+  kind: 'Deployment',
+  metadata: {name: 'web', namespace: 'ns', generation: 1, uid: 'u'},
+  spec: {replicas: 1, selector: {matchLabels: {app: 'web'}}},
+  status: {observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: ready, availableReplicas: ready},
+})
+
+/** A Kube whose lists return `deployments` (and nothing else), counting the watches opened. */
+function fakeKube(deployments: object[]): {kube: Kube; watches: string[]} {
+  const watches: string[] = []
+  const list = (items: object[] = []) => async () => ({items, metadata: {resourceVersion: '1'}})
+  class Watch {
+    async watch(path: string) {
+      watches.push(path)
+      return new AbortController() // never sends anything
+    }
+  }
+  const kube = {
+    k8s: {Watch},
+    kc: {},
+    apps: {listNamespacedDeployment: list(deployments), listNamespacedStatefulSet: list(), listNamespacedDaemonSet: list(), listNamespacedReplicaSet: list()},
+    batch: {listNamespacedJob: list()},
+    core: {listNamespacedPod: list(), listNamespacedEvent: list(), readNamespacedPodLog: async () => ''},
+  } as unknown as Kube
+  return {kube, watches}
+}
+
+test('workloads that are ready in the lists: done without opening a single watch', async (t) => {
+  const {kube, watches} = fakeKube([deployment(1)])
+  const evaluation = await new WatchRolloutWaiter(kube).wait({namespace: 'ns', timeout: 5000, logger: new MemoryLogger()})
+  t.true(evaluation.allReady)
+  t.deepEqual(watches, [])
+})
+
+test('a workload not ready in the lists: every collection is watched from the lists on', async (t) => {
+  const {kube, watches} = fakeKube([deployment(0)])
+  await t.throwsAsync(new WatchRolloutWaiter(kube).wait({namespace: 'ns', timeout: 300, logger: new MemoryLogger()}), {instanceOf: DeployError, message: /timed out .*deployment\/web/})
+  t.deepEqual(watches.map((p) => p.split('/').pop()).sort(), ['daemonsets', 'deployments', 'events', 'jobs', 'pods', 'replicasets', 'statefulsets'])
+})
