@@ -183,13 +183,7 @@ def withKubeconfig(Map config, Closure body) {
 
 /** Binds the registry credential to DOCKER_USERNAME / DOCKER_PASSWORD around `body`, when one is configured. */
 def withRegistry(Map config, Closure body) {
-  if (!config.registryCredentialsId) {
-    return body()
-  }
-  return withCredentials([usernamePassword(credentialsId: config.registryCredentialsId,
-      usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD')]) {
-    body()
-  }
+  return withUsernamePassword(config.registryCredentialsId, 'DOCKER_USERNAME', 'DOCKER_PASSWORD', body)
 }
 
 /**
@@ -197,11 +191,16 @@ def withRegistry(Map config, Closure body) {
  * DOCKER_PULL_PASSWORD around `body`, when one is configured.
  */
 def withPullCredentials(Map config, Closure body) {
-  if (!config.pullCredentialsId) {
+  return withUsernamePassword(config.pullCredentialsId, 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD', body)
+}
+
+/** A "Username with password" credential bound to two variables around `body`; no id: just `body`. */
+def withUsernamePassword(Object credentialsId, String usernameVariable, String passwordVariable, Closure body) {
+  if (!credentialsId) {
     return body()
   }
-  return withCredentials([usernamePassword(credentialsId: config.pullCredentialsId,
-      usernameVariable: 'DOCKER_PULL_USERNAME', passwordVariable: 'DOCKER_PULL_PASSWORD')]) {
+  return withCredentials([usernamePassword(credentialsId: credentialsId,
+      usernameVariable: usernameVariable, passwordVariable: passwordVariable)]) {
     body()
   }
 }
