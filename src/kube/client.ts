@@ -6,7 +6,6 @@
  * kubeconfig like kubectl: `KUBECONFIG`, else `~/.kube/config`, else the in-cluster service account.
  */
 import type * as K8s from '@kubernetes/client-node'
-import {existsSync} from 'node:fs'
 
 import createDebug from 'debug'
 
@@ -55,18 +54,15 @@ export function getKube(): Promise<Kube> {
   return cached
 }
 
+/** Set by the bundler (scripts/bundle.mjs); undefined when running from the sources (tsx, the tests). */
+declare const SHOPSYS_CI_BUNDLED: boolean | undefined
+
 /**
- * The compiled CLI loads the one-file bundle `npm run build` makes (scripts/bundle-kube-client.mjs):
- * the package itself is ~2,600 modules and took half a second to import. Running from the sources
- * (tsx, the tests) there is no bundle next to this file, so the package is imported as usual.
+ * Imported lazily: only commands that talk to the cluster pay for it. In the compiled CLI it is a
+ * chunk of the bundle; from the sources it is the package's ~2,600 modules (about half a second).
  */
 async function importClientNode(): Promise<K8sModule> {
-  const bundle = new URL('../vendor/kubernetes-client-node.js', import.meta.url)
-  if (existsSync(bundle)) {
-    debug('loading the bundled client: %s', bundle.pathname)
-    return (await import(bundle.href)) as K8sModule
-  }
-  debug('loading @kubernetes/client-node (no bundle next to %s)', import.meta.url)
+  debug('loading @kubernetes/client-node (%s)', typeof SHOPSYS_CI_BUNDLED === 'undefined' ? 'from node_modules' : 'bundled')
   return import('@kubernetes/client-node')
 }
 

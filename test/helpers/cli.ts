@@ -35,7 +35,7 @@ export interface CliOptions {
   cwd?: string
   env?: Record<string, string | undefined>
   input?: string
-  /** Run the compiled CLI (bin/run.js: dist and the bundled client, as installed) instead of the sources. */
+  /** Run the compiled CLI (bin/run.js: the esbuild bundle in dist, as installed) instead of the sources. */
   compiled?: boolean
 }
 
