@@ -16,7 +16,7 @@ const RECREATE_TIMEOUT_MS = 60_000
 
 /** The API's 422 for a change that needs the object deleted and created anew. */
 export function isImmutableFieldError(error: unknown): boolean {
-  return statusCode(error) === 422 && /field is immutable|updates to \S+ spec for fields other than .* are forbidden|may not be changed/.test(apiMessage(error))
+  return statusCode(error) === 422 && /is immutable|may not change once set|updates to \S+ spec for fields other than .* are forbidden/.test(apiMessage(error))
 }
 
 export function isImmutableJobError(obj: ManifestObject, error: unknown): boolean {
