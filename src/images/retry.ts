@@ -2,6 +2,7 @@
  * Retries with exponential backoff for transient registry failures (connection refused or reset,
  * timeouts, 5xx, 429). Authentication failures and anything else are not retried.
  */
+import {sleep} from '../util/sleep.js'
 
 export interface RetryPolicy {
   /** Attempts in total (1 = no retry). */
@@ -47,7 +48,7 @@ export interface RetryOptions {
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY
   const isRetryable = options.isRetryable ?? ((e: unknown) => e instanceof TransientError)
-  const sleep = options.sleep ?? abortableSleep
+  const pause = options.sleep ?? sleep
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt)
@@ -58,22 +59,10 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       }
       const delay = backoffDelay(policy, attempt)
       options.onRetry?.(error, attempt, delay)
-      await sleep(delay, options.signal)
+      // Interrupted, the next attempt runs at once and fails on the aborted signal with its own error.
+      await pause(delay, options.signal).catch(() => undefined)
     }
   }
-}
-
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done() {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done, {once: true})
-  })
 }
 
 /** How a failed docker registry operation (login, push) reads from its output. */

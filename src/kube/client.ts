@@ -203,22 +203,6 @@ function closingBracket(text: string, start: number): number | undefined {
   return undefined
 }
 
-/** A resolved promise after `ms`, or rejected with the signal's reason when aborted. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal?.reason)
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
-
 /** Kubernetes MicroTime (RFC 3339 with exactly six fraction digits; the API rejects milliseconds). */
 export function microTime(date: Date = new Date()): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')

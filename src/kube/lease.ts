@@ -8,7 +8,8 @@ import {randomBytes} from 'node:crypto'
 
 import type {Logger} from '../util/log.js'
 import {formatDuration} from '../util/duration.js'
-import {type Kube, isConflict, isNotFound, microTime, sleep} from './client.js'
+import {sleep} from '../util/sleep.js'
+import {type Kube, isConflict, isNotFound, microTime} from './client.js'
 import {toMillis} from './metadata.js'
 
 export interface LeaseLike {

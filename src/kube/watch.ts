@@ -4,7 +4,8 @@
  * Reconnects from the last resourceVersion when the server closes the watch, relists on 410 Gone,
  * and reconnects when a watch has been silent for too long (see WATCH_SILENCE_MS).
  */
-import {type Kube, sleep, statusCode} from './client.js'
+import {sleep} from '../util/sleep.js'
+import {type Kube, statusCode} from './client.js'
 import type {KObject} from './workload-status.js'
 
 /**
