@@ -84,6 +84,19 @@ export function containerFor(pod: KObject, configured?: string): string {
 
 const phaseResults = new WeakMap<object, PhaseResult>()
 
+/**
+ * Pure: what a shell's exit code says beyond "failed", for the codes that are not the tests' own:
+ * 126/127 (not executable / not found in the container) and 128+N (killed by signal N).
+ */
+export function exitCodeHint(code: number): string | undefined {
+  if (code === 126) return 'exit code 126: the command was found in the container but is not executable (chmod +x, or run it with sh)'
+  if (code === 127) return 'exit code 127: the command was not found in the container (check the phase\'s command, the container and its PATH)'
+  if (code === 137) return 'exit code 137: killed by SIGKILL, usually for going over the container\'s memory limit: `kubectl describe pod` shows OOMKilled; raise the limit or lower the tests\' memory use'
+  if (code === 143) return 'exit code 143: terminated by SIGTERM (the pod was stopped, or something in it ended the command)'
+  if (code > 128 && code < 128 + 65) return `exit code ${code}: killed by signal ${code - 128}`
+  return undefined
+}
+
 /** The result of a failed phase (its artifacts, exit code) carried by the PhaseError thrown. */
 export function phaseResultOf(error: unknown): PhaseResult | undefined {
   return error && typeof error === 'object' ? phaseResults.get(error) : undefined
@@ -156,7 +169,8 @@ export class ExecPhaseRunner implements PhaseRunner {
       }
       if (outcome.exitCode !== 0) {
         const why = outcome.exitCode === -1 ? `could not run: ${outcome.message}` : `failed with exit code ${outcome.exitCode}`
-        throw withResult(new PhaseError(`phase ${phase.name} ${why} (pod ${podName}${container ? `, container ${container}` : ''})`), result)
+        const hint = exitCodeHint(outcome.exitCode)
+        throw withResult(new PhaseError(`phase ${phase.name} ${why} (pod ${podName}${container ? `, container ${container}` : ''})`, {suggestions: hint ? [hint] : []}), result)
       }
       logger.info(`phase ${phase.name} passed in ${formatDuration(durationMs)}${result.artifacts.length ? `; ${result.artifacts.length} artifact file(s) in ${result.artifactsDir}` : ''}`)
       return result

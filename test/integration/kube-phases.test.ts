@@ -82,6 +82,13 @@ test('a failing phase: exit 7 naming phase, pod and exit code; artifacts copied 
   t.true(existsSync(path.join(workspace, 'shopsys-ci/artifacts/tests/out/junit.xml')))
 })
 
+test('a phase whose command is not in the container: exit 7, and the hint says so', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-127')
+  const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sh', '-c', 'no-such-command-in-this-container'], artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.regex(error.message, /^phase tests failed with exit code 127 /)
+  t.regex(error.suggestions.join('\n'), /not found in the container/)
+})
+
 test('a phase selected by label selector, without env or working directory', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-selector')
   const log = logger()

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {exitCodeOf} from '../../../src/kube/exec.js'
-import {artifactCommand, containerFor, phaseCommand, pickPod} from '../../../src/kube/phase.js'
+import {artifactCommand, containerFor, exitCodeHint, phaseCommand, pickPod} from '../../../src/kube/phase.js'
 import {TarExtractor} from '../../../src/kube/tar.js'
 
 test('phase command: plain, with env, with a working directory', (t) => {
@@ -89,4 +89,13 @@ test('exit codes from the exec status', (t) => {
   t.deepEqual(exitCodeOf({status: 'Failure', reason: 'NonZeroExitCode', details: {causes: [{reason: 'ExitCode', message: '3'}]}}), {exitCode: 3})
   t.like(exitCodeOf({status: 'Failure', reason: 'InternalError', message: 'executable file not found'}), {exitCode: -1, message: 'executable file not found'})
   t.like(exitCodeOf(undefined), {exitCode: -1})
+})
+
+test('exit codes that are not the tests\' own get a hint; the tests\' own do not', (t) => {
+  t.regex(exitCodeHint(127)!, /not found in the container/)
+  t.regex(exitCodeHint(126)!, /not executable/)
+  t.regex(exitCodeHint(137)!, /SIGKILL.*memory limit.*OOMKilled/)
+  t.regex(exitCodeHint(143)!, /SIGTERM/)
+  t.is(exitCodeHint(139), 'exit code 139: killed by signal 11')
+  for (const code of [1, 2, 3, 125, 128, 255]) t.is(exitCodeHint(code), undefined, String(code))
 })
