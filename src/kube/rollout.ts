@@ -11,9 +11,14 @@ import type {Logger} from '../util/log.js'
 import type {Kube} from './client.js'
 import {collectDiagnostics} from './diagnostics.js'
 import {ListWatcher} from './watch.js'
-import {evaluateRollout, type KObject, progressLine, type RolloutEvaluation} from './workload-status.js'
+import {evaluateRollout, type KObject, progressLine, type RolloutEvaluation, type WorkloadEvaluation} from './workload-status.js'
 
 const FAILED_CREATE = 'reason=FailedCreate'
+
+/** A workload that failed (or is stuck) because its nodes cannot pull an image. */
+const pullFailed = (w: WorkloadEvaluation) => /ImagePullBackOff|ErrImagePull/.test(w.fatal ?? '') || w.problems.some((p) => /ImagePullBackOff|ErrImagePull/.test(p.reason))
+const PULL_HINT =
+  'the nodes cannot pull an image: from a private registry they need credentials in the namespace (deploy.imagePullSecret: true; in Jenkins, pullCredentialsId); a wrong name or tag says "not found" in the events above'
 
 export interface RolloutContext {
   namespace: string
@@ -124,10 +129,12 @@ export class WatchRolloutWaiter implements RolloutWaiter {
           : `rollout in ${ns} timed out after ${elapsed} (deadline ${formatDuration(ctx.timeout)}): not ready: ${names}`
       throw new DeployError(message, {
         details,
-        suggestions:
-          result.kind === 'failed'
+        suggestions: [
+          ...(result.kind === 'failed'
             ? ['see the pod status, events and logs above', 'fix the image or configuration and push again']
-            : ['see the pod status and events above', 'raise deploy.timeout if the application is just slow to start'],
+            : ['see the pod status and events above', 'raise deploy.timeout if the application is just slow to start']),
+          ...(failing.some(pullFailed) ? [PULL_HINT] : []),
+        ],
       })
     } finally {
       clearTimeout(timer)

@@ -43,6 +43,8 @@ for (const [behavior, reason] of cases) {
     t.regex(details, /events \(last \d+\):/)
     t.regex(details, /log lines of (init )?container broken-/)
     t.true(log.lines.some((l) => l.startsWith('[rollout] deployment/broken')))
+    // Only a pull failure points at the registry's credentials.
+    t.is(error.suggestions.some((s) => s.includes('deploy.imagePullSecret')), /Pull/.test(reason.source))
   })
 }
 
