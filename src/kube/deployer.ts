@@ -23,7 +23,7 @@ import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGES
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
-import {appliedAt, applyNamespace, deleteNamespace, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
+import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
@@ -210,8 +210,14 @@ export class ServerSideApplyDeployer implements Deployer {
   private async waitGone(kube: Kube, ns: string, timeout: number, signal: AbortSignal | undefined, stage: 'deploy' | 'cleanup'): Promise<number> {
     const goneAt = await waitNamespaceGone(kube, ns, Date.now() + timeout, signal)
     if (goneAt === undefined) {
-      const message = `namespace ${ns} was still terminating after ${formatDuration(timeout)}`
-      const suggestions = ['look for finalizers that never finish: kubectl get namespace ' + ns + ' -o yaml']
+      // The namespace controller says what holds it in its conditions (finalizers left, content it
+      // could not delete, an API group it could not discover).
+      const blocking = deletionBlockers(await readNamespace(kube, ns).catch(() => undefined))
+      const message = `namespace ${ns} was still terminating after ${formatDuration(timeout)}${blocking.length > 0 ? `:\n${blocking.map((b) => `  ${b}`).join('\n')}` : ''}`
+      const suggestions = [
+        `kubectl get namespace ${ns} -o yaml   # its status.conditions say what it waits for`,
+        `kubectl api-resources --verbs=list --namespaced -o name | xargs -n1 kubectl get -n ${ns} --ignore-not-found   # what is left in it`,
+      ]
       throw stage === 'deploy' ? new DeployError(message, {suggestions}) : new CleanupError(message, {suggestions})
     }
     return goneAt

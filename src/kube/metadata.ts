@@ -37,7 +37,7 @@ export interface ObjectMetaLike {
 
 export interface NamespaceLike {
   metadata?: ObjectMetaLike
-  status?: {phase?: string}
+  status?: {phase?: string; conditions?: Array<{type?: string; status?: string; message?: string}>}
 }
 
 export function environmentLabels(identity: Pick<EnvironmentIdentity, 'project' | 'slug'>): Record<string, string> {

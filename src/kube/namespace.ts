@@ -24,6 +24,15 @@ export function appliedAt(obj: NamespaceObject): Date | undefined {
   return time === undefined ? undefined : new Date(time)
 }
 
+/**
+ * Pure: why a Terminating namespace is not gone, from the conditions the namespace controller sets
+ * (NamespaceFinalizersRemaining, NamespaceContentRemaining, NamespaceDeletionContentFailure, ...):
+ * one `Type: message` line per condition that holds.
+ */
+export function deletionBlockers(ns: NamespaceObject | undefined): string[] {
+  return (ns?.status?.conditions ?? []).filter((c) => c.status === 'True' && c.message).map((c) => `${c.type}: ${c.message}`)
+}
+
 export async function applyNamespace(kube: Kube, name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<NamespaceObject> {
   return (await kube.serverSideApply({apiVersion: 'v1', kind: 'Namespace', metadata: {name, labels, annotations}})) as NamespaceObject
 }

@@ -27,6 +27,7 @@ import {
   uniqueProject,
   workspaceWith,
 } from './kube-helpers.js'
+import {waitFor} from '../helpers/stack.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -47,6 +48,25 @@ test('cleanup deletes the namespace and returns once it is gone; absent is succe
   t.false(await namespaceExists(identity.namespace))
   const again = await cleanupEnvironment({identity, config, logger: logger()})
   t.is(again.outcome, 'absent')
+})
+
+test('a namespace that will not go: exit 8, with what the namespace controller says holds it', async (t) => {
+  const config = testConfig(uniqueProject('cl'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'feature/stuck')
+  const {manifestsFile} = workspaceWith(EMPTY)
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const k = kube()
+  await k.core.createNamespacedConfigMap({namespace: identity.namespace, body: {metadata: {name: 'held', finalizers: ['shopsys-ci.test/hold']}}})
+  t.teardown(() => k.core.patchNamespacedConfigMap({name: 'held', namespace: identity.namespace, body: [{op: 'remove', path: '/metadata/finalizers'}]}).catch(() => undefined))
+  // Deleted, and held: once the namespace controller has said so in its conditions, cleanup gives up.
+  await k.core.deleteNamespace({name: identity.namespace})
+  const conditions = async () => ((await k.core.readNamespace({name: identity.namespace})).status?.conditions ?? []).filter((c) => c.status === 'True').map((c) => c.type)
+  await waitFor('the namespace controller to report the finalizer', async () => (await conditions()).includes('NamespaceFinalizersRemaining'), {timeoutMs: 60_000})
+  const error = await t.throwsAsync(cleanupEnvironment({identity, config, logger: logger(), timeout: 2000}), {instanceOf: CleanupError})
+  t.is(error.exitCode, 8)
+  t.regex(error.message, /was still terminating after 2\.0s:\n(?: {2}.*\n)* {2}NamespaceFinalizersRemaining: .*shopsys-ci\.test\/hold in 1 resource instances/)
+  t.regex(error.suggestions.join('\n'), /status\.conditions/)
 })
 
 test('cleanup never deletes default, kube-system, unlabelled or other projects\' namespaces, whatever branch is given', async (t) => {
