@@ -137,6 +137,18 @@ export class ClusterUnreachableError extends CiError {
   readonly code = 'CLUSTER_UNREACHABLE'
 }
 
+/** The Kubernetes API server refused the kubeconfig's credentials (401): invalid or expired. */
+export class ClusterUnauthorizedError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'CLUSTER_UNAUTHORIZED'
+}
+
+/** The kubeconfig's account lacks a right the tool needs (403, RBAC). */
+export class ClusterForbiddenError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'CLUSTER_FORBIDDEN'
+}
+
 export class ImageBuildError extends CiError {
   readonly exitCode = ExitCode.imageBuild
   readonly code = 'IMAGE_BUILD'

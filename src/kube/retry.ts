@@ -10,7 +10,8 @@
  * retried only when the server surely did not act (429, 503, connection refused); the callers
  * already treat "already exists" and "not found" as the outcomes they are.
  */
-import {ClusterUnreachableError} from '../errors.js'
+import {ClusterForbiddenError, ClusterUnauthorizedError, ClusterUnreachableError} from '../errors.js'
+import {apiMessage} from './api-errors.js'
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -82,7 +83,7 @@ export async function withRetries<T>(method: string, fn: () => Promise<T>, optio
       return await fn()
     } catch (error) {
       const kind = transience(error)
-      if (!kind || !mayRetry(method, kind) || attempt >= policy.attempts) throw isConnectionFailure(error) ? unreachable(method, error, attempt, options.cluster) : error
+      if (!kind || !mayRetry(method, kind) || attempt >= policy.attempts) throw clusterError(method, error, attempt, options.cluster)
       const delay = retryDelay(attempt + 1, policy, error)
       options.onRetry?.(`Kubernetes API: ${method} failed (${describe(error)}); retrying in ${(delay / 1000).toFixed(2).replace(/\.?0+$/, '')}s (attempt ${attempt + 1} of ${policy.attempts})`)
       await wait(delay)
@@ -94,6 +95,37 @@ export async function withRetries<T>(method: string, fn: () => Promise<T>, optio
 function isConnectionFailure(error: unknown): boolean {
   const e = error as ErrorLike | undefined
   return typeof e?.code !== 'number' && transience(error) !== undefined
+}
+
+/**
+ * What a failure that is not retried (any more) is for the user: no answer, credentials refused
+ * (401) and a missing right (403) are the environment's problems (exit 3), not the tool's, and
+ * say which cluster and what to do. Anything else is the caller's to judge.
+ */
+function clusterError(method: string, error: unknown, attempts: number, cluster: RetryOptions['cluster'] = {}): unknown {
+  if (isConnectionFailure(error)) return unreachable(method, error, attempts, cluster)
+  const status = (error as ErrorLike | undefined)?.code
+  const server = cluster.server ?? 'the Kubernetes API server'
+  const context = cluster.context ? ` --context ${cluster.context}` : ''
+  if (status === 401) {
+    return new ClusterUnauthorizedError(`${server} refused the credentials of the kubeconfig${cluster.context ? ` (context ${cluster.context})` : ''}: 401 Unauthorized (${method})`, {
+      cause: error,
+      suggestions: [
+        'the token or client certificate is invalid or has expired: renew it (in Jenkins, the kubeconfigCredentialsId credential)',
+        `kubectl${context} auth whoami   # what the cluster makes of these credentials`,
+      ],
+    })
+  }
+  if (status === 403) {
+    return new ClusterForbiddenError(`${server} refused ${method}: ${apiMessage(error)}`, {
+      cause: error,
+      suggestions: [
+        "the kubeconfig's account lacks a right the tool needs: docs/getting-started.md lists them",
+        `kubectl${context} auth can-i --list   # what the account may do`,
+      ],
+    })
+  }
+  return error
 }
 
 function unreachable(method: string, error: unknown, attempts: number, cluster: RetryOptions['cluster'] = {}): ClusterUnreachableError {

@@ -178,3 +178,37 @@ test('an API server that does not answer: exit 3 naming the server, after retrie
   t.is(result.stderr.match(/WARNING: Kubernetes API: listNamespace failed \(ECONNREFUSED\)/g)?.length, 4)
   t.notRegex(result.stderr, /unexpected/i)
 })
+
+/** The test stack's kubeconfig with its client certificate replaced by a bearer token. */
+function kubeconfigWithToken(token: string): string {
+  const real = readFileSync(process.env.KUBECONFIG!, 'utf8')
+  const withToken = real.replace(/client-certificate-data: \S+/g, `token: ${token}`).replace(/\n\s*client-key-data: \S+/g, '')
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-')), 'config')
+  writeFileSync(kubeconfig, withToken)
+  return kubeconfig
+}
+
+test('credentials the API server refuses (401): exit 3 naming the server, not an "unexpected error"', async (t) => {
+  const kubeconfig = kubeconfigWithToken('not-a-token-the-cluster-issued')
+  t.notRegex(readFileSync(kubeconfig, 'utf8'), /client-certificate-data|client-key-data/)
+  const result = await cli(workspace(uniqueProject('cli'), fixture('tiny.yaml')), ['list'], {KUBECONFIG: kubeconfig})
+  t.is(result.code, 3, result.stderr)
+  t.regex(result.stderr, /https:\/\/127\.0\.0\.1:\d+ refused the credentials of the kubeconfig \(context [^)]+\): 401 Unauthorized \(listNamespace\)/)
+  t.regex(result.stderr, /\(exit 3, CLUSTER_UNAUTHORIZED\)/)
+  t.notRegex(result.stderr, /unexpected|HTTP-Code|Headers/i)
+})
+
+test('an account without the rights the tool needs (403): exit 3 with the API\'s own words', async (t) => {
+  // A real account of the cluster, with no rights at all: a ServiceAccount and a token for it.
+  const k = kube()
+  const namespace = `sci-norights-${Math.random().toString(16).slice(2, 8)}`
+  await k.core.createNamespace({body: {metadata: {name: namespace}}})
+  cleanupNamespace(t, namespace)
+  await k.core.createNamespacedServiceAccount({namespace, body: {metadata: {name: 'nobody'}}})
+  const {status} = await k.core.createNamespacedServiceAccountToken({namespace, name: 'nobody', body: {spec: {audiences: [], expirationSeconds: 600}}})
+  const result = await cli(workspace(uniqueProject('cli'), fixture('tiny.yaml')), ['list'], {KUBECONFIG: kubeconfigWithToken(status!.token)})
+  t.is(result.code, 3, result.stderr)
+  t.regex(result.stderr, new RegExp(`refused listNamespace: namespaces is forbidden: User "system:serviceaccount:${namespace}:nobody" cannot list resource "namespaces"`))
+  t.regex(result.stderr, /\(exit 3, CLUSTER_FORBIDDEN\)/)
+  t.notRegex(result.stderr, /unexpected|HTTP-Code|Headers/i)
+})

@@ -1,5 +1,6 @@
 import test from 'ava'
 
+import {ClusterForbiddenError, ClusterUnauthorizedError} from '../../../src/errors.js'
 import {mayRetry, retryDelay, retrying, transience, withRetries} from '../../../src/kube/retry.js'
 
 const http = (code: number, headers: Record<string, string> = {}) => Object.assign(new Error(`HTTP-Code: ${code}`), {code, headers})
@@ -68,6 +69,27 @@ test('the last failure is thrown as it is after the last attempt; permanent ones
     throw net('ECONNRESET')
   }, {policy, sleep: async () => {}}))
   t.is(calls, 1, 'a create that may have happened is not sent again')
+})
+
+test('refused credentials (401) and a missing right (403) are the environment\'s problem, exit 3, naming the cluster; once, not retried', async (t) => {
+  const cluster = {server: 'https://k8s.example.test:6443', context: 'ci'}
+  let calls = 0
+  const unauthorized = await t.throwsAsync(withRetries('listNamespace', async () => {
+    calls++
+    throw http(401)
+  }, {policy, cluster, sleep: async () => {}}), {instanceOf: ClusterUnauthorizedError})
+  t.is(calls, 1)
+  t.is(unauthorized.exitCode, 3)
+  t.is(unauthorized.message, 'https://k8s.example.test:6443 refused the credentials of the kubeconfig (context ci): 401 Unauthorized (listNamespace)')
+  t.regex(unauthorized.suggestions.join('\n'), /kubectl --context ci auth whoami/)
+
+  const denied = Object.assign(http(403), {body: JSON.stringify({kind: 'Status', code: 403, message: 'namespaces is forbidden: User "system:serviceaccount:ci:jenkins" cannot list resource "namespaces" in API group "" at the cluster scope'})})
+  const forbidden = await t.throwsAsync(withRetries('listNamespace', async () => {
+    throw denied
+  }, {policy, cluster, sleep: async () => {}}), {instanceOf: ClusterForbiddenError})
+  t.is(forbidden.exitCode, 3)
+  t.regex(forbidden.message, /^https:\/\/k8s\.example\.test:6443 refused listNamespace: namespaces is forbidden: User "system:serviceaccount:ci:jenkins" cannot list/)
+  t.regex(forbidden.suggestions.join('\n'), /auth can-i --list/)
 })
 
 test('retrying() wraps the request methods of a client and leaves the rest alone', async (t) => {

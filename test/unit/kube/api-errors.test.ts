@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {apiMessage, elideInvalidValues} from '../../../src/kube/client.js'
+import {apiMessage, elideInvalidValues} from '../../../src/kube/api-errors.js'
 
 const template = `{"labels":{"job-name":"migrate"},"Spec":{"Containers":[{"Name":"migrate","Image":"r/migrate:2","Command":null,"Env":[{"Name":"A","Value":"} ] {"}]}],"RestartPolicy":"Never"}}`
 
