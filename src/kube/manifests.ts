@@ -70,29 +70,31 @@ export interface PlanOptions {
  */
 export function planApply(objects: ManifestObject[], options: PlanOptions): ManifestObject[] {
   const problems: string[] = []
+  const suggestions = new Set<string>()
   const planned: ManifestObject[] = []
   for (const o of objects) {
     const namespaced = options.scope(o.apiVersion, o.kind)
     const what = `${o.kind} ${o.metadata.name} (${o.apiVersion})`
     if (namespaced === undefined) {
       problems.push(`${what}: the cluster does not know this kind (missing CRD or wrong apiVersion?)`)
+      suggestions.add(`kubectl api-resources | grep -i ${o.kind}   # the kinds this cluster has; a CRD is installed by the cluster's admin, not by a branch`)
     } else if (namespaced) {
       if (o.metadata.namespace && o.metadata.namespace !== options.namespace) {
         problems.push(`${what}: names namespace "${o.metadata.namespace}"; a branch deploys only into its own namespace "${options.namespace}"`)
+        suggestions.add('fix the kustomize overlay so every object lives in the branch namespace')
       } else {
         planned.push({...o, metadata: {...o.metadata, namespace: options.namespace}})
       }
     } else if (!options.allowClusterScoped) {
       problems.push(`${what}: cluster-scoped; a branch must not change the cluster (set deploy.allowClusterScoped: true to allow it)`)
+      suggestions.add('move cluster-wide objects out of the branch overlay (they belong to the cluster setup), or set deploy.allowClusterScoped: true')
     } else {
       const {namespace: _ignored, ...metadata} = o.metadata
       planned.push({...o, metadata})
     }
   }
   if (problems.length > 0) {
-    throw new DeployError(`refusing to deploy ${problems.length} object(s) from the manifests:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      suggestions: ['fix the kustomize overlay so every object lives in the branch namespace'],
-    })
+    throw new DeployError(`refusing to deploy ${problems.length} object(s) from the manifests:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {suggestions: [...suggestions]})
   }
   return planned
 }

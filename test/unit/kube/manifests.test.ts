@@ -55,6 +55,7 @@ test('an unreadable manifests file says how to make one', (t) => {
 test('cluster-scoped objects are refused by default', (t) => {
   const error = t.throws(() => planApply(parseManifests(yaml, 'm'), {namespace: 'shop-x', allowClusterScoped: false, scope}), {instanceOf: DeployError})
   t.regex(error.message, /Namespace shop-x \(v1\): cluster-scoped; a branch must not change the cluster/)
+  t.regex(error.suggestions.join('\n'), /deploy\.allowClusterScoped: true/)
 })
 
 test('cluster-scoped objects are allowed when configured; namespaced ones get the namespace', (t) => {
@@ -67,6 +68,8 @@ test('objects naming another namespace and unknown kinds are refused', (t) => {
   const error = t.throws(() => planApply(objects, {namespace: 'shop-x', allowClusterScoped: true, scope}), {instanceOf: DeployError})
   t.regex(error.message, /names namespace "kube-system"/)
   t.regex(error.message, /does not know this kind/)
+  // One suggestion per kind of problem, each about its own.
+  t.deepEqual(error.suggestions, ['fix the kustomize overlay so every object lives in the branch namespace', 'kubectl api-resources | grep -i Widget   # the kinds this cluster has; a CRD is installed by the cluster\'s admin, not by a branch'])
 })
 
 test('apply order: three tiers; definitions and quotas, then config and Services, then workloads and the rest', (t) => {
