@@ -143,6 +143,12 @@ export class ClusterUnauthorizedError extends CiError {
   readonly code = 'CLUSTER_UNAUTHORIZED'
 }
 
+/** The API server's TLS certificate is not the one the kubeconfig trusts (wrong CA, expired, another name). */
+export class ClusterCertificateError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'CLUSTER_CERTIFICATE'
+}
+
 /** The kubeconfig's account lacks a right the tool needs (403, RBAC). */
 export class ClusterForbiddenError extends CiError {
   readonly exitCode = ExitCode.environment

@@ -10,7 +10,7 @@
  * retried only when the server surely did not act (429, 503, connection refused); the callers
  * already treat "already exists" and "not found" as the outcomes they are.
  */
-import {ClusterForbiddenError, ClusterUnauthorizedError, ClusterUnreachableError} from '../errors.js'
+import {ClusterCertificateError, ClusterForbiddenError, ClusterUnauthorizedError, ClusterUnreachableError} from '../errors.js'
 import {apiMessage} from './api-errors.js'
 
 export interface RetryPolicy {
@@ -107,6 +107,15 @@ function clusterError(method: string, error: unknown, attempts: number, cluster:
   const status = (error as ErrorLike | undefined)?.code
   const server = cluster.server ?? 'the Kubernetes API server'
   const context = cluster.context ? ` --context ${cluster.context}` : ''
+  if (typeof status === 'string' && TLS_CODE.test(status)) {
+    return new ClusterCertificateError(`cannot trust ${server}: its TLS certificate does not verify (${method}: ${reasonOf(error)})`, {
+      cause: error,
+      suggestions: [
+        "the kubeconfig's certificate-authority(-data) is not the CA of this server, or the certificate has expired or names another host",
+        `kubectl${context} cluster-info   # does kubectl trust it with the same kubeconfig?`,
+      ],
+    })
+  }
   if (status === 401) {
     return new ClusterUnauthorizedError(`${server} refused the credentials of the kubeconfig${cluster.context ? ` (context ${cluster.context})` : ''}: 401 Unauthorized (${method})`, {
       cause: error,
@@ -128,11 +137,18 @@ function clusterError(method: string, error: unknown, attempts: number, cluster:
   return error
 }
 
+/** Node's TLS verification failures (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...). */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS|ERR_SSL/
+
+/** node-fetch: "request to <url> failed, reason: connect ECONNREFUSED …", sometimes wrapped again. */
+function reasonOf(error: unknown): string {
+  const message = typeof (error as ErrorLike)?.message === 'string' ? String((error as ErrorLike).message) : describe(error)
+  return message.includes('reason: ') ? message.slice(message.lastIndexOf('reason: ') + 'reason: '.length) : message
+}
+
 function unreachable(method: string, error: unknown, attempts: number, cluster: RetryOptions['cluster'] = {}): ClusterUnreachableError {
   const server = cluster.server ?? 'the Kubernetes API server'
-  const message = typeof (error as ErrorLike)?.message === 'string' ? String((error as ErrorLike).message) : describe(error)
-  // node-fetch: "request to <url> failed, reason: connect ECONNREFUSED …", sometimes wrapped again
-  const reason = message.includes('reason: ') ? message.slice(message.lastIndexOf('reason: ') + 'reason: '.length) : message
+  const reason = reasonOf(error)
   return new ClusterUnreachableError(`no answer from ${server} (${method}: ${reason}${attempts > 1 ? `; ${attempts} attempts` : ''})`, {
     cause: error,
     suggestions: [

@@ -212,3 +212,15 @@ test('an account without the rights the tool needs (403): exit 3 with the API\'s
   t.regex(result.stderr, /\(exit 3, CLUSTER_FORBIDDEN\)/)
   t.notRegex(result.stderr, /unexpected|HTTP-Code|Headers/i)
 })
+
+test('an API server whose certificate the kubeconfig does not trust: exit 3 saying so, not "no answer"', async (t) => {
+  const real = readFileSync(process.env.KUBECONFIG!, 'utf8')
+  t.regex(real, /certificate-authority-data: /)
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-')), 'config')
+  writeFileSync(kubeconfig, real.replace(/certificate-authority-data: \S+/g, 'insecure-skip-tls-verify: false'))
+  const result = await cli(workspace(uniqueProject('cli'), fixture('tiny.yaml')), ['list'], {KUBECONFIG: kubeconfig})
+  t.is(result.code, 3, result.stderr)
+  t.regex(result.stderr, /cannot trust https:\/\/127\.0\.0\.1:\d+: its TLS certificate does not verify \(listNamespace: unable to verify the first certificate\)/)
+  t.regex(result.stderr, /\(exit 3, CLUSTER_CERTIFICATE\)/)
+  t.notRegex(result.stderr, /unexpected|WARNING/i)
+})

@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {ClusterForbiddenError, ClusterUnauthorizedError} from '../../../src/errors.js'
+import {ClusterCertificateError, ClusterForbiddenError, ClusterUnauthorizedError} from '../../../src/errors.js'
 import {mayRetry, retryDelay, retrying, transience, withRetries} from '../../../src/kube/retry.js'
 
 const http = (code: number, headers: Record<string, string> = {}) => Object.assign(new Error(`HTTP-Code: ${code}`), {code, headers})
@@ -90,6 +90,17 @@ test('refused credentials (401) and a missing right (403) are the environment\'s
   t.is(forbidden.exitCode, 3)
   t.regex(forbidden.message, /^https:\/\/k8s\.example\.test:6443 refused listNamespace: namespaces is forbidden: User "system:serviceaccount:ci:jenkins" cannot list/)
   t.regex(forbidden.suggestions.join('\n'), /auth can-i --list/)
+})
+
+test('a certificate that does not verify is exit 3 CLUSTER_CERTIFICATE, once; not "no answer"', async (t) => {
+  const tls = Object.assign(new Error('request to https://k8s.example.test:6443/api failed, reason: certificate has expired'), {code: 'CERT_HAS_EXPIRED', type: 'system'})
+  let calls = 0
+  const error = await t.throwsAsync(withRetries('readNamespace', async () => {
+    calls++
+    throw tls
+  }, {policy, cluster: {server: 'https://k8s.example.test:6443'}, sleep: async () => {}}), {instanceOf: ClusterCertificateError})
+  t.is(calls, 1)
+  t.is(error.message, 'cannot trust https://k8s.example.test:6443: its TLS certificate does not verify (readNamespace: certificate has expired)')
 })
 
 test('retrying() wraps the request methods of a client and leaves the rest alone', async (t) => {
