@@ -6,6 +6,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {LineCounter, parseDocument} from 'yaml'
 
+import {MANAGED_BY_LABEL} from '../conventions.js'
 import {ConfigError, type ConfigProblem} from '../errors.js'
 import {interpolateEnv} from './interpolate.js'
 import {type Config, configSchema, type ImageConfig, type PhaseConfig} from './model.js'
@@ -125,6 +126,11 @@ function crossCheck(config: Config, file: string, lineOf: (key: string) => numbe
   config.templates.forEach((t, i) => {
     if (path.posix.normalize(t.source) === path.posix.normalize(t.target)) add(`templates[${i}].target`, 'must differ from source (sources are never overwritten)')
   })
+
+  // The tool's own labels and annotations say whose environment a namespace is: never the config's.
+  for (const [field, keys] of [['namespaceLabels', Object.keys(config.deploy.namespaceLabels)], ['namespaceAnnotations', Object.keys(config.deploy.namespaceAnnotations)]] as const) {
+    for (const key of keys.filter((k) => k.startsWith('shopsys-ci/') || k === MANAGED_BY_LABEL)) add(`deploy.${field}.${key}`, 'is set by shopsys-ci itself (it marks whose environment the namespace is)')
+  }
 
   const phaseNames = new Set(config.phases.map((p) => p.name))
   for (const name of config.build.phases ?? []) {

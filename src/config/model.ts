@@ -5,6 +5,11 @@
 import {DNS_LABEL, NAMESPACE_PREFIX_MAX} from '../names/names.js'
 import {any, bool, duration, int, list, map, object, oneOf, scalar, str, type Schema} from './schema.js'
 
+/** A label or annotation key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+const QUALIFIED_NAME = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
+const QUALIFIED_NAME_HINT = 'a label key: [prefix/]name, e.g. pod-security.kubernetes.io/enforce'
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/
+
 export type TagPolicy = 'commit' | 'content' | 'template'
 
 export interface ImageConfig {
@@ -69,6 +74,9 @@ export interface DeployConfig {
   prune: boolean
   /** Secret `shopsys-ci-registry` from the registry credentials, named in the default ServiceAccount. */
   imagePullSecret: boolean
+  /** Extra labels of the branch's namespace (Pod Security levels, a service mesh's injection, ...). */
+  namespaceLabels: Record<string, string>
+  namespaceAnnotations: Record<string, string>
   lockTimeout: number
   /** `spec.hard` of a ResourceQuota created in the namespace. */
   resourceQuota?: Record<string, string | number>
@@ -170,6 +178,8 @@ export const configSchema: Schema = object({
       allowClusterScoped: {schema: bool(), default: false},
       prune: {schema: bool(), default: true},
       imagePullSecret: {schema: bool(), default: false},
+      namespaceLabels: {schema: map(str({pattern: LABEL_VALUE, patternHint: 'at most 63 letters, digits, "-", "_" or "." between letters or digits'}), {keyPattern: QUALIFIED_NAME, keyHint: QUALIFIED_NAME_HINT}), default: {}},
+      namespaceAnnotations: {schema: map(str(), {keyPattern: QUALIFIED_NAME, keyHint: QUALIFIED_NAME_HINT}), default: {}},
       lockTimeout: {schema: duration(), default: 15 * 60_000},
       resourceQuota: map(scalar()),
       limitRange: list(any()),

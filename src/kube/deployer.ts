@@ -152,7 +152,9 @@ export class ServerSideApplyDeployer implements Deployer {
         // Create, never apply, a namespace we did not see: if someone else created one with this
         // name meanwhile, the create fails and the ownership check runs on theirs.
         try {
-          await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels, annotations: meta.annotations}}, fieldManager: FIELD_MANAGER})
+          // Labels only: they make it ours at once. Everything else comes with the apply below, so
+          // that server-side apply owns it alone and takes it away when a later deploy drops it.
+          await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels}}, fieldManager: FIELD_MANAGER})
         } catch (error) {
           if (!isConflict(error)) throw new DeployError(`cannot create namespace ${ns}: ${apiMessage(error)}`, {cause: error})
           const appeared = await readNamespace(kube, ns)
@@ -161,7 +163,10 @@ export class ServerSideApplyDeployer implements Deployer {
         }
       }
       // The server's clock, for telling this deploy's events from an earlier one's.
-      const since = appliedAt(await applyNamespace(kube, ns, meta.labels, meta.annotations))
+      // The config's own labels and annotations first: ours win, and the config may not name them.
+      const labels = {...config.deploy.namespaceLabels, ...meta.labels}
+      const annotations = {...config.deploy.namespaceAnnotations, ...meta.annotations}
+      const since = appliedAt(await applyNamespace(kube, ns, labels, annotations))
       logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations[EXPIRES_AT_ANNOTATION]}${keep ? ', kept for review' : ''})`)
       heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
       if (!existing) {

@@ -95,6 +95,27 @@ test('redeploy in place: same namespace, created-at kept, expiry refreshed, chan
   t.like(second.workloads[0], {name: 'app', ready: true, status: '2/2 ready'})
 })
 
+test('deploy.namespaceLabels and namespaceAnnotations: set on the namespace, and gone again when the config drops them', async (t) => {
+  const base = testConfig(uniqueProject('dep'))
+  cleanupProject(t, base.project)
+  const identity = identityOf(base, 'feature/labels')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  const labelled = {...base, deploy: {...base.deploy, namespaceLabels: {'pod-security.kubernetes.io/enforce': 'baseline'}, namespaceAnnotations: {'example.com/team': 'checkout'}}}
+  await deployEnvironment({identity, config: labelled, manifestsFile, logger: logger()})
+  const k = kube()
+  const first = await k.core.readNamespace({name: identity.namespace})
+  t.is(first.metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'baseline')
+  t.is(first.metadata?.annotations?.['example.com/team'], 'checkout')
+  t.is(first.metadata?.labels?.['app.kubernetes.io/managed-by'], 'shopsys-ci')
+
+  await deployEnvironment({identity, config: base, manifestsFile, logger: logger()})
+  const second = await k.core.readNamespace({name: identity.namespace})
+  t.is(second.metadata?.labels?.['pod-security.kubernetes.io/enforce'], undefined)
+  t.is(second.metadata?.annotations?.['example.com/team'], undefined)
+  t.is(second.metadata?.labels?.['app.kubernetes.io/managed-by'], 'shopsys-ci')
+  t.truthy(second.metadata?.annotations?.['shopsys-ci/expires-at'])
+})
+
 test('redeploy in place prunes what the manifests dropped, and nothing else', async (t) => {
   const config = testConfig(uniqueProject('dep'))
   cleanupProject(t, config.project)
@@ -282,9 +303,11 @@ test('deploy.imagePullSecret: a Secret the registry accepts, named by the defaul
   t.truthy(await kube().core.readNamespacedSecret({name: 'shopsys-ci-registry', namespace}))
   t.deepEqual((await kube().core.readNamespacedServiceAccount({name: 'default', namespace})).imagePullSecrets?.map((r) => r.name), ['shopsys-ci-registry'])
 
-  // Turned off: the Secret goes, and so does its name in the ServiceAccount.
+  // Turned off: the Secret goes, and so does its name in the ServiceAccount and the annotation.
+  t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/pull-secret'], 'true')
   const off = testConfig(config.project, {deploy: {imagePullSecret: false}})
   await deployEnvironment({identity, config: off, manifestsFile, logger: logger()})
+  t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/pull-secret'], undefined)
   await t.throwsAsync(kube().core.readNamespacedSecret({name: 'shopsys-ci-registry', namespace}), {message: /404|not found/i})
   t.deepEqual((await kube().core.readNamespacedServiceAccount({name: 'default', namespace})).imagePullSecrets ?? [], [])
 })

@@ -152,3 +152,16 @@ test('names.namespacePrefix: the config accepts exactly what the names module ca
   t.true(names.namespace.length <= 63)
   t.true(names.namespace.startsWith(longPrefix) && names.slug.length >= 8, names.namespace)
 })
+
+test('deploy.namespaceLabels and namespaceAnnotations: valid keys and values; the tool\'s own keys are refused', (t) => {
+  const config = parseConfig('project: shop\ndeploy:\n  namespaceLabels: {pod-security.kubernetes.io/enforce: baseline, team: checkout}\n  namespaceAnnotations: {example.com/owner: "Team Checkout <checkout@example.com>"}\n', FILE, {})
+  t.deepEqual(config.deploy.namespaceLabels, {'pod-security.kubernetes.io/enforce': 'baseline', team: 'checkout'})
+  t.deepEqual(config.deploy.namespaceAnnotations, {'example.com/owner': 'Team Checkout <checkout@example.com>'})
+  t.deepEqual(parseConfig('project: shop\n', FILE, {}).deploy.namespaceLabels, {})
+  const own = t.throws(() => parseConfig('project: shop\ndeploy:\n  namespaceLabels: {app.kubernetes.io/managed-by: me}\n  namespaceAnnotations: {shopsys-ci/owner: me}\n', FILE, {}), {instanceOf: ConfigError})
+  t.regex(own.message, /deploy\.namespaceLabels\.app\.kubernetes\.io\/managed-by: is set by shopsys-ci itself/)
+  t.regex(own.message, /deploy\.namespaceAnnotations\.shopsys-ci\/owner: is set by shopsys-ci itself/)
+  const malformed = t.throws(() => parseConfig('project: shop\ndeploy:\n  namespaceLabels: {"bad key!": x, ok: "not a label value"}\n', FILE, {}), {instanceOf: ConfigError})
+  t.regex(malformed.message, /deploy\.namespaceLabels\.bad key!: invalid name: a label key/)
+  t.regex(malformed.message, /deploy\.namespaceLabels\.ok: "not a label value" is not valid/)
+})
