@@ -98,8 +98,18 @@ export class WatchRolloutWaiter implements RolloutWaiter {
     ctx.signal?.addEventListener('abort', onAbort, {once: true})
     try {
       timer = setTimeout(() => settle({kind: 'timeout', evaluation: evaluateRollout(snapshot())}), ctx.timeout)
+      // The events only make a refusal fail fast; an account that may not read them waits for the
+      // deadline instead, as before they were watched.
+      const {Event: events, ...required} = watchers
+      let watchEvents = true
       try {
-        await Promise.all(Object.values(watchers).map((w) => w.list()))
+        await Promise.all([
+          ...Object.values(required).map((w) => w.list()),
+          events.list().catch((error: unknown) => {
+            watchEvents = false
+            ctx.logger.debug(`not watching the events of ${ns} (${(error as Error).message}); a refused pod fails at the deadline`)
+          }),
+        ])
       } catch (error) {
         throw new DeployError(`cannot watch the workloads of namespace ${ns}: ${(error as Error).message}`, {cause: error})
       }
@@ -108,7 +118,7 @@ export class WatchRolloutWaiter implements RolloutWaiter {
       ctx.logger.info(`waiting for ${initial.workloads.length} workload(s) in ${ns} (deadline ${formatDuration(ctx.timeout)})`)
       evaluate()
       // A redeploy that changed no workload is ready in its lists: no watch is opened then.
-      if (!settled) for (const w of Object.values(watchers)) w.watch()
+      if (!settled) for (const w of [...Object.values(required), ...(watchEvents ? [events] : [])]) w.watch()
       const result = await outcome
       const evaluation = result.evaluation ?? evaluateRollout(snapshot())
       const elapsed = formatDuration(Date.now() - started)

@@ -13,7 +13,7 @@ const deployment = (ready: number) => ({
 })
 
 /** A Kube whose lists return `deployments` (and nothing else), counting the watches opened. */
-function fakeKube(deployments: object[]): {kube: Kube; watches: string[]} {
+function fakeKube(deployments: object[], options: {eventsForbidden?: boolean} = {}): {kube: Kube; watches: string[]} {
   const watches: string[] = []
   const list = (items: object[] = []) => async () => ({items, metadata: {resourceVersion: '1'}})
   class Watch {
@@ -27,7 +27,11 @@ function fakeKube(deployments: object[]): {kube: Kube; watches: string[]} {
     kc: {},
     apps: {listNamespacedDeployment: list(deployments), listNamespacedStatefulSet: list(), listNamespacedDaemonSet: list(), listNamespacedReplicaSet: list()},
     batch: {listNamespacedJob: list()},
-    core: {listNamespacedPod: list(), listNamespacedEvent: list(), readNamespacedPodLog: async () => ''},
+    core: {
+      listNamespacedPod: list(),
+      listNamespacedEvent: options.eventsForbidden ? async () => Promise.reject(new Error('events is forbidden')) : list(),
+      readNamespacedPodLog: async () => '',
+    },
   } as unknown as Kube
   return {kube, watches}
 }
@@ -43,4 +47,11 @@ test('a workload not ready in the lists: every collection is watched from the li
   const {kube, watches} = fakeKube([deployment(0)])
   await t.throwsAsync(new WatchRolloutWaiter(kube).wait({namespace: 'ns', timeout: 300, logger: new MemoryLogger()}), {instanceOf: DeployError, message: /timed out .*deployment\/web/})
   t.deepEqual(watches.map((p) => p.split('/').pop()).sort(), ['daemonsets', 'deployments', 'events', 'jobs', 'pods', 'replicasets', 'statefulsets'])
+})
+
+test('an account that may not read events still waits for the workloads, without the event watch', async (t) => {
+  const {kube, watches} = fakeKube([deployment(0)], {eventsForbidden: true})
+  await t.throwsAsync(new WatchRolloutWaiter(kube).wait({namespace: 'ns', timeout: 300, logger: new MemoryLogger()}), {instanceOf: DeployError, message: /timed out .*deployment\/web/})
+  t.false(watches.some((p) => p.endsWith('/events')))
+  t.true(watches.some((p) => p.endsWith('/deployments')))
 })
