@@ -13,6 +13,7 @@ import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube} from './client.js'
 import {type EventLike, formatEventLog} from './diagnostics.js'
+import {readNamespace} from './namespace.js'
 import type {LogFile, LogsContext, LogsResult} from './types.js'
 import type {KObject} from './workload-status.js'
 
@@ -97,6 +98,11 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
     pods = ((await kube.core.listNamespacedPod({namespace: ctx.namespace})).items ?? []) as KObject[]
   } catch (error) {
     ctx.logger.warn(`cannot list the pods of ${ctx.namespace}: ${apiMessage(error)}; no logs exported`)
+    return result
+  }
+  // Listing pods of a namespace that does not exist is not an error: say why there is nothing.
+  if (pods.length === 0 && !(await readNamespace(kube, ctx.namespace).catch(() => true))) {
+    ctx.logger.warn(`namespace ${ctx.namespace} does not exist: no logs to export`)
     return result
   }
   const targets = pods.flatMap((p) => logTargets(p))

@@ -174,6 +174,15 @@ test('logs export: every container of every pod, init containers included', asyn
   t.true(result.files.every((f) => f.bytes > 0))
 })
 
+test('logs export of a namespace that does not exist says so, and writes nothing', async (t) => {
+  const workspace = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-logs-'))
+  const log = logger()
+  const result = await exportLogs({namespace: `absent-${uniqueProject('logs')}`, workspace, logger: log})
+  t.deepEqual(result.files, [])
+  t.true(log.lines.some((l) => /^WARNING: namespace absent-\S+ does not exist: no logs to export$/.test(l)), log.lines.join('\n'))
+  t.false(existsSync(path.join(workspace, 'shopsys-ci/logs/events.log')))
+})
+
 test('logs export after a crash loop includes the previous instance', async (t) => {
   const config = testConfig(uniqueProject('logs'))
   cleanupProject(t, config.project)
