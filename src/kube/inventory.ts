@@ -9,7 +9,7 @@ import {readNamespace} from './namespace.js'
 import {readOwnerLease} from './owner.js'
 import {leaseInfo} from './lease.js'
 import type {WorkloadStatusSummary} from './types.js'
-import {type KObject, workloadState} from './workload-status.js'
+import {evaluateRollout, type KObject, problemText, workloadState} from './workload-status.js'
 
 export interface EnvironmentRow {
   namespace: string
@@ -57,7 +57,11 @@ export interface StatusResult {
   ownerSeenAt?: string
 }
 
-async function workloadsOf(kube: Kube, namespace: string): Promise<WorkloadStatusSummary[]> {
+/**
+ * The workloads of a namespace and their state. With `problems`, a workload that is not ready also
+ * says why, from its current pods (two more lists, only when something is not ready).
+ */
+async function workloadsOf(kube: Kube, namespace: string, options: {problems?: boolean} = {}): Promise<WorkloadStatusSummary[]> {
   const [deployments, statefulSets, daemonSets, jobs] = await Promise.all([
     kube.apps.listNamespacedDeployment({namespace}),
     kube.apps.listNamespacedStatefulSet({namespace}),
@@ -70,10 +74,18 @@ async function workloadsOf(kube: Kube, namespace: string): Promise<WorkloadStatu
     ...daemonSets.items.map((o) => ({...(o as KObject), kind: 'DaemonSet'})),
     ...jobs.items.map((o) => ({...(o as KObject), kind: 'Job'})),
   ]
-  return all
+  const summaries = all
     .map((o) => workloadState(o))
-    .map((s) => ({kind: s.kind, name: s.name, ready: s.ready, status: s.failure ?? s.summary}))
+    .map((s): WorkloadStatusSummary => ({kind: s.kind, name: s.name, ready: s.ready, status: s.failure ?? s.summary}))
     .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`))
+  if (!options.problems || summaries.every((s) => s.ready)) return summaries
+  const [pods, replicaSets] = await Promise.all([kube.core.listNamespacedPod({namespace}), kube.apps.listNamespacedReplicaSet({namespace})])
+  const evaluation = evaluateRollout({workloads: all, pods: pods.items as KObject[], replicaSets: replicaSets.items.map((o) => ({...(o as KObject), kind: 'ReplicaSet'}))})
+  const problems = new Map(evaluation.workloads.filter((w) => !w.ready && w.problems.length > 0).map((w) => [`${w.kind}/${w.name}`, problemText(w.problems[0])]))
+  return summaries.map((s) => {
+    const problem = problems.get(`${s.kind}/${s.name}`)
+    return problem ? {...s, problem} : s
+  })
 }
 
 /** Pure: the row of one environment. */
@@ -119,7 +131,7 @@ export async function environmentStatus(ctx: StatusContext): Promise<StatusResul
   const verdict = deletionVerdict(ns, ctx.config.project)
   if (!verdict.ok) return {project: ctx.config.project, namespace: ctx.namespace, exists: true, notOurs: verdict.reason, workloads: []}
   const env = readEnvironment(ns)
-  const [workloads, lease] = await Promise.all([workloadsOf(kube, ctx.namespace), readOwnerLease(kube, ctx.namespace).catch(() => undefined)])
+  const [workloads, lease] = await Promise.all([workloadsOf(kube, ctx.namespace, {problems: true}), readOwnerLease(kube, ctx.namespace).catch(() => undefined)])
   const renew = leaseInfo(lease).renewTime
   return {
     project: ctx.config.project,
@@ -166,7 +178,7 @@ export function formatStatus(status: StatusResult, now = Date.now()): string {
     `expires:    ${e.expiresAt ?? '-'} (${relative(e.expiresAt, now)})${e.keep ? ', kept for review' : ''}`,
     `workloads:  ${e.workloads.ready}/${e.workloads.total} ready`,
   ]
-  for (const w of status.workloads) lines.push(`  ${w.ready ? 'ok ' : '.. '} ${w.kind.toLowerCase()}/${w.name}: ${w.status}`)
+  for (const w of status.workloads) lines.push(`  ${w.ready ? 'ok ' : '.. '} ${w.kind.toLowerCase()}/${w.name}: ${w.status}${w.problem ? ` (${w.problem})` : ''}`)
   const urls = Object.entries(e.urls)
   if (urls.length) {
     lines.push('urls:')

@@ -64,6 +64,8 @@ export interface WorkloadStatusSummary {
   ready: boolean
   /** e.g. `2/2 ready`, `complete`. */
   status: string
+  /** Why it is not ready, from its pods (`status` only), e.g. `web-7f9c/php-fpm: CrashLoopBackOff`. */
+  problem?: string
 }
 
 export interface DeployContext {

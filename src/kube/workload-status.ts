@@ -316,9 +316,14 @@ export function evaluateRollout(snapshot: Snapshot): RolloutEvaluation {
   return {workloads, allReady: workloads.every((w) => w.ready), failed: workloads.filter((w) => w.fatal !== undefined)}
 }
 
+/** `pod/container: reason` (or `pod: reason` for the pod itself, e.g. Unschedulable). */
+export function problemText(p: PodProblem): string {
+  return `${p.container ? `${p.pod}/${p.container}` : p.pod}: ${p.reason}`
+}
+
 /** A short line for the progress log, e.g. `deployment/web: 1/2 ready (pod web-x: ErrImagePull)`. */
 export function progressLine(w: WorkloadEvaluation): string {
   const problem = w.problems[0]
-  const extra = !w.ready && problem ? ` (${problem.container ? `${problem.pod}/${problem.container}` : problem.pod}: ${problem.reason})` : ''
+  const extra = !w.ready && problem ? ` (${problemText(problem)})` : ''
   return `${w.kind.toLowerCase()}/${w.name}: ${w.summary}${extra}`
 }

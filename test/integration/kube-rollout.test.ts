@@ -5,7 +5,8 @@
 import test from 'ava'
 
 import {DeployError, ExitCode} from '../../src/errors.js'
-import {deployEnvironment} from '../../src/kube/index.js'
+import {deployEnvironment, environmentStatus} from '../../src/kube/index.js'
+import {formatStatus} from '../../src/kube/inventory.js'
 import {cleanupProject, deleteSystemNamespace, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith, writeManifests} from './kube-helpers.js'
 
 test.before(() => {
@@ -72,6 +73,21 @@ test('at the deadline: exit 6 naming what is not ready, not earlier', async (t) 
   t.true(elapsed >= 6000 && elapsed < 20_000, `${elapsed} ms`)
   t.regex(error.message, /timed out after .*not ready: deployment\/broken$/)
   t.regex(error.details ?? '', /Ready=False \(ContainersNotReady\)/)
+})
+
+test('status of an environment left broken: the workload that is not ready says why, from its pods', async (t) => {
+  const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 120_000}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'broken-status')
+  const {manifestsFile} = workspaceWith(misbehaving('crash-loop'))
+  await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  const status = await environmentStatus({config, namespace: identity.namespace})
+  t.like(status.workloads.find((w) => w.name === 'healthy'), {ready: true})
+  t.is(status.workloads.find((w) => w.name === 'healthy')?.problem, undefined)
+  const broken = status.workloads.find((w) => w.name === 'broken')
+  t.false(broken?.ready)
+  t.regex(broken?.problem ?? '', /^broken-[a-z0-9-]+\/app: CrashLoopBackOff$/)
+  t.regex(formatStatus(status), /\.\. +deployment\/broken: .* \(broken-[a-z0-9-]+\/app: CrashLoopBackOff\)/)
 })
 
 test('pods refused by the namespace quota (no requests): exit 6 at once with the admission message', async (t) => {
