@@ -45,8 +45,11 @@ export function parseManifests(text: string, source: string, options: ParseOptio
     const fields = isList || value.kind === 'List' ? (['apiVersion', 'kind'] as const) : (['apiVersion', 'kind', 'metadata.name'] as const)
     const missing = fields.filter((f) => isBlank(field(value, f)))
     const notStrings = fields.filter((f) => !isBlank(field(value, f)) && typeof field(value, f) !== 'string')
+    const generated = missing.includes('metadata.name') && isPlainObject(value.metadata) && typeof value.metadata.generateName === 'string'
     const wrong = [
       ...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []),
+      // Helm-hook style; a name is needed to apply it, and a Job whose template changes is created anew anyway.
+      ...(generated ? ['generateName is not supported: server-side apply needs a fixed name (a Job whose pod template changes is created anew on deploy)'] : []),
       ...notStrings.map((f) => `${f} is ${describeValue(field(value, f))}, not a string`),
       ...(value.kind === 'List' && !isList ? ['a List needs `items:`, a sequence of objects'] : []),
     ]

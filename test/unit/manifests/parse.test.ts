@@ -54,3 +54,7 @@ test('problems the caller found come first, in the same error', (t) => {
   const error = t.throws(() => parseManifests('kind: X\nmetadata: {name: a}\n', 'out', {problems: ['line 1: something']}), {instanceOf: ManifestError})
   t.is(error.message, '2 problems in out:\n  - line 1: something\n  - document 1 (line 1, X/a): missing apiVersion')
 })
+
+test('an object with generateName instead of a name says why that cannot be applied', (t) => {
+  t.regex(problemsOf('apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: migrate-}\n'), /document 1 \(line 1, Job\): missing metadata\.name; generateName is not supported: server-side apply needs a fixed name/)
+})
