@@ -162,10 +162,10 @@ export class ServerSideApplyDeployer implements Deployer {
           if (!verdict.ok) throw new DeployError(`refusing to deploy branch "${identity.branch}" into namespace "${ns}" created meanwhile by someone else: ${verdict.reason}`)
         }
       }
-      // The server's clock, for telling this deploy's events from an earlier one's.
       // The config's own labels and annotations first: ours win, and the config may not name them.
       const labels = {...config.deploy.namespaceLabels, ...meta.labels}
       const annotations = {...config.deploy.namespaceAnnotations, ...meta.annotations}
+      // The server's clock, for telling this deploy's events from an earlier one's.
       const since = appliedAt(await applyNamespace(kube, ns, labels, annotations))
       logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations[EXPIRES_AT_ANNOTATION]}${keep ? ', kept for review' : ''})`)
       heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
