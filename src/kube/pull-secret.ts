@@ -7,7 +7,7 @@
  * server only: never into a file, argv, a log line or the manifests artifact.
  */
 import {EnvironmentError} from '../errors.js'
-import {registryFromEnv} from '../images/reference.js'
+import {checkRegistryHost} from '../images/reference.js'
 import type {ManifestObject} from './manifests.js'
 
 export const PULL_SECRET_NAME = 'shopsys-ci-registry'
@@ -29,8 +29,10 @@ const PURPOSE = 'registry account of the namespace\'s image pull secret (deploy.
  * registry of DOCKER_REGISTRY (Docker Hub when empty).
  */
 export function pullCredentialsFromEnv(env: Readonly<Record<string, string | undefined>>): RegistryCredentials {
-  const host = registryFromEnv({...env, DOCKER_USERNAME: env.DOCKER_USERNAME || 'unused'}).host
-  const server = host ?? DOCKER_HUB_AUTH_SERVER
+  const host = (env.DOCKER_REGISTRY ?? '').trim()
+  const hostProblem = host === '' ? undefined : checkRegistryHost(host)
+  if (hostProblem) throw new EnvironmentError([{name: 'DOCKER_REGISTRY', purpose: 'registry the images are pushed to and pulled from (host or host:port)', problem: hostProblem}])
+  const server = host || DOCKER_HUB_AUTH_SERVER
   const pullUser = env.DOCKER_PULL_USERNAME ?? ''
   const pullPassword = env.DOCKER_PULL_PASSWORD ?? ''
   if (pullUser !== '' || pullPassword !== '') {
