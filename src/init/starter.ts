@@ -39,6 +39,9 @@ deploy:
   timeout: 10m
   keep: false                      # keep the environment for review after the build
   ttl: 24h                         # how long a kept environment lives
+  # imagePullSecret: true          # private registry: a pull secret in every branch's namespace
+  # namespaceLabels:               # e.g. a Pod Security level for the branch's namespace
+  #   pod-security.kubernetes.io/enforce: baseline
 
 capacity:
   maxEnvironments: 0               # 0 = unlimited
