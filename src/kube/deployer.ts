@@ -26,6 +26,7 @@ import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} fr
 import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
+import {unroutedUrls} from './routes.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
@@ -90,6 +91,9 @@ export class ServerSideApplyDeployer implements Deployer {
       allowClusterScoped: config.deploy.allowClusterScoped,
       scope: (apiVersion, kind) => scope.get(`${apiVersion}\n${kind}`),
     })
+    for (const u of unroutedUrls(planned, identity.urls)) {
+      logger.warn(`no Ingress or HTTPRoute in the manifests serves ${u.host}, so the URL "${u.name}" (${u.url}) leads nowhere: check the host patches (kustomize.patches) or names.hosts`)
+    }
 
     let t = Date.now()
     const lock = await acquireBranchLock(kube, {identity, systemNamespace: this.systemNamespace, timeout: config.deploy.lockTimeout, logger, signal: ctx.signal})

@@ -234,6 +234,20 @@ test('never deploys into a namespace the tool does not own', async (t) => {
   }
 })
 
+test('an Ingress whose host patch did not apply: the deploy goes on and warns of every URL that leads nowhere', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'unrouted')
+  const first = new URL(identity.urls.first).hostname
+  const ingress = `apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec:\n  rules:\n  - host: ${first}\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: app, port: {number: 80}}}}]}\n  - host: second.invalid\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: app, port: {number: 80}}}}]}\n`
+  const {manifestsFile} = workspaceWith(`${fixture('tiny.yaml')}\n---\n${ingress}`)
+  const log = logger()
+  await deployEnvironment({identity, config, manifestsFile, logger: log})
+  const warnings = log.lines.filter((l) => l.startsWith('WARNING: no Ingress or HTTPRoute'))
+  t.deepEqual(warnings.map((w) => /the URL "([^"]+)"/.exec(w)?.[1]).sort(), Object.keys(identity.urls).filter((name) => name !== 'first').sort())
+  t.regex(warnings.find((w) => w.includes('"second"')) ?? '', /serves 2\.unrouted\.ci\.example\.test, so the URL "second" \(http:\/\/2\.unrouted\.ci\.example\.test:8000\) leads nowhere: check the host patches/)
+})
+
 test('cluster-scoped objects are refused before anything is applied', async (t) => {
   const config = testConfig(uniqueProject('dep'))
   cleanupProject(t, config.project)
