@@ -201,6 +201,22 @@ export class InterruptedError extends CiError {
   readonly code = 'INTERRUPTED'
 }
 
+const partialResults = new WeakMap<object, unknown>()
+
+/** Attaches what a failed stage still produced (a failed phase: its exit code, its artifacts). */
+export function withPartialResult<E extends object>(error: E, result: unknown): E {
+  partialResults.set(error, result)
+  return error
+}
+
+/** The partial result an error carries, also through the StageError that wraps it. */
+export function partialResultOf<T>(error: unknown): T | undefined {
+  for (let e = error; e && typeof e === 'object'; e = (e as {cause?: unknown}).cause) {
+    if (partialResults.has(e)) return partialResults.get(e) as T
+  }
+  return undefined
+}
+
 /** Wraps a failure with the pipeline stage it happened in, keeping the cause's exit code. */
 export class StageError extends CiError {
   readonly exitCode: number

@@ -12,7 +12,7 @@ import path from 'node:path'
 
 import type {PhaseConfig} from '../config/model.js'
 import {reportDir} from '../conventions.js'
-import {PhaseError} from '../errors.js'
+import {partialResultOf, PhaseError, withPartialResult} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
 import {BufferWriter, execInPod, LineWriter} from './exec.js'
@@ -82,8 +82,6 @@ export function containerFor(pod: KObject, configured?: string): string {
   return (pod.spec?.containers as Array<{name: string}> | undefined)?.[0]?.name ?? ''
 }
 
-const phaseResults = new WeakMap<object, PhaseResult>()
-
 /**
  * Pure: what a shell's exit code says beyond "failed", for the codes that are not the tests' own:
  * 126/127 (not executable / not found in the container) and 128+N (killed by signal N).
@@ -99,7 +97,7 @@ export function exitCodeHint(code: number): string | undefined {
 
 /** The result of a failed phase (its artifacts, exit code) carried by the PhaseError thrown. */
 export function phaseResultOf(error: unknown): PhaseResult | undefined {
-  return error && typeof error === 'object' ? phaseResults.get(error) : undefined
+  return partialResultOf<PhaseResult>(error)
 }
 
 export class ExecPhaseRunner implements PhaseRunner {
@@ -234,8 +232,7 @@ export class ExecPhaseRunner implements PhaseRunner {
 }
 
 function withResult(error: PhaseError, result: PhaseResult): PhaseError {
-  phaseResults.set(error, result)
-  return error
+  return withPartialResult(error, result)
 }
 
 export async function runPhase(ctx: PhaseContext): Promise<PhaseResult> {

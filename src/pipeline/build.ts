@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {checkEnvironment, environmentProblems} from '../config/environment.js'
 import {reportDir} from '../conventions.js'
-import {type CiError, EnvironmentError, InterruptedError, ManifestError, StageError} from '../errors.js'
+import {type CiError, EnvironmentError, InterruptedError, ManifestError, partialResultOf, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
 import type {RenderResult} from '../manifests/render.js'
@@ -139,8 +139,14 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads, pruned: deployed.pruned}
     heartbeat = await stages.heartbeat?.(run)
     for (const name of ctx.config.build.phases ?? ctx.config.phases.map((p) => p.name)) {
-      const result = await stage(`phase ${name}`, () => stages.phase(run, name))
-      report.phases.push(result)
+      try {
+        report.phases.push(await stage(`phase ${name}`, () => stages.phase(run, name)))
+      } catch (error) {
+        // A failed phase still ran: its exit code and artifacts (the JUnit report) belong in the report.
+        const partial = partialResultOf<PhaseResult>(error)
+        if (partial) report.phases.push(partial)
+        throw error
+      }
     }
   } catch (error) {
     failure = error instanceof StageError ? error : new StageError('build', error)

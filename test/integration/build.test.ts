@@ -103,6 +103,9 @@ test.serial('a failing phase exits 7, and the logs are still exported and the na
   const report = JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8'))
   t.is(report.exitCode, 7)
   t.is(report.error.stage, 'phase checks')
+  // The failed phase is in the report too, with its exit code and whatever artifacts it left.
+  t.like(report.phases[0], {phase: 'checks', exitCode: 3, artifactsDir: 'shopsys-ci/artifacts/checks'})
+  t.regex(result.stdout, /phase +checks: exit 3, \d+ artifact\(s\)/)
   t.true((await readdir(path.join(ws, 'shopsys-ci/logs'))).length > 0)
   t.false(await namespaceExists(report.namespace))
 })

@@ -5,7 +5,7 @@ import path from 'node:path'
 import test from 'ava'
 
 import {parseConfig} from '../../../src/config/load.js'
-import {DeployError, ImageBuildError, PhaseError} from '../../../src/errors.js'
+import {DeployError, ImageBuildError, PhaseError, withPartialResult} from '../../../src/errors.js'
 import {computeNames} from '../../../src/names/index.js'
 import {type BuildRun, type BuildStages, runBuild} from '../../../src/pipeline/build.js'
 import type {BuildContext} from '../../../src/pipeline/context.js'
@@ -82,6 +82,14 @@ test('a failing phase still exports logs and cleans up; the phase\'s exit code w
   t.is(result.error?.exitCode, 7)
   t.is(result.report.exitCode, 7)
   t.deepEqual(result.report.error, {stage: 'phase fixtures', code: 'PHASE', message: 'phase fixtures: fixtures exited 3'})
+})
+
+test('a failed phase is in the report with its exit code and artifacts, and in the summary', async (t) => {
+  const run = await makeRun()
+  const failed = {phase: 'fixtures', namespace: 'ns', pod: 'p', exitCode: 3, durationMs: 1, artifacts: ['shopsys-ci/artifacts/fixtures/junit.xml'], artifactsDir: 'shopsys-ci/artifacts/fixtures', missingArtifacts: []}
+  const result = await runBuild(run, fakeStages([], {'phase fixtures': withPartialResult(new PhaseError('fixtures exited 3'), failed)}))
+  t.deepEqual(result.report.phases, [failed])
+  t.regex(formatSummary(result.report), /phase +fixtures: exit 3, 1 artifact\(s\)/)
 })
 
 test('a failed rollout still exports logs before cleanup', async (t) => {
