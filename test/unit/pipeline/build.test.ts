@@ -89,7 +89,7 @@ test('a failed phase is in the report with its exit code and artifacts, and in t
   const failed = {phase: 'fixtures', namespace: 'ns', pod: 'p', exitCode: 3, durationMs: 1, artifacts: ['shopsys-ci/artifacts/fixtures/junit.xml'], artifactsDir: 'shopsys-ci/artifacts/fixtures', missingArtifacts: []}
   const result = await runBuild(run, fakeStages([], {'phase fixtures': withPartialResult(new PhaseError('fixtures exited 3'), failed)}))
   t.deepEqual(result.report.phases, [failed])
-  t.regex(formatSummary(result.report), /phase +fixtures: exit 3, 1 artifact\(s\)/)
+  t.regex(formatSummary(result.report, result.reportFile), /phase +fixtures: exit 3, 1 artifact\(s\)/)
 })
 
 test('a failed rollout still exports logs before cleanup', async (t) => {
