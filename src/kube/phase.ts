@@ -7,13 +7,14 @@
  * Only `sh`, `env`, `cd` and `tar` are needed in the container (the kwok test stack runs exec'd
  * commands on the host, so nothing fancier is assumed).
  */
-import {rmSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 
 import type {PhaseConfig} from '../config/model.js'
 import {reportDir} from '../conventions.js'
 import {partialResultOf, PhaseError, withPartialResult} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
+import {addTotals, junitTotals, type TestTotals} from '../util/junit.js'
 import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
 import {BufferWriter, execInPod, LineWriter} from './exec.js'
 import {readEnvironment, toMillis} from './metadata.js'
@@ -95,6 +96,15 @@ export function exitCodeHint(code: number): string | undefined {
   return undefined
 }
 
+/** The JUnit totals of the copied artifacts (`*.xml` that are JUnit reports), if there are any. */
+function testTotals(files: string[]): TestTotals | undefined {
+  const totals = files
+    .filter((f) => f.endsWith('.xml'))
+    .map((f) => junitTotals(readFileSync(f, 'utf8')))
+    .filter((t): t is TestTotals => t !== undefined)
+  return totals.length > 0 ? addTotals(totals) : undefined
+}
+
 /** The result of a failed phase (its artifacts, exit code) carried by the PhaseError thrown. */
 export function phaseResultOf(error: unknown): PhaseResult | undefined {
   return partialResultOf<PhaseResult>(error)
@@ -153,6 +163,8 @@ export class ExecPhaseRunner implements PhaseRunner {
         artifactsDir: path.relative(ctx.workspace, dest) || '.',
         missingArtifacts: copied.missing,
       }
+      const tests = testTotals(copied.files.map((f) => path.join(dest, f)))
+      if (tests) result.tests = tests
       if (outcome.timedOut) {
         throw withResult(new PhaseError(`phase ${phase.name} timed out after ${formatDuration(phase.timeout)} in pod ${podName}`, {suggestions: ['raise the phase timeout in the config, or look for a hanging command']}), result)
       }

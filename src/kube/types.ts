@@ -1,5 +1,6 @@
 /** Types shared by the kube modules and the pipeline (the public ones are re-exported by index.ts). */
 import type {Config, PhaseConfig} from '../config/model.js'
+import type {TestTotals} from '../util/junit.js'
 import type {Logger} from '../util/log.js'
 import type {RegistryCredentials} from './pull-secret.js'
 
@@ -104,6 +105,8 @@ export interface PhaseResult {
   artifactsDir: string
   /** Artifact patterns that matched nothing. */
   missingArtifacts: string[]
+  /** Totals of the JUnit reports among the artifacts. */
+  tests?: TestTotals
 }
 
 export interface LogsContext {

@@ -1,5 +1,6 @@
 /** The one human summary at the end of a build: result, URLs, images, phases, time per stage. */
 import {formatDuration} from '../util/duration.js'
+import {formatTotals} from '../util/junit.js'
 import type {BuildReport} from './build.js'
 
 export function formatSummary(report: BuildReport, reportFile: string): string {
@@ -17,7 +18,7 @@ export function formatSummary(report: BuildReport, reportFile: string): string {
     lines.push(`images     ${built} built, ${report.images.length - built} reused`)
     for (const i of report.images) lines.push(`  ${i.status.padEnd(7)} ${i.reference}${i.digest ? `@${i.digest}` : ''} (${formatDuration(i.durationMs)})`)
   }
-  for (const p of report.phases) lines.push(`phase      ${p.phase}: exit ${p.exitCode}, ${p.artifacts.length} artifact(s)`)
+  for (const p of report.phases) lines.push(`phase      ${p.phase}: exit ${p.exitCode}, ${p.artifacts.length} artifact(s)${p.tests ? `, ${formatTotals(p.tests)}` : ''}`)
   const pruned = report.deploy?.pruned ?? []
   if (pruned.length > 0) lines.push(`pruned     ${pruned.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')} (no longer in the manifests)`)
   if (report.deploy?.keep) lines.push(`kept until ${report.deploy.expiresAt}`)

@@ -74,6 +74,7 @@ test.serial('build --cleanup of the example: images, render, deploy, phase, logs
   t.is(report.cleanup.outcome, 'deleted')
   t.false(await namespaceExists(report.namespace), 'the namespace is gone')
   t.regex(first.stdout, /=== shopsys-ci build SUCCEEDED/)
+  t.regex(first.stdout, /phase +checks: exit 0, 1 artifact\(s\), 2 tests$/m, 'the JUnit totals are in the summary')
   t.notRegex(first.stdout + first.stderr, /leads nowhere/, 'every URL of the example is routed by its Ingresses')
   t.regex(first.stdout, /first +http:\/\/it-build-[a-z0-9-]+\.shopsys\.test:8000/)
   t.false(first.stdout.includes(stack.password) || first.stderr.includes(stack.password), 'the registry password never appears in the output')
