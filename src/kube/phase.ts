@@ -14,7 +14,7 @@ import type {PhaseConfig} from '../config/model.js'
 import {reportDir} from '../conventions.js'
 import {partialResultOf, PhaseError, withPartialResult} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
-import {addTotals, junitTotals, type TestTotals} from '../util/junit.js'
+import {addTotals, formatTotals, junitTotals, type TestTotals} from '../util/junit.js'
 import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
 import {BufferWriter, execInPod, LineWriter} from './exec.js'
 import {readEnvironment, toMillis} from './metadata.js'
@@ -178,11 +178,11 @@ export class ExecPhaseRunner implements PhaseRunner {
         )
       }
       if (outcome.exitCode !== 0) {
-        const why = outcome.exitCode === -1 ? `could not run: ${outcome.message}` : `failed with exit code ${outcome.exitCode}`
+        const why = outcome.exitCode === -1 ? `could not run: ${outcome.message}` : `failed with exit code ${outcome.exitCode}${tests ? `: ${formatTotals(tests)}` : ''}`
         const hint = exitCodeHint(outcome.exitCode)
         throw withResult(new PhaseError(`phase ${phase.name} ${why} (pod ${podName}${container ? `, container ${container}` : ''})`, {suggestions: hint ? [hint] : []}), result)
       }
-      logger.info(`phase ${phase.name} passed in ${formatDuration(durationMs)}${result.artifacts.length ? `; ${result.artifacts.length} artifact file(s) in ${result.artifactsDir}` : ''}`)
+      logger.info(`phase ${phase.name} passed in ${formatDuration(durationMs)}${tests ? `: ${formatTotals(tests)}` : ''}${result.artifacts.length ? `; ${result.artifacts.length} artifact file(s) in ${result.artifactsDir}` : ''}`)
       return result
     } finally {
       heartbeat?.stop()

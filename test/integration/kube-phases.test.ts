@@ -82,6 +82,14 @@ test('a failing phase: exit 7 naming phase, pod and exit code; artifacts copied 
   t.true(existsSync(path.join(workspace, 'shopsys-ci/artifacts/tests/out/junit.xml')))
 })
 
+test('a failing test suite: the message counts its JUnit report, copied out before the phase failed', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-junit')
+  const suite = 'mkdir -p out && echo \'<testsuite name="unit" tests="3" failures="1" errors="0"><testcase name="a"/></testsuite>\' > out/junit.xml && exit 1'
+  const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sh', '-c', suite], artifacts: ['out/junit.xml']}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.regex(error.message, /^phase tests failed with exit code 1: 3 tests, 1 failed \(pod /)
+  t.deepEqual(phaseResultOf(error)?.tests, {tests: 3, failures: 1, errors: 0, skipped: 0})
+})
+
 test('a phase whose command is not in the container: exit 7, and the hint says so', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-127')
   const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sh', '-c', 'no-such-command-in-this-container'], artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
