@@ -8,6 +8,7 @@ import {
   CREATED_AT_ANNOTATION,
   environmentLabels as conventionLabels,
   EXPIRES_AT_ANNOTATION,
+  FIELD_MANAGER,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
   OWNER_ANNOTATION,
@@ -17,6 +18,21 @@ import {
 } from '../conventions.js'
 import {ANN_DEPLOYED_AT, ANN_KEEP} from './constants.js'
 import type {EnvironmentIdentity} from './types.js'
+
+/** One entry of `metadata.managedFields`, as far as this tool reads it. */
+export interface ManagedFieldsEntry {
+  manager?: string
+  operation?: string
+  time?: Date | string
+}
+
+/**
+ * Pure: the server-side-apply entries of field manager shopsys-ci in `obj`'s managedFields: whether
+ * this tool applied it (pruning), and when (the server's clock: rollout, namespace).
+ */
+export function toolApplies(obj: {metadata?: {managedFields?: ManagedFieldsEntry[]}} | undefined): ManagedFieldsEntry[] {
+  return (obj?.metadata?.managedFields ?? []).filter((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply')
+}
 
 export interface NamespaceMetadataOptions {
   keep: boolean

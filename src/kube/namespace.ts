@@ -1,11 +1,11 @@
 /** Namespaces on the cluster: read, create/refresh (server-side apply), delete, wait until gone. */
-import {FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE} from '../conventions.js'
+import {MANAGED_BY_LABEL, MANAGED_BY_VALUE} from '../conventions.js'
 import {type Kube, isConflict, isNotFound} from './client.js'
-import type {NamespaceLike} from './metadata.js'
+import {type ManagedFieldsEntry, type NamespaceLike, toolApplies} from './metadata.js'
 import {watchUntil} from './watch.js'
 
 export interface NamespaceObject extends NamespaceLike {
-  metadata?: NamespaceLike['metadata'] & {uid?: string; resourceVersion?: string; managedFields?: Array<{manager?: string; operation?: string; time?: Date | string}>}
+  metadata?: NamespaceLike['metadata'] & {uid?: string; resourceVersion?: string; managedFields?: ManagedFieldsEntry[]}
 }
 
 export async function readNamespace(kube: Kube, name: string): Promise<NamespaceObject | undefined> {
@@ -20,7 +20,7 @@ export async function readNamespace(kube: Kube, name: string): Promise<Namespace
 /** Creates or updates the namespace's labels and annotations (server-side apply; others' fields stay). */
 /** When field manager shopsys-ci last applied `obj` (server time, whole seconds). */
 export function appliedAt(obj: NamespaceObject): Date | undefined {
-  const time = obj.metadata?.managedFields?.find((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply')?.time
+  const time = toolApplies(obj)[0]?.time
   return time === undefined ? undefined : new Date(time)
 }
 

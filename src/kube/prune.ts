@@ -11,13 +11,13 @@
  * namespace's `applied-kinds` annotation, the union of every kind ever applied to it, so a kind that
  * disappeared from the manifests is still looked at.
  */
-import {FIELD_MANAGER} from '../conventions.js'
 import {DeployError} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {apiMessage, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, OWNER_LEASE_NAME, QUOTA_NAME} from './constants.js'
-import {PULL_SECRET_NAME} from './pull-secret.js'
 import {describeObject} from './manifests.js'
+import {type ManagedFieldsEntry, toolApplies} from './metadata.js'
+import {PULL_SECRET_NAME} from './pull-secret.js'
 import type {AppliedObject} from './types.js'
 
 export interface KindRef {
@@ -34,7 +34,7 @@ export interface LiveObject {
     uid?: string
     ownerReferences?: unknown[]
     deletionTimestamp?: unknown
-    managedFields?: Array<{manager?: string; operation?: string}>
+    managedFields?: ManagedFieldsEntry[]
   }
 }
 
@@ -73,7 +73,7 @@ export function appliedKindsAnnotation(previous: string | undefined, current: Ki
 
 /** Pure: did server-side apply with our field manager write this object? */
 export function appliedByTool(obj: LiveObject): boolean {
-  return (obj.metadata?.managedFields ?? []).some((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply')
+  return toolApplies(obj).length > 0
 }
 
 /** Pure: which of the live objects of one kind to delete, given the names applied by this deploy. */

@@ -5,7 +5,7 @@
  * Readiness follows `kubectl rollout status`; the fail-fast rules are ours: a container waiting with
  * one of FATAL_REASONS fails the rollout at once instead of at the deadline.
  */
-import {FIELD_MANAGER} from '../conventions.js'
+import {type ManagedFieldsEntry, toolApplies} from './metadata.js'
 import {selectorMatches, type LabelSelectorLike} from './selector.js'
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -21,7 +21,7 @@ export interface KObject {
     ownerReferences?: Array<{kind?: string; name?: string; uid?: string; controller?: boolean}>
     deletionTimestamp?: Date | string
     creationTimestamp?: Date | string
-    managedFields?: Array<{manager?: string; operation?: string; time?: Date | string}>
+    managedFields?: ManagedFieldsEntry[]
     uid?: string
     resourceVersion?: string
   }
@@ -256,8 +256,8 @@ const seconds = (time: Date | string | undefined): number | undefined => {
  */
 export function refusedCreation(workload: KObject, events: KEvent[], since?: Date): string | undefined {
   if (!['StatefulSet', 'DaemonSet', 'Job'].includes(workload.kind ?? '')) return undefined
-  const applied = workload.metadata?.managedFields?.filter((f) => f.manager === FIELD_MANAGER && f.operation === 'Apply').map((f) => f.time)
-  const from = Math.max(...[since, workload.metadata?.creationTimestamp, ...(applied ?? [])].map((t) => seconds(t) ?? 0))
+  const applied = toolApplies(workload).map((f) => f.time)
+  const from = Math.max(...[since, workload.metadata?.creationTimestamp, ...applied].map((t) => seconds(t) ?? 0))
   const refused = events
     .filter((e) => e.reason === 'FailedCreate' && e.type !== 'Normal' && e.involvedObject?.kind === workload.kind && e.involvedObject?.name === workload.metadata?.name)
     .filter((e) => !workload.metadata?.uid || !e.involvedObject?.uid || e.involvedObject.uid === workload.metadata.uid)
