@@ -11,7 +11,7 @@ import createDebug from 'debug'
 
 import {FIELD_MANAGER} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
-import {statusCode} from './api-errors.js'
+import {isNotFound} from './api-errors.js'
 import {reuseConnections} from './connections.js'
 import {retrying, withRetries} from './retry.js'
 
@@ -121,7 +121,7 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
       try {
         return await withRetries('isNamespaced', () => rawObjects.namespaced(apiVersion, kind), retry)
       } catch (error) {
-        if (statusCode(error) === 404) return undefined
+        if (isNotFound(error)) return undefined
         throw error
       }
     },

@@ -11,7 +11,8 @@
  * already treat "already exists" and "not found" as the outcomes they are.
  */
 import {ClusterCertificateError, ClusterForbiddenError, ClusterUnauthorizedError, ClusterUnreachableError} from '../errors.js'
-import {apiMessage} from './api-errors.js'
+import {sleep} from '../util/sleep.js'
+import {apiMessage, statusCode} from './api-errors.js'
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
@@ -77,7 +78,7 @@ export interface RetryOptions {
 /** Runs `fn`, again after a passing failure, as `mayRetry(method, …)` allows. */
 export async function withRetries<T>(method: string, fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY
-  const wait = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const wait = options.sleep ?? sleep
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn()
@@ -104,10 +105,10 @@ function isConnectionFailure(error: unknown): boolean {
  */
 function clusterError(method: string, error: unknown, attempts: number, cluster: RetryOptions['cluster'] = {}): unknown {
   if (isConnectionFailure(error)) return unreachable(method, error, attempts, cluster)
-  const status = (error as ErrorLike | undefined)?.code
+  const code = (error as ErrorLike | undefined)?.code
   const server = cluster.server ?? 'the Kubernetes API server'
   const context = cluster.context ? ` --context ${cluster.context}` : ''
-  if (typeof status === 'string' && TLS_CODE.test(status)) {
+  if (typeof code === 'string' && TLS_CODE.test(code)) {
     return new ClusterCertificateError(`cannot trust ${server}: its TLS certificate does not verify (${method}: ${reasonOf(error)})`, {
       cause: error,
       suggestions: [
@@ -116,7 +117,7 @@ function clusterError(method: string, error: unknown, attempts: number, cluster:
       ],
     })
   }
-  if (status === 401) {
+  if (statusCode(error) === 401) {
     return new ClusterUnauthorizedError(`${server} refused the credentials of the kubeconfig${cluster.context ? ` (context ${cluster.context})` : ''}: 401 Unauthorized (${method})`, {
       cause: error,
       suggestions: [
@@ -125,7 +126,7 @@ function clusterError(method: string, error: unknown, attempts: number, cluster:
       ],
     })
   }
-  if (status === 403) {
+  if (statusCode(error) === 403) {
     return new ClusterForbiddenError(`${server} refused ${method}: ${apiMessage(error)}`, {
       cause: error,
       suggestions: [
