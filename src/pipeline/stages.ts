@@ -1,4 +1,6 @@
 /** The real stages of `build`: Docker and the registry for images, kustomize, the Kubernetes API. */
+// pull-secret.js is light (no client); build.ts loads it anyway for its check stage.
+import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
 import type {BuildRun, BuildStages} from './build.js'
 import {renderStage} from './render-stage.js'
 
@@ -29,7 +31,6 @@ export const defaultStages: BuildStages = {
 
   async deploy(run, manifestsFile) {
     const {deployEnvironment} = await import('../kube/index.js')
-    const {pullCredentialsFromEnv} = await import('../kube/pull-secret.js')
     const pullCredentials = run.ctx.config.deploy.imagePullSecret ? pullCredentialsFromEnv(run.ctx.env) : undefined
     return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, signal: run.signal})
   },
