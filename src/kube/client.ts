@@ -17,7 +17,7 @@ import {retrying, withRetries} from './retry.js'
 
 export {apiMessage, elideInvalidValues, isConflict, isNotFound, statusCode} from './api-errors.js'
 
-export type K8sModule = typeof K8s
+export type K8sModule = typeof import('./client-lib.js')
 
 export interface Kube {
   k8s: K8sModule
@@ -66,7 +66,7 @@ declare const SHOPSYS_CI_BUNDLED: boolean | undefined
  */
 async function importClientNode(): Promise<K8sModule> {
   debug('loading @kubernetes/client-node (%s)', typeof SHOPSYS_CI_BUNDLED === 'undefined' ? 'from node_modules' : 'bundled')
-  return import('@kubernetes/client-node')
+  return import('./client-lib.js')
 }
 
 async function load(): Promise<Kube> {
@@ -109,6 +109,9 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
   // Every request is retried after a passing failure of the API server (see retry.ts).
   const retry = {onRetry: retryWarning, cluster: {server: kc.getCurrentCluster()?.server, context: kc.getCurrentContext()}}
   const objects = retrying(rawObjects, retry)
+  // The client caches an apiVersion's resource list once it has it; lookups sent before that (a
+  // deploy asks for every kind at once) would each fetch the same list again.
+  const discovering = new Map<string, Promise<unknown>>()
   return {
     k8s,
     kc,
@@ -118,8 +121,12 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
     coordination: retrying(kc.makeApiClient(k8s.CoordinationV1Api), retry),
     objects,
     async isNamespaced(apiVersion, kind) {
+      const first = discovering.get(apiVersion)
+      if (first) await first.catch(() => undefined)
       try {
-        return await withRetries('isNamespaced', () => rawObjects.namespaced(apiVersion, kind), retry)
+        const lookup = withRetries('isNamespaced', () => rawObjects.namespaced(apiVersion, kind), retry)
+        if (!first) discovering.set(apiVersion, lookup)
+        return await lookup
       } catch (error) {
         if (isNotFound(error)) return undefined
         throw error
