@@ -18,6 +18,19 @@ const src = path.join(root, 'src')
 const tsFiles = (dir) =>
   readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
 
+/**
+ * node-fetch 2 (the client's HTTP layer) takes `URL` from Node's `url` module and falls back to the
+ * `whatwg-url` package only where Node has none, which no Node >= 10 is; yet importing it compiles
+ * its Unicode tables (~0.3 MB). Node's own `URL` stands in for it.
+ */
+const nodeUrlForWhatwgUrl = {
+  name: 'node-url-for-whatwg-url',
+  setup(b) {
+    b.onResolve({filter: /^whatwg-url$/}, () => ({path: 'whatwg-url', namespace: 'node-url'}))
+    b.onLoad({filter: /.*/, namespace: 'node-url'}, () => ({contents: 'export const URL = globalThis.URL; export default {URL}', loader: 'js'}))
+  },
+}
+
 await build({
   // The commands (oclif imports them by path), the help class, and bin/run.js's entry: all share
   // one copy of @oclif/core, as the chunks they import are the same files.
@@ -36,6 +49,7 @@ await build({
   // Optional dependencies of @oclif/core for running TypeScript sources; never used by the bundle.
   external: ['typescript', 'ts-node', 'tsx'],
   define: {SHOPSYS_CI_BUNDLED: 'true'},
+  plugins: [nodeUrlForWhatwgUrl],
   // The CommonJS dependencies (@oclif/core, node-fetch, ws, ...) call require() for Node's built-ins.
   banner: {js: "import {createRequire as __shopsysCiRequire} from 'node:module'; const require = __shopsysCiRequire(import.meta.url);"},
   logLevel: 'warning',
