@@ -15,7 +15,7 @@ import path from 'node:path'
 
 import {RegistryError, ToolError} from '../errors.js'
 import {run, type RunResult, tail} from '../util/process.js'
-import {classifyDockerFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry} from './retry.js'
+import {classifyDockerFailure, DEFAULT_RETRY, dockerTlsSuggestions, type RetryPolicy, TransientError, withRetry} from './retry.js'
 import type {LocalImageStore} from './types.js'
 
 /** Variables never passed on to docker (it does not need them; they are secrets). */
@@ -147,6 +147,12 @@ export class DockerCli implements LocalImageStore {
           const output = tail(result.output, 10)
           if (isDaemonUnreachable(output)) throw daemonError(output)
           const kind = classifyDockerFailure(output)
+          if (kind === 'tls') {
+            throw new RegistryError(`docker login to ${where} failed on TLS: ${output.split('\n').pop()}`, {
+              details: output,
+              suggestions: dockerTlsSuggestions(host ?? '<registry host>'),
+            })
+          }
           if (kind === 'auth') {
             throw new RegistryError(`docker login to ${where} was refused for user "${username}"`, {
               details: output,

@@ -6,7 +6,7 @@
 import {RegistryError} from '../errors.js'
 import {tail} from '../util/process.js'
 import {daemonError, type DockerCli, isDaemonUnreachable} from './docker-cli.js'
-import {classifyDockerFailure, DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry} from './retry.js'
+import {classifyDockerFailure, DEFAULT_RETRY, dockerTlsSuggestions, type RetryPolicy, TransientError, withRetry} from './retry.js'
 import type {ImagePlan, ImagePusher, RegistryClient, StepOptions} from './types.js'
 
 const DIGEST_LINE = /digest:\s*(sha256:[0-9a-f]{64})/
@@ -19,6 +19,11 @@ export function parsePushDigest(output: string): string | undefined {
     if (m) return m[1]
   }
   return undefined
+}
+
+/** The registry part of a plan's repository (`<registry host>` for Docker Hub, which has none in it). */
+function registryHost(plan: ImagePlan): string {
+  return plan.repository === plan.path ? '<registry host>' : plan.repository.slice(0, plan.repository.length - plan.path.length - 1)
 }
 
 export interface DockerCliImagePusherOptions {
@@ -56,10 +61,17 @@ export class DockerCliImagePusher implements ImagePusher {
           throw new RegistryError(
             kind === 'auth'
               ? `the registry refused the push of ${plan.reference} (authentication or permission)`
-              : `push of ${plan.reference} failed (docker exited with ${result.exitCode}${result.signal ? `, ${result.signal}` : ''})`,
+              : kind === 'tls'
+                ? `push of ${plan.reference} failed on TLS: ${last.split('\n').pop()}`
+                : `push of ${plan.reference} failed (docker exited with ${result.exitCode}${result.signal ? `, ${result.signal}` : ''})`,
             {
               details: `last lines of the push of "${plan.name}":\n${last}`,
-              suggestions: kind === 'auth' ? ['check DOCKER_USERNAME / DOCKER_PASSWORD and that the user may push to this repository'] : [],
+              suggestions:
+                kind === 'auth'
+                  ? ['check DOCKER_USERNAME / DOCKER_PASSWORD and that the user may push to this repository']
+                  : kind === 'tls'
+                    ? dockerTlsSuggestions(registryHost(plan))
+                    : [],
             },
           )
         },

@@ -147,9 +147,30 @@ export class HttpRegistryClient implements RegistryClient {
     } catch (error) {
       if (signal?.aborted) throw error
       const cause = (error as {cause?: {code?: string; message?: string}}).cause
+      // A certificate that does not verify, or no TLS on the port, stays so: fail at once, not as "unreachable".
+      if (!timeout.aborted && typeof cause?.code === 'string' && TLS_CODE.test(cause.code)) throw this.tlsError(new URL(url).origin, cause.code, cause.message, error)
       const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message)
       throw new TransientError(`cannot reach ${new URL(url).origin} (${reason})`, {cause: error})
     }
+  }
+
+  private tlsError(origin: string, code: string, detail: string | undefined, cause: unknown): RegistryError {
+    const reason = `${code}${detail && detail !== code ? `: ${detail.split('\n')[0]}` : ''}`
+    if (/^ERR_SSL_(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG)$/.test(code)) {
+      return new RegistryError(`registry ${this.displayName} does not speak TLS at ${origin} (${reason})`, {
+        cause,
+        suggestions: [
+          `registries other than 127.0.0.0/8 and localhost are asked over HTTPS, as docker does; check the port in DOCKER_REGISTRY (now "${this.displayName}") and that the registry serves TLS there`,
+        ],
+      })
+    }
+    return new RegistryError(`cannot trust registry ${this.displayName}: its TLS certificate does not verify at ${origin} (${reason})`, {
+      cause,
+      suggestions: [
+        'a certificate from a private CA: shopsys-ci (Node.js) does not read docker\'s /etc/docker/certs.d and may not use the system\'s CA store; set NODE_EXTRA_CA_CERTS to the CA certificate (a PEM file)',
+        `otherwise the certificate has expired or names another host than "${this.displayName}": check DOCKER_REGISTRY and the registry's certificate (openssl s_client -connect ${new URL(origin).host})`,
+      ],
+    })
   }
 
   private authRefused(reason?: string): RegistryError {
@@ -177,6 +198,9 @@ export class HttpRegistryClient implements RegistryClient {
     return error as Error
   }
 }
+
+/** Node's TLS failures: a certificate that does not verify (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`, …) or no TLS at all (`ERR_SSL_WRONG_VERSION_NUMBER`). */
+const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS|ERR_SSL/
 
 export function basicAuth(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`

@@ -66,13 +66,26 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
 }
 
 /** How a failed docker registry operation (login, push) reads from its output. */
-export type DockerFailureKind = 'auth' | 'transient' | 'permanent'
+export type DockerFailureKind = 'tls' | 'auth' | 'transient' | 'permanent'
 
 const AUTH = /unauthorized|authentication required|incorrect username or password|denied|\b401\b|\b403\b|forbidden/i
 const PERMANENT = /does not exist locally|An image does not exist|invalid reference format|no such image|tag does not exist/i
 
+/** Go's TLS failures: a certificate docker does not trust, or a registry answering HTTPS with plain HTTP. */
+const TLS = /x509: |tls: |server gave HTTP response to HTTPS client/i
+
 export function classifyDockerFailure(output: string): DockerFailureKind {
+  // Before AUTH: the handshake fails before any credential is looked at, and retrying cannot fix it.
+  if (TLS.test(output)) return 'tls'
   if (AUTH.test(output)) return 'auth'
   if (PERMANENT.test(output)) return 'permanent'
   return 'transient'
+}
+
+/** The suggestions for a docker login or push that failed on the registry's TLS (kind `tls`). */
+export function dockerTlsSuggestions(host: string): string[] {
+  return [
+    `a certificate from a private CA: the Docker daemon trusts it as /etc/docker/certs.d/${host}/ca.crt on this machine (or in the system's CA store)`,
+    `a registry without TLS: the daemon must list it in "insecure-registries" (daemon.json); check the port in DOCKER_REGISTRY`,
+  ]
 }

@@ -131,6 +131,34 @@ test('login refused: exit 5, not retried; unreachable: retried, then exit 5', as
   t.is(retries.length, 2)
 })
 
+const X509 = 'Error response from daemon: Get "https://r.test:5000/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority'
+
+test('login: a registry certificate docker does not trust is exit 5 at once, not retried, with where docker looks for the CA', async (t) => {
+  const fake = await fakeDocker({loginError: X509})
+  t.teardown(fake.cleanup)
+  const docker = new DockerCli({env: fake.env, tempRoot: fake.tempRoot})
+  t.teardown(() => docker.dispose())
+  const retries: string[] = []
+  const error = await t.throwsAsync(docker.login('r.test:5000', 'ci', PASSWORD, FAST, (m) => retries.push(m)), {instanceOf: RegistryError})
+  t.regex(error.message, /docker login to r\.test:5000 failed on TLS: .*x509: certificate signed by unknown authority/)
+  t.true(error.suggestions.some((s) => s.includes('/etc/docker/certs.d/r.test:5000/ca.crt')))
+  t.is(fake.calls().length, 1)
+  t.deepEqual(retries, [])
+})
+
+test('push: a TLS failure is exit 5 at once, not retried', async (t) => {
+  const fake = await fakeDocker({pushError: X509})
+  t.teardown(fake.cleanup)
+  const docker = new DockerCli({env: fake.env, tempRoot: fake.tempRoot})
+  t.teardown(() => docker.dispose())
+  const retries: string[] = []
+  const error = await t.throwsAsync(new DockerCliImagePusher(docker, {retry: FAST, onRetry: (_p, m) => retries.push(m)}).push(plan(), {onLine: () => {}}), {instanceOf: RegistryError})
+  t.regex(error.message, /push of 127\.0\.0\.1:5000\/ci\/php-fpm:\S+ failed on TLS: .*x509/)
+  t.true(error.suggestions.some((s) => s.includes('/etc/docker/certs.d/127.0.0.1:5000/ca.crt')))
+  t.is(fake.calls().length, 1)
+  t.deepEqual(retries, [])
+})
+
 test('push: transient failures are retried, the digest is parsed from the output', async (t) => {
   const fake = await fakeDocker({pushTransientFailures: 2})
   t.teardown(fake.cleanup)

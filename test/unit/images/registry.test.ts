@@ -2,7 +2,7 @@ import test from 'ava'
 
 import {RegistryError} from '../../../src/errors.js'
 import {basicAuth, HttpRegistryClient, MANIFEST_ACCEPT} from '../../../src/images/registry.js'
-import {fakeServer, unusedPort} from './_server.js'
+import {fakeServer, selfSignedServer, unusedPort} from './_server.js'
 
 const DIGEST = `sha256:${'d'.repeat(64)}`
 const FAST = {attempts: 3, baseDelayMs: 5, factor: 2, maxDelayMs: 50}
@@ -151,4 +151,29 @@ test('a registry that hangs times out per request', async (t) => {
   t.teardown(server.close)
   const client = new HttpRegistryClient({host: server.host}, {retry: {...FAST, attempts: 1}, timeoutMs: 200})
   await t.throwsAsync(client.manifest('ci/x', 't'), {instanceOf: RegistryError, message: /no answer within 200 ms/})
+})
+
+test('a registry certificate that does not verify: exit 5 at once, not retried as "unreachable", saying what to trust', async (t) => {
+  const server = await selfSignedServer((_req, res) => res.writeHead(200).end())
+  t.teardown(server.close)
+  const retries: string[] = []
+  const client = new HttpRegistryClient({host: 'registry.test:5000'}, {baseUrl: server.url, credentials: creds, retry: FAST, onRetry: (m) => retries.push(m)})
+  const error = await t.throwsAsync(client.manifest('ci/x', 't'), {instanceOf: RegistryError})
+  t.is(error.exitCode, 5)
+  t.regex(error.message, /cannot trust registry registry\.test:5000: its TLS certificate does not verify at https:\/\/127\.0\.0\.1:\d+ \(DEPTH_ZERO_SELF_SIGNED_CERT/)
+  t.notRegex(error.message, /unreachable/)
+  t.true(error.suggestions.some((s) => s.includes('NODE_EXTRA_CA_CERTS')))
+  t.deepEqual(retries, [])
+  t.is(server.requests.length, 0, 'no request got through the handshake')
+})
+
+test('a registry that does not speak TLS on its HTTPS port: exit 5 at once, naming the port', async (t) => {
+  const server = await fakeServer((_req, res) => res.writeHead(200).end())
+  t.teardown(server.close)
+  const retries: string[] = []
+  const client = new HttpRegistryClient({host: 'registry.test:5000'}, {baseUrl: `https://${server.host}`, retry: FAST, onRetry: (m) => retries.push(m)})
+  const error = await t.throwsAsync(client.manifest('ci/x', 't'), {instanceOf: RegistryError})
+  t.regex(error.message, /registry registry\.test:5000 does not speak TLS at https:\/\/127\.0\.0\.1:\d+ \(ERR_SSL_WRONG_VERSION_NUMBER/)
+  t.true(error.suggestions.some((s) => s.includes('DOCKER_REGISTRY')))
+  t.deepEqual(retries, [])
 })

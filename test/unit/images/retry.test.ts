@@ -62,3 +62,10 @@ test('classifyDockerFailure: authentication is never retried', (t) => {
   t.is(classifyDockerFailure('Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'), 'transient')
   t.is(classifyDockerFailure('received unexpected HTTP status: 503 Service Unavailable'), 'transient')
 })
+
+test('classifyDockerFailure: a TLS failure is its own kind, also when the message mentions authority or authentication', (t) => {
+  t.is(classifyDockerFailure('Error response from daemon: Get "https://r.test/v2/": tls: failed to verify certificate: x509: certificate signed by unknown authority'), 'tls')
+  t.is(classifyDockerFailure('Get "https://r.test/v2/": x509: certificate has expired or is not yet valid'), 'tls')
+  t.is(classifyDockerFailure('Error response from daemon: Get "https://r.test:5000/v2/": http: server gave HTTP response to HTTPS client'), 'tls')
+  t.is(classifyDockerFailure('Get "https://r.test/v2/": remote error: tls: handshake failure (authentication required)'), 'tls')
+})
