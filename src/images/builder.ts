@@ -32,7 +32,9 @@ export class LegacyBuildStrategy implements BuildStrategy {
   readonly name = 'legacy'
 
   args(plan: ImagePlan, labels: Record<string, string>): string[] {
-    return ['build', ...commonArgs(plan, labels), plan.contextDir]
+    // --force-rm: without it, the container of a failed step stays behind (stopped, with its file
+    // system, e.g. a half-installed vendor/) after every failed build on the agent.
+    return ['build', '--force-rm', ...commonArgs(plan, labels), plan.contextDir]
   }
 
   env(): Record<string, string> {

@@ -3,6 +3,7 @@
  * and docker-registry on 127.0.0.1 with htpasswd auth. Nothing is pulled; the fixture apps build
  * FROM scratch with a static busybox. The CLI runner and the stack's variables: images-helpers.ts.
  */
+import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync} from 'node:fs'
 import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
@@ -116,11 +117,13 @@ stackTest('an unreachable registry: retried, then exit 5', async (t) => {
   t.notRegex(result.stderr, /Step \d/)
 })
 
-stackTest('a broken Dockerfile: exit 4, the image named with the last lines of its build, and what finished', async (t) => {
+stackTest('a broken Dockerfile: exit 4, the image named with the last lines of its build, and what finished; no stopped container left behind', async (t) => {
   const app = await prepareApp()
   t.teardown(app.cleanup)
   const dockerfile = path.join(app.dir, 'php-fpm/Dockerfile')
-  await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace('FROM base AS ci\n', 'FROM base AS ci\nRUN ["/bin/sh", "-c", "echo broken-step-output >&2; exit 3"]\n'))
+  // A marker unique to this run, to find the failed step's container among the daemon's.
+  const marker = `broken-step-${randomBytes(6).toString('hex')}`
+  await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace('FROM base AS ci\n', `FROM base AS ci\nRUN ["/bin/sh", "-c", "echo broken-step-output >&2; echo ${marker}; exit 3"]\n`))
   const result = await cli(['images', 'build', '--push', '--workspace', app.dir], userEnv({GIT_COMMIT: newCommit()}))
   t.is(result.code, 4, result.stderr)
   t.regex(result.stderr, /Error: image "php-fpm" failed/)
@@ -129,6 +132,10 @@ stackTest('a broken Dockerfile: exit 4, the image named with the last lines of i
   t.regex(result.stderr, /finished: elasticsearch \(built and pushed/)
   t.regex(result.stderr, /not finished: php-fpm \(build failed/)
   t.regex(result.stderr, /\(exit 4, IMAGE_BUILD\)/)
+  // The legacy builder keeps the container of a failed step (with its file system) unless told not to.
+  const containers = spawnSync('docker', ['ps', '--all', '--no-trunc', '--format', '{{.ID}} {{.Command}}'], {encoding: 'utf8'})
+  t.is(containers.status, 0, containers.stderr)
+  t.deepEqual(containers.stdout.split('\n').filter((l) => l.includes(marker)), [])
 })
 
 stackTest('a missing Dockerfile: exit 2 before anything is built', async (t) => {

@@ -33,9 +33,10 @@ test('buildx detection by exit code: legacy builder when `docker buildx version`
   const lines: string[] = []
   await builder.build(plan(), LABELS, {onLine: (l) => lines.push(l)})
   const calls = fake.calls()
-  t.deepEqual(calls.map((c) => c.args.slice(0, 2).join(' ')), ['buildx version', 'build --file'], 'detected once')
+  t.deepEqual(calls.map((c) => c.args.slice(0, 2).join(' ')), ['buildx version', 'build --force-rm'], 'detected once')
   t.deepEqual(calls[1].args, [
     'build',
+    '--force-rm',
     '--file', '/ws/php-fpm/Dockerfile',
     '--tag', `127.0.0.1:5000/ci/php-fpm:ci-commit-${COMMIT}`,
     '--target', 'ci',
