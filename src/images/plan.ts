@@ -8,10 +8,10 @@ import path from 'node:path'
 
 import {DEFAULT_CONFIG_PATH} from '../config/load.js'
 import type {ImageConfig} from '../config/model.js'
-import {ConfigError, type ConfigProblem} from '../errors.js'
+import {ConfigError, type ConfigProblem, UsageError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {inputsDigest} from './content.js'
-import {type Registry, repositoryFor, repositoryPath} from './reference.js'
+import {type Registry, repositoryFor, repositoryPath, repositoryProblem} from './reference.js'
 import {taggerFor, templateNeedsContent} from './tagger.js'
 import type {ImagePlan, Tagger} from './types.js'
 
@@ -73,6 +73,9 @@ export function planImages(input: PlanInput): ImagePlan[] {
       values: input.values ?? {},
     })
     const repository = repositoryFor(input.registry, image.name)
+    // Else the registry answers 500 to the lookup (distribution 2.x), which reads as "unreachable".
+    const problem = repositoryProblem(repository)
+    if (problem) throw new UsageError(`image "${image.name}": the repository ${repository} ${problem}`, {suggestions: ['shorten the image\'s name in the config']})
     const buildArgs: Record<string, string> = {...image.buildArgs}
     for (const dep of dependencies) buildArgs[dependencyBuildArg(dep.name)] ??= dep.reference
     plans.set(image.name, {

@@ -93,6 +93,17 @@ export function registryDisplayName(registry: Pick<Registry, 'host'>): string {
   return registry.host ?? 'Docker Hub'
 }
 
+/** distribution's limit on a whole repository name, registry host included; docker refuses longer ones. */
+export const MAX_REPOSITORY_LENGTH = 255
+
+/** Why `repository` (`[host/]user/image`) cannot be used, or undefined if it can. */
+export function repositoryProblem(repository: string): string | undefined {
+  if (repository.length > MAX_REPOSITORY_LENGTH) {
+    return `is ${repository.length} characters long; a Docker repository name (DOCKER_REGISTRY, DOCKER_USERNAME and the image name together) has at most ${MAX_REPOSITORY_LENGTH}`
+  }
+  return undefined
+}
+
 export const MAX_TAG_LENGTH = 128
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
 

@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import {ConfigError} from '../../../src/errors.js'
+import {ConfigError, UsageError} from '../../../src/errors.js'
 import {checkImageInputs, computeInputsDigests, dependencyBuildArg, needsInputsDigest, orderImages, planImages} from '../../../src/images/plan.js'
 import {COMMIT, image} from './_helpers.js'
 
@@ -21,6 +21,15 @@ test('planImages: repositories, tags, references, absolute paths — no docker n
   )
   t.deepEqual(plans[0].buildArgs, {project_root: '/app'})
   t.is(planImages({images: [image('php-fpm')], registry: {namespace: 'shopsys'}, workspace: '/ws', commit: COMMIT})[0].reference, `shopsys/php-fpm:ci-commit-${COMMIT}`)
+})
+
+test('planImages: a repository longer than docker and the registry accept is exit 2, before the registry is asked', (t) => {
+  const name = `app-${'a'.repeat(233)}`
+  // 127.0.0.1:5000/ci/ (18 characters) + 237 = 255: the longest accepted.
+  t.is(planImages({images: [image(name)], registry, workspace: '/ws', commit: COMMIT})[0].repository.length, 255)
+  const error = t.throws(() => planImages({images: [image('php-fpm'), image(`${name}b`)], registry, workspace: '/ws', commit: COMMIT}), {instanceOf: UsageError})
+  t.is(error.exitCode, 2)
+  t.regex(error.message, /^image "app-a+b": the repository 127\.0\.0\.1:5000\/ci\/app-a+b is 256 characters long; a Docker repository name \(DOCKER_REGISTRY, DOCKER_USERNAME and the image name together\) has at most 255$/)
 })
 
 test('planImages: dependsOn orders images and passes the dependency as IMAGE_<NAME>', (t) => {
