@@ -187,7 +187,19 @@ export class HttpRegistryClient implements RegistryClient {
     if (error instanceof RegistryError) return error
     if (error instanceof TransientError) {
       const attempts = (error as {attempts?: number}).attempts ?? 1
-      return new RegistryError(`registry ${this.displayName} is unreachable while ${what}: ${error.message} (${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+      const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`
+      const status = (error as {status?: number}).status
+      if (status !== undefined) {
+        // It answered: "unreachable" would send people to the network instead of the registry.
+        return new RegistryError(`registry ${this.displayName} kept failing while ${what}: ${error.message} (${tries})`, {
+          cause: error,
+          suggestions: [
+            status === 429 ? 'the registry is rate-limiting this machine: try again later, or log in (DOCKER_USERNAME/DOCKER_PASSWORD) for a higher limit' : `the registry's own log says why it answered HTTP ${status}`,
+            `check DOCKER_REGISTRY (now ${this.displayName === 'Docker Hub' ? 'empty: Docker Hub' : `"${this.displayName}"`})`,
+          ],
+        })
+      }
+      return new RegistryError(`registry ${this.displayName} is unreachable while ${what}: ${error.message} (${tries})`, {
         cause: error,
         suggestions: [
           `check DOCKER_REGISTRY (now ${this.displayName === 'Docker Hub' ? 'empty: Docker Hub' : `"${this.displayName}"`}) and that the registry is running at ${this.baseUrl}`,
@@ -208,6 +220,6 @@ export function basicAuth(credentials: Credentials): string {
 
 function unexpectedStatus(response: Response, url: string): Error {
   const message = `${url} answered HTTP ${response.status} ${response.statusText}`.trim()
-  if (response.status >= 500 || response.status === 429 || response.status === 408) return new TransientError(message)
+  if (response.status >= 500 || response.status === 429 || response.status === 408) return Object.assign(new TransientError(message), {status: response.status})
   return new RegistryError(message, {suggestions: ['check that DOCKER_REGISTRY names a Docker registry (API v2)']})
 }

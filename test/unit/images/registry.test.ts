@@ -133,6 +133,17 @@ test('403 → exit 5; 5xx is retried and can recover', async (t) => {
   t.regex(retries[0], /attempt 2 of 3/)
 })
 
+test('a registry that keeps answering 500: retried, then exit 5 saying it answered, not that it is unreachable', async (t) => {
+  const server = await fakeServer((_req, res) => res.writeHead(500).end())
+  t.teardown(server.close)
+  const client = new HttpRegistryClient({host: server.host}, {retry: FAST})
+  const error = await t.throwsAsync(client.manifest('ci/x', 't'), {instanceOf: RegistryError})
+  t.regex(error.message, new RegExp(`^registry ${server.host.replace(/\./g, '\\.')} kept failing while checking ci/x:t: .*answered HTTP 500 Internal Server Error \\(3 attempts\\)$`))
+  t.notRegex(error.message, /unreachable/)
+  t.true(error.suggestions.some((s) => s.includes("registry's own log")))
+  t.is(server.requests.length, 3)
+})
+
 test('unreachable registry: retried, then exit 5 naming the registry and what to check', async (t) => {
   const port = await unusedPort()
   const retries: string[] = []
