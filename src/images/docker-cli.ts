@@ -7,7 +7,7 @@
  * - `docker login --password-stdin` writes into it; the user's own `~/.docker` is never read or touched;
  * - removed by `dispose()`, and also on SIGINT/SIGTERM/SIGHUP and at process exit if the run is cut short.
  *
- * Every line docker prints passes through `redact` before anyone sees it.
+ * Every line docker prints passes through `redact` (and loses terminal escape codes) before anyone sees it.
  */
 import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -17,6 +17,12 @@ import {RegistryError, ToolError} from '../errors.js'
 import {run, type RunResult, tail} from '../util/process.js'
 import {classifyDockerFailure, DEFAULT_RETRY, dockerTlsSuggestions, type RetryPolicy, TransientError, withRetry} from './retry.js'
 import type {LocalImageStore} from './types.js'
+
+/**
+ * Terminal escape sequences (CSI). The legacy builder wraps a step's stderr in `ESC[91m … ESC[0m`
+ * even without a terminal; a Jenkins log shows them as `[91m` garbage.
+ */
+const ANSI_ESCAPE = /\u001b\[[0-9;?]*[A-Za-z]/g
 
 /** Variables never passed on to docker (it does not need them; they are secrets). */
 const WITHHELD = ['DOCKER_PASSWORD', 'DOCKER_CONFIG']
@@ -86,9 +92,14 @@ export class DockerCli implements LocalImageStore {
       env,
       input: options.input,
       signal: AbortSignal.any(signals),
-      onLine: options.onLine ? (line) => options.onLine!(this.redact(line)) : undefined,
+      onLine: options.onLine ? (line) => options.onLine!(this.clean(line)) : undefined,
     })
-    return {...result, stdout: this.redact(result.stdout), stderr: this.redact(result.stderr), output: this.redact(result.output)}
+    return {...result, stdout: this.clean(result.stdout), stderr: this.clean(result.stderr), output: this.clean(result.output)}
+  }
+
+  /** Docker output as a log shows it: without terminal escape codes, redacted. */
+  private clean(text: string): string {
+    return this.redact(text.replace(ANSI_ESCAPE, ''))
   }
 
   /**

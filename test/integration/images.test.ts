@@ -132,6 +132,8 @@ stackTest('a broken Dockerfile: exit 4, the image named with the last lines of i
   t.regex(result.stderr, /finished: elasticsearch \(built and pushed/)
   t.regex(result.stderr, /not finished: php-fpm \(build failed/)
   t.regex(result.stderr, /\(exit 4, IMAGE_BUILD\)/)
+  // The legacy builder colours a step's stderr with escape codes, which a Jenkins log shows as "[91m".
+  t.false(result.stderr.includes('\u001b['), 'no terminal escape codes')
   // The legacy builder keeps the container of a failed step (with its file system) unless told not to.
   const containers = spawnSync('docker', ['ps', '--all', '--no-trunc', '--format', '{{.ID}} {{.Command}}'], {encoding: 'utf8'})
   t.is(containers.status, 0, containers.stderr)
