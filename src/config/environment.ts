@@ -15,10 +15,17 @@ export interface VariableSpec {
   secret?: boolean
   /** Needed by this config (and the other variables)? */
   required: (config: Config, env: Env) => boolean
+  /** The problem when it is required and not set; default `is not set`. */
+  missing?: string
   /** Problem with a set value, if any. */
   check?: (value: string) => string | undefined
   /** What is used when the variable is not set. */
   fallback?: string
+}
+
+/** The pull secret's read-only pair is used only whole: half of it is a mistake, not a fallback to the push account. */
+function otherHalfOfPullPair(other: string): (config: Config, env: Env) => boolean {
+  return (config, env) => config.deploy.imagePullSecret && Boolean(env[other])
 }
 
 /** Images to push, or an image pull secret to make without the read-only pair. */
@@ -62,10 +69,18 @@ export const VARIABLES: VariableSpec[] = [
   {
     name: 'DOCKER_PULL_USERNAME',
     purpose: 'read-only registry account for the namespace\'s image pull secret (deploy.imagePullSecret)',
-    required: () => false,
+    required: otherHalfOfPullPair('DOCKER_PULL_PASSWORD'),
+    missing: 'is not set, but DOCKER_PULL_PASSWORD is',
     fallback: 'DOCKER_USERNAME',
   },
-  {name: 'DOCKER_PULL_PASSWORD', purpose: 'its password or access token', secret: true, required: () => false, fallback: 'DOCKER_PASSWORD'},
+  {
+    name: 'DOCKER_PULL_PASSWORD',
+    purpose: 'its password or access token',
+    secret: true,
+    required: otherHalfOfPullPair('DOCKER_PULL_USERNAME'),
+    missing: 'is not set, but DOCKER_PULL_USERNAME is',
+    fallback: 'DOCKER_PASSWORD',
+  },
 ]
 
 export interface VariableStatus {
@@ -85,7 +100,7 @@ export function checkEnvironment(config: Config, env: Env, specs: VariableSpec[]
     const required = spec.required(config, env)
     const base = {name: spec.name, purpose: spec.purpose, required, fallback: spec.fallback}
     if (value === undefined || value === '') {
-      return {...base, status: 'not set', problem: required ? 'is not set' : undefined}
+      return {...base, status: 'not set', problem: required ? (spec.missing ?? 'is not set') : undefined}
     }
     const problem = spec.check?.(value)
     return {...base, status: problem ? 'invalid' : 'set', value: spec.secret ? undefined : value, problem}

@@ -13,7 +13,6 @@ import {type CiError, EnvironmentError, InterruptedError, ManifestError, partial
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
 import type {RenderResult} from '../manifests/render.js'
-import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
 import {writeFileAtomic} from '../util/fs.js'
 import type {Logger} from '../util/log.js'
 import type {BuildContext} from './context.js'
@@ -189,15 +188,9 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
 
 /** Stage 1: every variable the configured pipeline needs, all problems at once. */
 function checkStage(run: BuildRun): void {
+  // The variables' rules cover deploy.imagePullSecret too (the push pair, or the whole pull pair),
+  // so this and `env check` report the same problems.
   const problems = environmentProblems(checkEnvironment(run.ctx.config, run.ctx.env))
-  if (run.ctx.config.deploy.imagePullSecret) {
-    try {
-      pullCredentialsFromEnv(run.ctx.env)
-    } catch (error) {
-      if (!(error instanceof EnvironmentError)) throw error
-      problems.push(...error.problems.filter((p) => !problems.some((q) => q.name === p.name)))
-    }
-  }
   if (problems.length > 0) throw new EnvironmentError(problems, {suggestions: ['set them in the Jenkins job; `shopsys-ci env check` lists every variable']})
 }
 

@@ -29,6 +29,18 @@ test('env check: a complete environment passes and shows branch and commit', asy
   t.is(json.variables.find((v: {name: string}) => v.name === 'DOCKER_PASSWORD').value, undefined)
 })
 
+test('env check: half of the pull pair with deploy.imagePullSecret is reported like the build\'s check stage does', async (t) => {
+  const ws = await copyExample()
+  const {readFile, writeFile} = await import('node:fs/promises')
+  const file = `${ws}/.ci/shopsys-ci.yaml`
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/^deploy:\n/m, 'deploy:\n  imagePullSecret: true\n'))
+  const result = await runCli(['env', 'check', '--workspace', ws], {
+    env: {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'shop', DOCKER_PASSWORD: 'pw', DOCKER_PULL_USERNAME: 'reader', BRANCH_NAME: 'x', GIT_COMMIT: 'abcdef0'},
+  })
+  t.is(result.exitCode, 3, result.stdout)
+  t.regex(result.stderr, /- DOCKER_PULL_PASSWORD: is not set, but DOCKER_PULL_USERNAME is/)
+})
+
 test('config errors exit 2 with file:line:key, without a stack trace', async (t) => {
   const ws = await copyExample()
   const {writeFile} = await import('node:fs/promises')

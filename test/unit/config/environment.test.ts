@@ -13,6 +13,15 @@ test('the registry credential is required for images, and for the image pull sec
   t.deepEqual(required('project: shop\ndeploy: {imagePullSecret: true}\n', {DOCKER_PULL_USERNAME: 'reader', DOCKER_PULL_PASSWORD: 'pull'}), [])
 })
 
+test('deploy.imagePullSecret: half of the read-only pull pair is a problem naming the other half, not a fallback', (t) => {
+  const check = (env: Record<string, string>) =>
+    environmentProblems(checkEnvironment(parseConfig('project: shop\ndeploy: {imagePullSecret: true}\n', 'c.yaml', {}), {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'u', DOCKER_PASSWORD: 'p', ...env}))
+  t.deepEqual(check({DOCKER_PULL_USERNAME: 'reader'}).map((p) => [p.name, p.problem]), [['DOCKER_PULL_PASSWORD', 'is not set, but DOCKER_PULL_USERNAME is']])
+  t.deepEqual(check({DOCKER_PULL_PASSWORD: 'pull'}).map((p) => [p.name, p.problem]), [['DOCKER_PULL_USERNAME', 'is not set, but DOCKER_PULL_PASSWORD is']])
+  // Without a pull secret the pair is not used, so half of it is harmless.
+  t.deepEqual(required('project: shop\n', {DOCKER_PULL_USERNAME: 'reader'}), [])
+})
+
 test('the pull pair is listed, its password never shown', (t) => {
   const statuses = checkEnvironment(parseConfig('project: shop\n', 'c.yaml', {}), {DOCKER_PULL_USERNAME: 'reader', DOCKER_PULL_PASSWORD: 's3cret'})
   const text = formatEnvironment(statuses)
