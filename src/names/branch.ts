@@ -62,7 +62,9 @@ async function gitBranch(cwd: string): Promise<string> {
   const {simpleGit} = await import('simple-git')
   let out: string
   try {
-    out = (await simpleGit({baseDir: cwd}).revparse(['--abbrev-ref', 'HEAD'])).trim()
+    // symbolic-ref, not `rev-parse --abbrev-ref`: it also names the branch of a repository without
+    // commits yet (`git init`, then `shopsys-ci init` and `names`), and prints nothing when detached.
+    out = (await simpleGit({baseDir: cwd}).raw(['symbolic-ref', '--short', '-q', 'HEAD'])).trim()
   } catch (error) {
     const message = error instanceof Error ? error.message.trim() : String(error)
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || /spawn git ENOENT/.test(message)) {

@@ -75,6 +75,13 @@ test.serial('git fallback: the checked-out branch of a real repository', async (
   t.deepEqual(await resolveBranch({env: {JOB_NAME: 'shop/feature%2Fx'}, cwd: dir}), {branch: 'feature/x', source: 'JOB_NAME'})
 })
 
+test.serial('git fallback: a repository without commits yet has a branch already', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-names-'))
+  t.teardown(() => rm(dir, {recursive: true, force: true}))
+  await simpleGit({baseDir: dir}).raw(['init', '--initial-branch=feature/first'])
+  t.deepEqual(await resolveBranch({env: {}, cwd: dir}), {branch: 'feature/first', source: 'git'})
+})
+
 test.serial('git fallback outside a repository is a usage error saying what to set', async (t) => {
   const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-names-'))
   t.teardown(() => rm(dir, {recursive: true, force: true}))
