@@ -23,10 +23,30 @@ export type TemplateValues = Record<string, unknown>
  */
 export function renderString(source: string, values: TemplateValues, file: string): string {
   try {
-    return hbs.compile(source, {strict: true, noEscape: true})(values)
+    return hbs.compile(strictArguments(hbs.parseWithoutProcessing(source)), {strict: true, noEscape: true})(values)
   } catch (error) {
     throw templateError(error as Error & {lineNumber?: number; column?: number}, source, file, values)
   }
+}
+
+/**
+ * Handlebars' strict mode checks `{{urls.first}}` but not the arguments of a helper: `{{json urls.frist}}`
+ * wrote `url: ` and `{{#if values.typo}}` was quietly false. Every path passed to a helper or block
+ * (`params`, `key=value`) is marked strict as the compiler marks a plain `{{path}}`, so a typo there is an
+ * error too. A value that may be absent belongs under `values:` (e.g. `flag: false`).
+ */
+function strictArguments<T>(node: T): T {
+  if (node === null || typeof node !== 'object') return node
+  if (Array.isArray(node)) {
+    for (const child of node) strictArguments(child)
+    return node
+  }
+  const n = node as {params?: unknown[]; hash?: {pairs: Array<{value: unknown}>}}
+  for (const argument of [...(n.params ?? []), ...(n.hash?.pairs.map((p) => p.value) ?? [])]) {
+    if ((argument as {type?: string}).type === 'PathExpression') (argument as {strict?: boolean}).strict = true
+  }
+  for (const [key, child] of Object.entries(node)) if (key !== 'loc') strictArguments(child)
+  return node
 }
 
 function templateError(error: Error & {lineNumber?: number; column?: number}, source: string, file: string, values: TemplateValues): TemplateError {

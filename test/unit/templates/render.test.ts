@@ -27,6 +27,20 @@ test('an unknown top-level variable is an error too', (t) => {
   t.regex(error!.message, /f:1: unknown variable in \{\{nope\}\}/)
 })
 
+test('an unknown variable passed to a helper or block is an error too: {{json urls.secnd}} never writes `url: `', (t) => {
+  const values = {urls: {first: 'http://a'}, values: {flag: false}, hosts: {first: 'a'}}
+  for (const [source, expression] of [
+    ['x: 1\nurl: {{json urls.secnd}}\n', '{{json urls.secnd}}'],
+    ['x: 1\n{{#if values.flga}}y{{/if}}\n', '{{#if values.flga}}'],
+    ['x: 1\n{{json (lookup hosts nope)}}\n', '{{json (lookup hosts nope)}}'],
+  ]) {
+    const error = t.throws(() => renderString(source, values, 'f.hbs'), {instanceOf: TemplateError}, source)
+    t.is(error!.message, `f.hbs:2: unknown variable in ${expression}`)
+  }
+  // Known paths, block params, @data and ../ still work, and a false value is not a missing one.
+  t.is(renderString('{{json urls.first}} {{#if values.flag}}y{{else}}n{{/if}} {{#each hosts as |h k|}}{{k}}={{json h}}{{json ../urls.first}}{{/each}}', values, 'f'), '"http://a" n first="a""http://a"')
+})
+
 test('a syntax error names the file and line', (t) => {
   const error = t.throws(() => renderString('ok\n{{#if x}}\n', {x: true}, 'f.hbs'), {instanceOf: TemplateError})
   t.regex(error!.message, /^f\.hbs:\d+: template syntax error/)
