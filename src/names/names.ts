@@ -199,7 +199,9 @@ function render(key: string, template: Template, context: Record<string, string>
 }
 
 function templateError(key: string, source: string, error: unknown): UsageError {
-  const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+  const message = error instanceof Error ? error.message : String(error)
+  // A Handlebars parse error's first line is only "Parse error on line 1:"; the caret and what was expected follow it.
+  const reason = message.startsWith('Parse error') ? message : message.split('\n')[0]
   const shown = source ? ` ${JSON.stringify(source)}` : ''
   return new UsageError(`names.hosts.${key}: template${shown} cannot be rendered: ${reason}`, {
     suggestions: ['host templates may use {{slug}}, {{domain}}, {{project}} and {{branch}}'],

@@ -184,7 +184,8 @@ test('host templates that fail or render invalid hosts are errors naming the hos
   const unknown = t.throws(() => computeNames(inputs({hosts: {first: '{{slug}}.{{domian}}'}})), {instanceOf: UsageError})
   t.regex(unknown!.message, /names\.hosts\.first/)
   t.regex(unknown!.message, /domian/)
-  t.throws(() => computeNames(inputs({hosts: {first: '{{slug}.{{domain}}'}})), {instanceOf: UsageError, message: /names\.hosts\.first/})
+  const syntax = t.throws(() => computeNames(inputs({hosts: {first: '{{slug}.{{domain}}'}})), {instanceOf: UsageError, message: /names\.hosts\.first/})
+  t.regex(syntax!.message, /\n-+\^\nExpecting /, 'shows where the syntax error is, not only "Parse error on line 1:"')
   t.throws(() => computeNames(inputs({branch: 'feature/a', hosts: {raw: '{{branch}}.{{domain}}'}})), {
     instanceOf: UsageError,
     message: /names\.hosts\.raw.*"feature\/a\.ci\.example\.com".*not valid/,
