@@ -51,7 +51,8 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
 /** Parses and validates config text; `file` is used in messages only. */
 export function parseConfig(text: string, file: string, env: Env): Config {
   const lines = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true})
+  // merge: YAML 1.1 merge keys (`<<: *defaults`), which CI configs commonly use with anchors.
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true})
   const problems: ConfigProblem[] = []
   for (const error of doc.errors) {
     const pos = lines.linePos(error.pos[0])
@@ -63,6 +64,7 @@ export function parseConfig(text: string, file: string, env: Env): Config {
   const raw = validate(doc.contents, configSchema, '', {
     file,
     lines,
+    doc,
     problems,
     interpolate: (value, report) => interpolateEnv(value, env, report),
   }) as Record<string, unknown> | undefined

@@ -2,7 +2,7 @@
  * A small schema language for the config file, validated against the YAML syntax tree so every
  * problem carries its file, line and key. All problems are collected; none stops the walk.
  */
-import {isMap, isScalar, isSeq, LineCounter, type Node} from 'yaml'
+import {type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node, type Pair, type YAMLMap} from 'yaml'
 
 import type {ConfigProblem} from '../errors.js'
 import {parseDuration} from '../util/duration.js'
@@ -46,6 +46,8 @@ export type Interpolate = (value: string, report: (message: string) => void) => 
 export interface ValidateContext {
   file: string
   lines: LineCounter
+  /** Resolves aliases (`*name`) to their anchored node. */
+  doc: Document
   interpolate: Interpolate
   problems: ConfigProblem[]
 }
@@ -82,6 +84,44 @@ function typeOf(node: Node | null | undefined): string {
   return 'an alias'
 }
 
+/** A YAML 1.1 merge key (`<<: *base`); parsed with `merge: true`, its value is a symbol. */
+function isMergeKey(key: unknown): boolean {
+  return isScalar(key) && typeof key.value === 'symbol'
+}
+
+/**
+ * A mapping's pairs with merge keys expanded in place, as YAML defines them: a key of the mapping itself
+ * wins over a merged one, and an earlier merged mapping over a later. Merged pairs keep their own
+ * positions, so a problem in one points at the anchored mapping it was written in.
+ */
+function pairsOf(node: YAMLMap, ctx: ValidateContext, report: (message: string, at?: Node | null) => void): Pair[] {
+  const keyOf = (pair: Pair) => (isScalar(pair.key) ? String(pair.key.value) : undefined)
+  const own = new Set(node.items.filter((p) => !isMergeKey(p.key)).map(keyOf))
+  const seen = new Set<string | undefined>()
+  const out: Pair[] = []
+  for (const pair of node.items) {
+    if (!isMergeKey(pair.key)) {
+      out.push(pair)
+      continue
+    }
+    const value = pair.value as Node | null
+    for (let source of isSeq(value) ? (value.items as Node[]) : [value]) {
+      if (isAlias(source)) source = (source.resolve(ctx.doc) as Node | undefined) ?? null
+      if (!isMap(source)) {
+        report('a merge key (<<) takes a mapping or a list of mappings, e.g. <<: *defaults', source ?? value)
+        continue
+      }
+      for (const merged of pairsOf(source, ctx, report)) {
+        const k = keyOf(merged)
+        if (own.has(k) || seen.has(k)) continue
+        seen.add(k)
+        out.push(merged)
+      }
+    }
+  }
+  return out
+}
+
 /** Validates `node` against `schema`; returns the plain value (defaults applied) or undefined on error. */
 export function validate(node: Node | null | undefined, schema: Schema, key: string, ctx: ValidateContext): unknown {
   const report = (message: string, at: Node | null | undefined = node) => {
@@ -90,10 +130,17 @@ export function validate(node: Node | null | undefined, schema: Schema, key: str
     ctx.problems.push({file: ctx.file, line: pos?.line, column: pos?.col, key: key || '(top level)', message})
   }
   const wrongType = () => report(`expected ${describe(schema)}, got ${typeOf(node)}`)
+  // `*name` stands for the node anchored as `&name`: validated as if written here.
+  if (isAlias(node)) {
+    const target = node.resolve(ctx.doc) as Node | undefined
+    if (target) return validate(target, schema, key, ctx)
+    report(`*${node.source} refers to no anchor: define &${node.source} before it`)
+    return undefined
+  }
 
   switch (schema.kind) {
     case 'any':
-      return node ? node.toJSON() : undefined
+      return node ? node.toJS(ctx.doc) : undefined
     case 'oneOf': {
       for (const option of schema.options) {
         const probe: ValidateContext = {...ctx, problems: []}
@@ -113,7 +160,7 @@ export function validate(node: Node | null | undefined, schema: Schema, key: str
       }
       const out: Record<string, unknown> = {}
       const seen = new Set<string>()
-      for (const pair of node.items) {
+      for (const pair of pairsOf(node, ctx, report)) {
         const k = isScalar(pair.key) ? String(pair.key.value) : undefined
         const path = key ? `${key}.${k}` : String(k)
         if (k === undefined || !(k in schema.fields)) {
@@ -147,7 +194,7 @@ export function validate(node: Node | null | undefined, schema: Schema, key: str
         return undefined
       }
       const out: Record<string, unknown> = {}
-      for (const pair of node.items) {
+      for (const pair of pairsOf(node, ctx, report)) {
         const k = isScalar(pair.key) ? String(pair.key.value) : ''
         const path = key ? `${key}.${k}` : k
         if (schema.keyPattern && !schema.keyPattern.test(k)) {

@@ -52,6 +52,42 @@ test('a wrong type names the key, the line and what was expected', (t) => {
   t.regex(p.message, /expected a whole number, got string "lots"/)
 })
 
+test('YAML anchors, aliases and merge keys work like anywhere else; a problem in shared text points at where it is written', (t) => {
+  const config = parseConfig(
+    [
+      'project: shop',
+      'phases:',
+      '  - &checks',
+      '    name: checks',
+      '    target: deployment/php',
+      '    command: [./phing, checks]',
+      '    env: &env {APP_ENV: test}',
+      '  - <<: *checks',
+      '    name: tests',
+      '  - {name: lint, target: deployment/php, command: lint, env: *env}',
+      'deploy:',
+      '  namespaceLabels: {<<: [{a: "1"}, {a: "2", b: "2"}], b: "3"}',
+      'values: {base: &v {x: 1}, copy: *v}',
+      '',
+    ].join('\n'),
+    FILE,
+    {},
+  )
+  t.deepEqual(config.phases.map((p) => [p.name, p.target, p.command.join(' '), p.env]), [
+    ['checks', 'deployment/php', './phing checks', {APP_ENV: 'test'}],
+    ['tests', 'deployment/php', './phing checks', {APP_ENV: 'test'}],
+    ['lint', 'deployment/php', 'sh -c lint', {APP_ENV: 'test'}],
+  ])
+  t.deepEqual(config.deploy.namespaceLabels, {a: '1', b: '3'}, 'own keys win, then earlier merged mappings')
+  t.deepEqual(config.values, {base: {x: 1}, copy: {x: 1}})
+
+  const merged = problems('project: shop\nphases:\n  - &p {name: a, target: deployment/x, command: ls, timeout: soon}\n  - {<<: *p, name: b}\n')
+  t.deepEqual(merged.map((p) => [p.key, p.line]), [['phases[0].timeout', 3], ['phases[1].timeout', 3]])
+  const [unknown] = problems('project: shop\ndeploy: *nope\n')
+  t.is(unknown.line, 2)
+  t.regex(unknown.message, /\*nope refers to no anchor/)
+})
+
 test('a missing required key is reported', (t) => {
   const found = problems('images:\n  - context: .\n')
   const keys = found.map((p) => p.message)
