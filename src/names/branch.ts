@@ -48,13 +48,26 @@ export async function resolveBranch(opts: ResolveBranchOptions): Promise<Resolve
   if (opts.flag !== undefined) {
     const branch = opts.flag.trim()
     if (branch === '') throw new UsageError('--branch is empty', {suggestions: ['pass a branch name, or leave --branch out to use BRANCH_NAME / JOB_NAME / git']})
-    return {branch, source: 'flag'}
+    return notHead({branch, source: 'flag'})
   }
   const branchName = opts.env.BRANCH_NAME?.trim()
-  if (branchName) return {branch: branchName, source: 'BRANCH_NAME'}
+  if (branchName) return notHead({branch: branchName, source: 'BRANCH_NAME'})
   const jobName = opts.env.JOB_NAME?.trim()
-  if (jobName) return {branch: branchFromJobName(jobName), source: 'JOB_NAME'}
+  if (jobName) return notHead({branch: branchFromJobName(jobName), source: 'JOB_NAME'})
   return {branch: await gitBranch(opts.cwd), source: 'git'}
+}
+
+/**
+ * `HEAD` is no branch (git refuses it as a branch name): it is what `git rev-parse --abbrev-ref HEAD`
+ * prints in a detached checkout, as Jenkins makes. Taken as a name, every branch built that way would
+ * share one namespace and replace each other's environment.
+ */
+function notHead(resolved: ResolvedBranch): ResolvedBranch {
+  if (resolved.branch !== 'HEAD') return resolved
+  const from = resolved.source === 'flag' ? '--branch' : resolved.source
+  throw new UsageError(`${from} is "HEAD", which is not a branch name: a detached checkout's \`git rev-parse --abbrev-ref HEAD\` prints it`, {
+    suggestions: ['in a multibranch job leave BRANCH_NAME to Jenkins; elsewhere pass the real branch, e.g. from GIT_BRANCH without its remote ("origin/")'],
+  })
 }
 
 /** The checked-out branch of the repository at `cwd`. simple-git is loaded only when we get here. */

@@ -49,6 +49,17 @@ test('an empty --branch is a usage error', async (t) => {
   await t.throwsAsync(resolveBranch({flag: '  ', env: {}, cwd}), {instanceOf: UsageError})
 })
 
+test('"HEAD" is refused wherever it comes from: a detached checkout\'s output, never a branch', async (t) => {
+  for (const [options, from] of [
+    [{flag: 'HEAD', env: {}}, '--branch'],
+    [{env: {BRANCH_NAME: 'HEAD\n'}}, 'BRANCH_NAME'],
+    [{env: {JOB_NAME: 'shop/HEAD'}}, 'JOB_NAME'],
+  ] as const) {
+    await t.throwsAsync(resolveBranch({...options, cwd}), {instanceOf: UsageError, message: new RegExp(`^${from} is "HEAD", which is not a branch name`)})
+  }
+  t.deepEqual(await resolveBranch({env: {BRANCH_NAME: 'head'}, cwd}), {branch: 'head', source: 'BRANCH_NAME'}, 'only the exact word')
+})
+
 test('shell metacharacters pass through untouched', async (t) => {
   const branch = '$(rm -rf /);`id`'
   t.deepEqual(await resolveBranch({env: {BRANCH_NAME: branch}, cwd}), {branch, source: 'BRANCH_NAME'})
