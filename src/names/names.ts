@@ -103,6 +103,10 @@ export function validateHost(host: string): string | undefined {
 
 /** What is wrong with `DEVELOPMENT_SERVER_DOMAIN` (a DNS name; any letter case), or undefined. */
 export function validateDomain(domain: string): string | undefined {
+  // The usual slips get their fix named; "its label "http://ci" is not valid" says neither.
+  if (domain.trim() !== domain) return 'has blanks around it'
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(domain)) return 'must be a domain without a scheme, e.g. ci.example.com (names.scheme sets the URLs\' scheme)'
+  if (/^[^/]*:\d*$/.test(domain)) return 'must be a domain without a port (the port goes into NGINX_INGRESS_CONTROLLER_HOST_PORT)'
   return dnsNameProblem(domain, true)
 }
 

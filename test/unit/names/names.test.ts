@@ -154,8 +154,11 @@ test('the domain must be a DNS name', (t) => {
   t.regex(validateDomain('a..b')!, /empty label/)
   t.regex(validateDomain('-a.com')!, /not valid/)
   t.regex(validateDomain('my_host.com')!, /not valid/)
+  // The usual slips name their fix.
+  t.regex(validateDomain('http://ci.example.com')!, /without a scheme/)
+  t.regex(validateDomain('ci.example.com:8000')!, /without a port \(the port goes into NGINX_INGRESS_CONTROLLER_HOST_PORT\)/)
+  t.regex(validateDomain('ci.example.com ')!, /blanks/)
   t.regex(validateDomain('*.example.com')!, /not valid/)
-  t.regex(validateDomain('http://example.com')!, /not valid/)
   t.regex(validateDomain(`${'a'.repeat(64)}.com`)!, /at most 63/)
   t.regex(validateDomain(`${'a.'.repeat(127)}com`)!, /at most 253/)
   t.throws(() => computeNames(inputs({domain: 'ci_example'})), {instanceOf: UsageError, message: /DEVELOPMENT_SERVER_DOMAIN/})
