@@ -16,8 +16,9 @@ export async function kustomizeBuild(binary: string, dir: string): Promise<strin
   try {
     result = await run(binary, args)
   } catch (error) {
+    // A missing tool is the agent's problem, exit 3 like a missing docker (docs/troubleshooting.md), not the manifests'.
     if (error instanceof ToolError) {
-      throw new ManifestError(`kustomize: ${binary} was not found`, {
+      throw new ToolError(`kustomize: ${binary} was not found`, {
         suggestions: [
           'install kubectl (it includes kustomize), or a kustomize binary and set `kustomize.binary` in the config',
           'Debian/Ubuntu: apt-get install kubectl (from the Kubernetes apt repository); or download kustomize from its releases',

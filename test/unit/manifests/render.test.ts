@@ -116,12 +116,13 @@ test('render: a kustomize failure exits 2 with kustomize\'s own message', async 
   t.regex(result.stderr, /missing\.yaml/)
 })
 
-test('render: a missing kustomize binary exits 2 and says how to install it', async (t) => {
+test('render: a missing kustomize binary exits 3 (a missing tool, like docker) and says how to install it', async (t) => {
   const ws = await copyExample()
   const config = path.join(ws, '.ci/shopsys-ci.yaml')
   await writeFile(config, (await readFile(config, 'utf8')).replace('kustomize:\n', 'kustomize:\n  binary: /nonexistent/kustomize\n'))
   const result = await runCli(['render', '--workspace', ws], {env: ENV})
-  t.is(result.exitCode, 2)
+  t.is(result.exitCode, 3)
   t.regex(result.stderr, /kustomize: \/nonexistent\/kustomize was not found/)
+  t.regex(result.stderr, /\(exit 3, TOOL\)/)
   t.regex(result.stderr, /install kubectl/)
 })
