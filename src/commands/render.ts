@@ -36,6 +36,9 @@ export default class Render extends CiCommand<typeof Render> {
     for (const t of result.templates) this.log(`rendered ${t.source} -> ${t.target}`)
     if (result.manifestsFile) {
       this.log(`manifests: ${path.relative(process.cwd(), result.manifestsFile)} (${result.objects.length} objects, namespace ${ctx.names.namespace})`)
+    } else {
+      // Exit 0 either way, but not in silence: `build` refuses to deploy without manifests.
+      this.log('no manifests: the config has no `kustomize` section (`build` needs kustomize.base to deploy; docs/configuration.md)')
     }
     return {namespace: ctx.names.namespace, templates: result.templates, manifestsFile: result.manifestsFile, objects: result.objects, images}
   }

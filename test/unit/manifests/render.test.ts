@@ -116,6 +116,14 @@ test('render: a kustomize failure exits 2 with kustomize\'s own message', async 
   t.regex(result.stderr, /missing\.yaml/)
 })
 
+test('render: a config without a kustomize section says that it rendered no manifests', async (t) => {
+  const ws = await copyExample()
+  await writeFile(path.join(ws, '.ci/shopsys-ci.yaml'), 'project: shop\n')
+  const result = await runCli(['render', '--workspace', ws], {env: ENV})
+  t.is(result.exitCode, 0, result.stderr)
+  t.regex(result.stdout, /no manifests: the config has no `kustomize` section/)
+})
+
 test('render: a missing kustomize binary exits 3 (a missing tool, like docker) and says how to install it', async (t) => {
   const ws = await copyExample()
   const config = path.join(ws, '.ci/shopsys-ci.yaml')
