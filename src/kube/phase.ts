@@ -23,7 +23,7 @@ import {startOwnerHeartbeat} from './owner.js'
 import {parsePhaseTarget, selectorToString} from './selector.js'
 import {TarExtractor} from './tar.js'
 import type {PhaseContext, PhaseResult} from './types.js'
-import {isPodReady, type KObject} from './workload-status.js'
+import {isPodReady, type KObject, podProblems} from './workload-status.js'
 import {watchUntil} from './watch.js'
 
 export interface PhaseRunner {
@@ -73,6 +73,32 @@ export function pickPod(pods: KObject[], container?: string): KObject | undefine
     .filter((p) => isPodReady(p))
     .filter((p) => !container || (p.spec?.containers as Array<{name: string}> | undefined)?.some((c) => c.name === container))
     .sort((a, b) => (toMillis(b.metadata?.creationTimestamp) ?? 0) - (toMillis(a.metadata?.creationTimestamp) ?? 0) || String(a.metadata?.name).localeCompare(String(b.metadata?.name)))[0]
+}
+
+/**
+ * Pure: a configured container that no Ready pod of the target has (a typo, or a container renamed in
+ * the manifests), as a message naming the containers there are; waiting would not bring it.
+ */
+export function missingContainer(pods: KObject[], container?: string): string | undefined {
+  const ready = pickPod(pods)
+  if (!container || !ready || pickPod(pods, container)) return undefined
+  const names = ((ready.spec?.containers ?? []) as Array<{name: string}>).map((c) => c.name)
+  const init = ((ready.spec?.initContainers ?? []) as Array<{name: string}>).map((c) => c.name)
+  return `pod ${ready.metadata?.name} has no container ${container}; its containers: ${names.join(', ')}${init.length ? ` (init containers, which cannot run a phase: ${init.join(', ')})` : ''}`
+}
+
+/** Pure: what the target's pods were doing when none became Ready, e.g. `web-1: Pending (Unschedulable)`. */
+export function podsSummary(pods: KObject[]): string {
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp)
+  if (live.length === 0) return 'it has no pods'
+  const state = (p: KObject) => {
+    const problem = podProblems(p)[0]
+    const ready = (p.status?.conditions as Array<{type: string; status?: string}> | undefined)?.find((c) => c.type === 'Ready')
+    const why = problem ? `${problem.container ? `${problem.container}: ` : ''}${problem.reason}` : ready ? `Ready=${ready.status}` : ''
+    return `${p.metadata?.name}: ${p.status?.phase ?? 'Unknown'}${why ? ` (${why})` : ''}`
+  }
+  const shown = live.slice(0, 5).map(state)
+  return `its pods: ${shown.join(', ')}${live.length > shown.length ? `, and ${live.length - shown.length} more` : ''}`
 }
 
 /** The container a phase runs in: the configured one, else the pod's default container, else its first. */
@@ -205,17 +231,27 @@ export class ExecPhaseRunner implements PhaseRunner {
       selector = selectorToString(workload.spec?.selector)
     }
     let pod: KObject | undefined
+    let missing: string | undefined
+    let seen: KObject[] = []
     const found = await watchUntil(kube, {
       kind: 'Pod',
       path: `/api/v1/namespaces/${ns}/pods`,
       labelSelector: selector,
       list: () => kube.core.listNamespacedPod({namespace: ns, labelSelector: selector}) as never,
       deadline: Date.now() + (this.options.podWaitMs ?? POD_WAIT_MS),
-      done: (pods) => (pod = pickPod(pods, phase.container)) !== undefined,
+      done: (pods) => {
+        seen = pods
+        pod = pickPod(pods, phase.container)
+        missing = pod ? undefined : missingContainer(pods, phase.container)
+        return pod !== undefined || missing !== undefined
+      },
     })
+    if (missing) {
+      throw new PhaseError(`phase ${phase.name}: ${phase.target} in namespace ${ns}: ${missing}`, {suggestions: [`set the phase's container to one of the pod's containers (or leave it out for the pod's default container)`]})
+    }
     if (!found || !pod) {
-      throw new PhaseError(`phase ${phase.name}: no Ready pod of ${phase.target}${phase.container ? ` with container ${phase.container}` : ''} in namespace ${ns} (waited ${formatDuration(this.options.podWaitMs ?? POD_WAIT_MS)})`, {
-        suggestions: [`kubectl -n ${ns} get pods -l '${selector}'`],
+      throw new PhaseError(`phase ${phase.name}: no Ready pod of ${phase.target}${phase.container ? ` with container ${phase.container}` : ''} in namespace ${ns} (waited ${formatDuration(this.options.podWaitMs ?? POD_WAIT_MS)}); ${podsSummary(seen)}`, {
+        suggestions: [`kubectl -n ${ns} describe pods -l '${selector}'`, '`shopsys-ci status` shows the workloads; did the deploy succeed?'],
       })
     }
     return pod

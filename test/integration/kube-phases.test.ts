@@ -15,6 +15,7 @@ import {DeployError, ExitCode, PhaseError} from '../../src/errors.js'
 import type {Kube} from '../../src/kube/client.js'
 import {execInPod, LineWriter} from '../../src/kube/exec.js'
 import {deployEnvironment, exportLogs, phaseResultOf, runPhase} from '../../src/kube/index.js'
+import {ExecPhaseRunner} from '../../src/kube/phase.js'
 import {clientsThrough, freezingProxy, idleDroppingProxy} from '../helpers/proxies.js'
 import {sleep} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, fixture, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
@@ -158,6 +159,26 @@ test('a phase of a build whose environment was taken over by a newer build fails
 test('a phase whose target does not exist', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-missing')
   await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {target: 'deployment/nope'}), workspace, logger: logger()}), {instanceOf: PhaseError, message: /deployment\/nope does not exist/})
+})
+
+test('a phase naming a container the pod does not have: exit 7 naming the containers there are', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-container')
+  // Without the check, this waited out the pod wait and then blamed a missing Ready pod.
+  const runner = new ExecPhaseRunner({podWaitMs: 2_000})
+  const error = await t.throwsAsync(runner.run({identity, config, phase: phase(podDir, {container: 'php-fpm'}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.is(error.exitCode, ExitCode.phase)
+  t.regex(error.message, /^phase tests: deployment\/app in namespace \S+: pod app-[a-z0-9-]+ has no container php-fpm; its containers: app$/)
+})
+
+test('a phase whose target has no Ready pod says what its pods are doing', async (t) => {
+  const config = testConfig(uniqueProject('ph'), {deploy: {timeout: 2_000}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'phase-unready')
+  const {workspace, manifestsFile} = workspaceWith(misbehaving('unready'))
+  await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const error = await t.throwsAsync(new ExecPhaseRunner({podWaitMs: 1_000}).run({identity, config, phase: phase(podDir, {target: 'deployment/broken'}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.regex(error.message, /no Ready pod of deployment\/broken with container app in namespace \S+ \(waited 1\.0s\); its pods: broken-[a-z0-9-]+: Running \(Ready=False\), broken-[a-z0-9-]+: Running \(Ready=False\)$/)
 })
 
 test('logs export: every container of every pod, init containers included', async (t) => {

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {exitCodeOf} from '../../../src/kube/exec.js'
-import {artifactCommand, containerFor, exitCodeHint, phaseCommand, pickPod} from '../../../src/kube/phase.js'
+import {artifactCommand, containerFor, exitCodeHint, missingContainer, phaseCommand, pickPod, podsSummary} from '../../../src/kube/phase.js'
 import {TarExtractor} from '../../../src/kube/tar.js'
 
 test('phase command: plain, with env, with a working directory', (t) => {
@@ -75,6 +75,25 @@ test('pickPod: Ready, not terminating, has the container, newest first', (t) => 
   t.is(pickPod(pods, 'php-fpm')?.metadata?.name, 'new')
   t.is(pickPod(pods, 'selenium'), undefined)
   t.is(pickPod([pod('x', '2026-01-01T00:00:00Z', false)]), undefined)
+})
+
+test('missingContainer: a container no Ready pod has is named with the containers there are', (t) => {
+  const ready = {...pod('web-1', '2026-01-01T00:00:00Z', true), spec: {initContainers: [{name: 'migrate'}], containers: [{name: 'php-fpm'}, {name: 'nginx'}]}}
+  t.is(missingContainer([ready], 'php'), 'pod web-1 has no container php; its containers: php-fpm, nginx (init containers, which cannot run a phase: migrate)')
+  t.is(missingContainer([ready], 'nginx'), undefined)
+  t.is(missingContainer([ready]), undefined, 'no container configured: the default one is used')
+  // Not Ready yet: nothing to compare with, so the wait goes on.
+  t.is(missingContainer([pod('starting', '2026-01-01T00:00:00Z', false)], 'php'), undefined)
+})
+
+test('podsSummary: what the pods were doing when none became Ready', (t) => {
+  t.is(podsSummary([]), 'it has no pods')
+  const crashing = {
+    metadata: {name: 'web-2'},
+    status: {phase: 'Running', conditions: [{type: 'Ready', status: 'False'}], containerStatuses: [{name: 'app', state: {waiting: {reason: 'CrashLoopBackOff'}}}]},
+  }
+  const pending = {metadata: {name: 'web-3'}, status: {phase: 'Pending', conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable'}]}}
+  t.is(podsSummary([pod('web-1', '2026-01-01T00:00:00Z', false), crashing, pending]), 'its pods: web-1: Running (Ready=False), web-2: Running (app: CrashLoopBackOff), web-3: Pending (Unschedulable)')
 })
 
 test('containerFor: configured, annotated default, first', (t) => {
