@@ -33,17 +33,59 @@ function ago(ms: number, now: number): string {
   return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`
 }
 
-/** Pure: the events that concern a workload (itself, its pods, its ReplicaSets), newest last. */
-export function eventsFor(events: EventLike[], workload: {kind: string; name: string}, podNames: string[]): EventLike[] {
+/**
+ * Pure: the events that concern a workload (itself, its pods, its ReplicaSets, the claims its pods
+ * mount: a pod Pending on an unbound claim says only "unbound PersistentVolumeClaims", the claim's
+ * own events say why, e.g. a storage class that does not exist), newest last.
+ */
+export function eventsFor(events: EventLike[], workload: {kind: string; name: string}, podNames: string[], claims: string[] = []): EventLike[] {
   const names = new Set([workload.name, ...podNames])
+  const claimNames = new Set(claims)
   return events
     .filter((e) => {
       const name = e.involvedObject?.name ?? e.regarding?.name ?? ''
       const kind = e.involvedObject?.kind ?? e.regarding?.kind ?? ''
+      if (kind === 'PersistentVolumeClaim') return claimNames.has(name)
       return names.has(name) || (workload.kind === 'Deployment' && kind === 'ReplicaSet' && name.startsWith(`${workload.name}-`))
     })
     .sort((a, b) => eventTime(a) - eventTime(b))
     .slice(-EVENTS_PER_WORKLOAD)
+}
+
+/** Pure: the PersistentVolumeClaims the pods mount (generic ephemeral volumes: `<pod>-<volume>`). */
+export function claimsOf(pods: KObject[]): string[] {
+  const claims = new Set<string>()
+  for (const p of pods) {
+    for (const v of (p.spec?.volumes ?? []) as Array<{name: string; persistentVolumeClaim?: {claimName?: string}; ephemeral?: unknown}>) {
+      if (v.persistentVolumeClaim?.claimName) claims.add(v.persistentVolumeClaim.claimName)
+      else if (v.ephemeral) claims.add(`${p.metadata?.name}-${v.name}`)
+    }
+  }
+  return [...claims]
+}
+
+/**
+ * Pure: the containers whose last log lines the diagnostics show: the failing ones (fatal first),
+ * then those running but not ready, init containers first (one that runs for ever holds the pod
+ * back). At the deadline of a readiness that never comes, the latter's log says why.
+ */
+export function logContainers(problems: PodProblem[], pods: KObject[]): Array<PodProblem & {unready?: boolean}> {
+  const failing = problems.filter((p) => p.container).sort((a, b) => Number(b.fatal) - Number(a.fatal))
+  const seen = new Set(failing.map((p) => `${p.pod}/${p.container}`))
+  const unready: Array<PodProblem & {unready: boolean}> = []
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? ''
+    const scan = (statuses: Array<{name: string; ready?: boolean; restartCount?: number; state?: {running?: unknown}}> | undefined, init: boolean) => {
+      for (const cs of statuses ?? []) {
+        if (!cs.state?.running || cs.ready || seen.has(`${name}/${cs.name}`)) continue
+        unready.push({pod: name, container: cs.name, init, reason: 'not ready', fatal: false, restartCount: cs.restartCount ?? 0, unready: true})
+      }
+    }
+    scan(pod.status?.initContainerStatuses, true)
+    scan(pod.status?.containerStatuses, false)
+  }
+  unready.sort((a, b) => Number(b.init) - Number(a.init))
+  return [...failing, ...unready].slice(0, CONTAINERS_PER_WORKLOAD)
 }
 
 /** `Warning  BackOff  pod/web-1: message (x4)`: an event after its time; `typeWidth` aligns the type column. */
@@ -76,10 +118,10 @@ function indent(text: string, prefix = '    '): string {
 }
 
 /** Reads the last lines of a container's log; for a restarted container, its previous instance. */
-async function containerLog(kube: Kube, namespace: string, problem: PodProblem): Promise<{title: string; text: string}> {
+async function containerLog(kube: Kube, namespace: string, problem: PodProblem & {unready?: boolean}): Promise<{title: string; text: string}> {
   const read = (previous: boolean) =>
     kube.core.readNamespacedPodLog({name: problem.pod, namespace, container: problem.container, tailLines: LOG_TAIL_LINES, previous})
-  const what = `${problem.init ? 'init container' : 'container'} ${problem.pod}/${problem.container}`
+  const what = `${problem.init ? 'init container' : 'container'} ${problem.pod}/${problem.container}${problem.unready ? ' (running, not ready)' : ''}`
   if (problem.restartCount > 0) {
     try {
       return {title: `last ${LOG_TAIL_LINES} log lines of ${what} (previous instance)`, text: String(await read(true))}
@@ -111,11 +153,10 @@ export async function collectDiagnostics(kube: Kube, namespace: string, workload
     lines.push('  pods:')
     if (podObjects.length === 0) lines.push('    (none)')
     for (const p of podObjects) lines.push(indent(describePod(p)))
-    const related = eventsFor(events, w, w.pods)
+    const related = eventsFor(events, w, w.pods, claimsOf(podObjects))
     lines.push(`  events (${related.length === 0 ? 'none' : `last ${related.length}`}):`)
     for (const e of related) lines.push(`    ${formatEvent(e, now)}`)
-    const failing = [...w.problems].filter((p) => p.container).sort((a, b) => Number(b.fatal) - Number(a.fatal)).slice(0, CONTAINERS_PER_WORKLOAD)
-    const logs = await Promise.all(failing.map((p) => containerLog(kube, namespace, p)))
+    const logs = await Promise.all(logContainers(w.problems, podObjects).map((p) => containerLog(kube, namespace, p)))
     for (const log of logs) {
       lines.push(`  ${log.title}:`)
       const text = log.text.trimEnd()

@@ -73,7 +73,46 @@ test('at the deadline: exit 6 naming what is not ready, not earlier', async (t) 
   t.true(elapsed >= 6000 && elapsed < 20_000, `${elapsed} ms`)
   t.regex(error.message, /timed out after .*not ready: deployment\/broken$/)
   t.regex(error.details ?? '', /Ready=False \(ContainersNotReady\)/)
+  // Nothing failed, nothing crashed: why readiness never came is in the log of the unready containers.
+  t.regex(error.details ?? '', /last 50 log lines of container broken-[a-z0-9-]+\/app \(running, not ready\):\n {4}\| shopsys-ci test stack: this container is simulated by kwok/)
 })
+
+test('at the deadline, a pod Pending on a claim that never binds: the claim\'s own events say why', async (t) => {
+  const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 3000}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'unbound-claim')
+  const {manifestsFile} = workspaceWith(UNBOUND_CLAIM)
+  const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(error.message, /timed out after .*not ready: statefulset\/db$/)
+  t.regex(error.details ?? '', /pod\/db-0: Pending/)
+  t.regex(error.details ?? '', /Warning {2}ProvisioningFailed {2}persistentvolumeclaim\/data: storageclass\.storage\.k8s\.io "no-such-class" not found/)
+})
+
+const UNBOUND_CLAIM = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: no-such-class
+  resources: {requests: {storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: 127.0.0.1:5000/shopsys-ci-test/app:1
+        volumeMounts: [{name: data, mountPath: /data}]
+      volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+`
 
 test('status of an environment left broken: the workload that is not ready says why, from its pods', async (t) => {
   const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 120_000}})

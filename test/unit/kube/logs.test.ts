@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {eventsFor, formatEvent, formatEventLog} from '../../../src/kube/diagnostics.js'
+import {claimsOf, eventsFor, formatEvent, formatEventLog, logContainers} from '../../../src/kube/diagnostics.js'
 import {environmentRow, formatEnvironmentTable} from '../../../src/kube/inventory.js'
 import {formatTable} from '../../../src/util/table.js'
 import {logTargets} from '../../../src/kube/logs.js'
@@ -34,6 +34,41 @@ test('events of a workload: itself, its pods, its ReplicaSets; oldest first', (t
   const picked = eventsFor(events, {kind: 'Deployment', name: 'web'}, ['web-abc-1'])
   t.deepEqual(picked.map((e) => e.reason), ['ScalingReplicaSet', 'SuccessfulCreate', 'BackOff'])
   t.is(formatEvent(picked[2], Date.parse('2026-01-01T00:00:40Z')), '30s ago  Warning  BackOff  pod/web-abc-1: Back-off restarting failed container (x4)')
+})
+
+test('events of a workload include those of the claims its pods mount (why a claim does not bind)', (t) => {
+  const pods = [
+    {metadata: {name: 'db-0'}, spec: {volumes: [{name: 'data', persistentVolumeClaim: {claimName: 'data-db-0'}}, {name: 'tmp', ephemeral: {volumeClaimTemplate: {}}}, {name: 'cfg', configMap: {name: 'x'}}]}},
+  ]
+  t.deepEqual(claimsOf(pods), ['data-db-0', 'db-0-tmp'])
+  const events = [
+    {involvedObject: {kind: 'Pod', name: 'db-0'}, reason: 'FailedScheduling', type: 'Warning', message: 'pod has unbound immediate PersistentVolumeClaims', lastTimestamp: '2026-01-01T00:00:01Z'},
+    {involvedObject: {kind: 'PersistentVolumeClaim', name: 'data-db-0'}, reason: 'ProvisioningFailed', type: 'Warning', message: 'storageclass.storage.k8s.io "fast" not found', lastTimestamp: '2026-01-01T00:00:02Z'},
+    {involvedObject: {kind: 'PersistentVolumeClaim', name: 'other'}, reason: 'ProvisioningFailed', type: 'Warning', message: 'x', lastTimestamp: '2026-01-01T00:00:03Z'},
+    // A claim named like the workload is not the workload.
+    {involvedObject: {kind: 'PersistentVolumeClaim', name: 'db'}, reason: 'ProvisioningFailed', type: 'Warning', message: 'y', lastTimestamp: '2026-01-01T00:00:04Z'},
+  ]
+  t.deepEqual(eventsFor(events, {kind: 'StatefulSet', name: 'db'}, ['db-0'], claimsOf(pods)).map((e) => e.message), ['pod has unbound immediate PersistentVolumeClaims', 'storageclass.storage.k8s.io "fast" not found'])
+})
+
+test('log lines shown: failing containers first, then running but not ready ones, init containers before the others', (t) => {
+  const pods = [
+    {
+      metadata: {name: 'web-1'},
+      status: {
+        initContainerStatuses: [{name: 'wait-for-db', ready: false, restartCount: 0, state: {running: {}}}],
+        containerStatuses: [{name: 'php-fpm', ready: false, restartCount: 3, state: {waiting: {reason: 'CrashLoopBackOff'}}}, {name: 'nginx', ready: false, restartCount: 0, state: {running: {}}}, {name: 'ok', ready: true, state: {running: {}}}],
+      },
+    },
+  ]
+  const crash = {pod: 'web-1', container: 'php-fpm', init: false, reason: 'CrashLoopBackOff', fatal: true, restartCount: 3}
+  const unscheduled = {pod: 'web-2', container: '', init: false, reason: 'Unschedulable', fatal: false, restartCount: 0}
+  t.deepEqual(
+    logContainers([unscheduled, crash], pods).map((c) => `${c.container}${c.unready ? ' (unready)' : ''}`),
+    ['php-fpm', 'wait-for-db (unready)', 'nginx (unready)'],
+  )
+  // Readiness that never comes, nothing failing: the unready containers' logs say why.
+  t.deepEqual(logContainers([], [{metadata: {name: 'web-1'}, status: {containerStatuses: [{name: 'app', ready: false, state: {running: {}}}]}}]).map((c) => c.container), ['app'])
 })
 
 test('events.log: every event of the namespace, oldest first, absolute times; events.k8s.io fields too', (t) => {
