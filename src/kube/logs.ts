@@ -73,6 +73,23 @@ async function writeLog(kube: Kube, namespace: string, target: LogTarget, file: 
   }
 }
 
+/**
+ * Why a log cannot be read. client-node's `Log` drops the API's answer to anything but a 500 and says
+ * only "Error occurred in log request (HTTP 400)"; a one-byte read through the generated API gets the
+ * message back (`previous terminated container "app" in pod "web-1" not found`, `container "app" in
+ * pod "web-1" is waiting to start: ContainerCreating`).
+ */
+async function whyNoLog(kube: Kube, namespace: string, target: LogTarget, error: unknown): Promise<string> {
+  const message = apiMessage(error)
+  if (!message.startsWith('Error occurred in log request')) return message
+  try {
+    await kube.core.readNamespacedPodLog({name: target.pod, namespace, container: target.container, previous: target.previous, limitBytes: 1})
+    return message
+  } catch (again) {
+    return apiMessage(again)
+  }
+}
+
 /** The namespace's events into `<dir>/events.log`; a failure to read them is a warning, not an error. */
 async function writeEvents(kube: Kube, namespace: string, dir: string, workspace: string, logger: LogsContext['logger']): Promise<LogsResult['events']> {
   let events: EventLike[]
@@ -115,7 +132,7 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
       const entry: LogFile = {...target, path: path.relative(ctx.workspace, file), bytes: statSync(file).size}
       result.files.push(entry)
     } catch (error) {
-      result.skipped.push({...target, reason: apiMessage(error)})
+      result.skipped.push({...target, reason: await whyNoLog(kube, ctx.namespace, target, error)})
     }
   })
   result.files.sort((a, b) => a.path.localeCompare(b.path))

@@ -212,6 +212,19 @@ test('logs export of a namespace that does not exist says so, and writes nothing
   t.false(existsSync(path.join(workspace, 'shopsys-ci/logs/events.log')))
 })
 
+test('logs export: a log the API will not give is skipped with the API\'s own reason', async (t) => {
+  const config = testConfig(uniqueProject('logs'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'logs-skipped')
+  const {workspace, manifestsFile} = workspaceWith(misbehaving('crash-loop'))
+  await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  // Without a Logs object kwok has no previous instance to serve, and answers 400 with its reason.
+  const result = await exportLogs({namespace: identity.namespace, workspace, logger: logger()})
+  const previous = result.skipped.filter((s) => s.previous && s.container === 'app')
+  t.true(previous.length > 0)
+  for (const s of previous) t.regex(s.reason, /^failed to read log file/)
+})
+
 test('logs export after a crash loop includes the previous instance', async (t) => {
   const config = testConfig(uniqueProject('logs'))
   cleanupProject(t, config.project)
