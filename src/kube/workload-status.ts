@@ -74,6 +74,10 @@ export function workloadState(obj: KObject): WorkloadState {
   switch (kind) {
     case 'Deployment': {
       const desired = replicasOf(obj)
+      // First, as `kubectl rollout status` does: until the controller has seen the applied spec, the
+      // conditions are those of the previous rollout (a redeploy that fixes one stuck past its
+      // progress deadline would fail on the old verdict).
+      if (!generationObserved(obj)) return state(false, 'waiting for the controller')
       const progressing = condition(obj, 'Progressing')
       if (progressing?.reason === 'ProgressDeadlineExceeded') {
         return state(false, 'progress deadline exceeded', `progress deadline exceeded: ${progressing.message ?? ''}`.trim())
@@ -86,7 +90,6 @@ export function workloadState(obj: KObject): WorkloadState {
         if (!/exceeded quota/.test(replicaFailure.message ?? '')) return state(false, 'pods cannot be created', why)
         return state(false, why)
       }
-      if (!generationObserved(obj)) return state(false, 'waiting for the controller')
       if (n(s.updatedReplicas) < desired) return state(false, `${n(s.readyReplicas)}/${desired} ready, ${n(s.updatedReplicas)}/${desired} updated`)
       if (n(s.replicas) > n(s.updatedReplicas)) return state(false, `${n(s.replicas) - n(s.updatedReplicas)} old replica(s) terminating`)
       if (n(s.availableReplicas) < n(s.updatedReplicas)) return state(false, `${n(s.availableReplicas)}/${desired} ready`)

@@ -114,6 +114,21 @@ spec:
       volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
 `
 
+test('a Deployment stuck past its progress deadline: exit 6 at once; the redeploy that fixes it succeeds', async (t) => {
+  const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 60_000}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'progress-deadline')
+  const stuck = misbehaving('unready').replace('  replicas: 2\n', '  replicas: 2\n  progressDeadlineSeconds: 1\n')
+  const {manifestsFile} = workspaceWith(stuck)
+  const error = await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  t.regex(error.message, /deployment\/broken: progress deadline exceeded/)
+  // The fix. Until the controller has seen it, the Deployment still says "deadline exceeded"; on this
+  // idle stack it sees it before the first list, so the unit test of workloadState pins that race.
+  writeManifests(manifestsFile, stuck.replace(/\n {6}annotations:\n {8}shopsys-ci\.test\/behavior: unready/, ''))
+  const result = await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  t.true(result.workloads.every((w) => w.ready))
+})
+
 test('status of an environment left broken: the workload that is not ready says why, from its pods', async (t) => {
   const config = testConfig(uniqueProject('roll'), {deploy: {timeout: 120_000}})
   cleanupProject(t, config.project)

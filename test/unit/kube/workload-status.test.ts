@@ -32,6 +32,18 @@ test('Deployment: progress deadline exceeded is a failure', (t) => {
   t.regex(state.failure ?? '', /progress deadline exceeded/)
 })
 
+test('Deployment: the previous rollout\'s verdict does not fail a new spec the controller has not seen yet', (t) => {
+  // A redeploy that fixes a Deployment stuck past its progress deadline (or refused by a quota): the
+  // conditions still read as before until observedGeneration reaches the applied generation.
+  const stuck = {type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-1" has timed out progressing.'}
+  const refused = {type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "web-1-x" is forbidden: failed quota: q: must specify requests.cpu for: web'}
+  for (const c of [stuck, refused]) {
+    const state = workloadState(deployment({observedGeneration: 1, conditions: [c]}))
+    t.like(state, {ready: false, summary: 'waiting for the controller'}, c.type)
+    t.is(state.failure, undefined, c.type)
+  }
+})
+
 test('Deployment: pods refused at admission fail fast; an exceeded quota may clear and only shows', (t) => {
   const refused = workloadState(deployment({observedGeneration: 2, conditions: [{type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "web-1-x" is forbidden: failed quota: q: must specify requests.cpu for: web'}]}))
   t.false(refused.ready)
