@@ -110,10 +110,9 @@ test('a phase selected by label selector, without env or working directory', asy
 
 test('a phase that runs too long times out (exit 7)', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-timeout')
-  const started = Date.now()
+  // Without the timeout the command would end by itself after 20 s, with exit 0: no error at all.
   const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sleep', '20'], timeout: 2000, artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
   t.regex(error.message, /timed out after 2.0s/)
-  t.true(Date.now() - started < 15_000)
 })
 
 /** Runs `command` in the tiny environment's pod through `kube`, collecting stdout. */
