@@ -74,7 +74,7 @@ export class ServerSideApplyDeployer implements Deployer {
       throw new DeployError(`refusing to deploy into namespace "${ns}": default, kube-* and the tool's own namespace are never used for a branch`)
     }
     // Parse and check the manifests before touching the cluster.
-    const manifests = readManifests(ctx.manifestsFile)
+    const manifests = ctx.manifests ?? readManifests(ctx.manifestsFile)
     const kube = await this.kube()
     const started = Date.now()
     const timings = {startedAt: started, lockedAt: 0, lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}

@@ -1,5 +1,6 @@
 /** Types shared by the kube modules and the pipeline (the public ones are re-exported by index.ts). */
 import type {Config, PhaseConfig} from '../config/model.js'
+import type {ManifestObject} from '../manifests/parse.js'
 import type {TestTotals} from '../util/junit.js'
 import type {Logger} from '../util/log.js'
 import type {RegistryCredentials} from './pull-secret.js'
@@ -74,6 +75,8 @@ export interface DeployContext {
   config: Config
   /** The rendered manifests (multi-document YAML). */
   manifestsFile: string
+  /** Its objects, when the caller parsed the file already (render, in the same build). */
+  manifests?: ManifestObject[]
   logger: Logger
   /** Delete and recreate the namespace first (default: config.deploy.fresh). */
   fresh?: boolean

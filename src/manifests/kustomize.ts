@@ -3,7 +3,7 @@ import path from 'node:path'
 
 import {ManifestError, ToolError} from '../errors.js'
 import {run, tail} from '../util/process.js'
-import {parseManifests} from './parse.js'
+import {type ManifestObject, parseManifests} from './parse.js'
 
 /** `kubectl kustomize DIR` or `kustomize build DIR`. */
 export function kustomizeArgs(binary: string, dir: string): string[] {
@@ -38,6 +38,8 @@ export async function kustomizeBuild(binary: string, dir: string): Promise<strin
 export interface ManifestSummary {
   /** `Kind/name` of every object, in order (the items of a `List` one by one). */
   objects: string[]
+  /** The objects themselves, as `deploy` reads them from the file. */
+  manifests: ManifestObject[]
 }
 
 /** Go template actions that are a bare word, so they look like a Handlebars variable. */
@@ -81,5 +83,5 @@ export function checkManifests(text: string, source: string): ManifestSummary {
       'run that command to see the whole output (the line and document numbers refer to it)',
     ],
   })
-  return {objects: objects.map((o) => `${o.kind}/${o.metadata.name}`)}
+  return {objects: objects.map((o) => `${o.kind}/${o.metadata.name}`), manifests: objects}
 }

@@ -10,6 +10,7 @@ import {ManifestError} from '../errors.js'
 import {type RenderedFile, renderString, renderTemplateFiles} from '../templates/render.js'
 import {writeFileAtomic} from '../util/fs.js'
 import {checkManifests, kustomizeArgs, kustomizeBuild} from './kustomize.js'
+import type {ManifestObject} from './parse.js'
 import {generateOverlay, type ImageOverride} from './overlay.js'
 
 export interface RenderInput {
@@ -28,6 +29,8 @@ export interface RenderResult {
   overlayDir?: string
   manifestsFile?: string
   objects: string[]
+  /** The objects of manifestsFile, parsed: `build` hands them to deploy rather than parse the file again. */
+  manifests?: ManifestObject[]
 }
 
 export async function renderEnvironment(input: RenderInput): Promise<RenderResult> {
@@ -67,7 +70,7 @@ export async function renderEnvironment(input: RenderInput): Promise<RenderResul
   const manifestsFile = path.join(input.outputDir, 'manifests.yaml')
   const summary = checkManifests(manifests, `the output of \`${[config.kustomize.binary, ...kustomizeArgs(config.kustomize.binary, overlayDir)].join(' ')}\``)
   await writeFileAtomic(manifestsFile, manifests)
-  return {templates, overlayDir, manifestsFile, objects: summary.objects}
+  return {templates, overlayDir, manifestsFile, objects: summary.objects, manifests: summary.manifests}
 }
 
 async function readWorkspaceFile(workspace: string, file: string, key: string): Promise<string> {

@@ -12,6 +12,7 @@ import {reportDir} from '../conventions.js'
 import {type CiError, EnvironmentError, InterruptedError, ManifestError, partialResultOf, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
+import type {ManifestObject} from '../manifests/parse.js'
 import type {RenderResult} from '../manifests/render.js'
 import {writeFileAtomic} from '../util/fs.js'
 import type {Logger} from '../util/log.js'
@@ -22,7 +23,8 @@ import type {ImageRef} from './render-stage.js'
 export interface BuildStages {
   images(run: BuildRun): Promise<ImageResult[]>
   render(run: BuildRun, images: ImageRef[]): Promise<RenderResult>
-  deploy(run: BuildRun, manifestsFile: string): Promise<DeployResult>
+  /** `manifests`: the parsed objects of the file, when render has them. */
+  deploy(run: BuildRun, manifestsFile: string, manifests?: ManifestObject[]): Promise<DeployResult>
   phase(run: BuildRun, phase: string): Promise<PhaseResult>
   logs(run: BuildRun): Promise<LogsResult>
   cleanup(run: BuildRun): Promise<CleanupResult>
@@ -134,7 +136,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     const rendered = await stage('render', () => stages.render(run, images))
     if (!rendered.manifestsFile) throw new StageError('render', new ManifestError('the config has no `kustomize` section, so there is nothing to deploy', {suggestions: ['add kustomize.base (docs/configuration.md)']}))
     deployStarted = true
-    const deployed = await stage('deploy', () => stages.deploy(run, rendered.manifestsFile!))
+    const deployed = await stage('deploy', () => stages.deploy(run, rendered.manifestsFile!, rendered.manifests))
     report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads, pruned: deployed.pruned}
     heartbeat = await stages.heartbeat?.(run)
     for (const name of ctx.config.build.phases ?? ctx.config.phases.map((p) => p.name)) {

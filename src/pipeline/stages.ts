@@ -29,10 +29,10 @@ export const defaultStages: BuildStages = {
     return result
   },
 
-  async deploy(run, manifestsFile) {
+  async deploy(run, manifestsFile, manifests) {
     const {deployEnvironment} = await import('../kube/index.js')
     const pullCredentials = run.ctx.config.deploy.imagePullSecret ? pullCredentialsFromEnv(run.ctx.env) : undefined
-    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, signal: run.signal})
+    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, manifests, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, signal: run.signal})
   },
 
   async phase(run, name) {

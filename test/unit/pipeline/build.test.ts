@@ -172,3 +172,20 @@ test('the owner heartbeat runs from the deploy until before cleanup, also when a
   await runBuild(run, stages)
   t.deepEqual(calls, ['images', 'render', 'deploy', 'heartbeat start', 'phase fixtures', 'phase checks', 'heartbeat stop', 'logs', 'cleanup'])
 })
+
+test('deploy gets the objects render parsed with the file, not only the file to parse again', async (t) => {
+  const run = await makeRun()
+  const parsed = [{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'settings'}}]
+  const handed: unknown[] = []
+  const stages = fakeStages([])
+  const result = await runBuild(run, {
+    ...stages,
+    render: async () => ({templates: [], manifestsFile: '/m.yaml', objects: ['ConfigMap/settings'], manifests: parsed}),
+    deploy: async (r, file, manifests) => {
+      handed.push(file, manifests)
+      return stages.deploy(r, file, manifests)
+    },
+  })
+  t.is(result.error, undefined)
+  t.deepEqual(handed, ['/m.yaml', parsed])
+})
