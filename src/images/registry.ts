@@ -1,12 +1,14 @@
 /**
- * The registry's HTTP API (distribution v2), through Node's built-in fetch. Only what the stage
- * needs: does `<path>:<tag>` exist, and what is its digest — asked with `HEAD`, so nothing is pulled.
+ * The registry's HTTP API (distribution v2), over `node:http`/`node:https` (http.ts: not `fetch`,
+ * whose first call loads undici). Only what the stage needs: does `<path>:<tag>` exist, and what is
+ * its digest — asked with `HEAD`, so nothing is pulled.
  *
  * Authentication follows the registry's `WWW-Authenticate` challenge: Basic (e.g. htpasswd), or the
  * Bearer token flow (token from the challenge's realm with `service` and `scope`, Basic credentials
  * when we have them, anonymous otherwise). Tokens are cached per scope for the run.
  */
 import {RegistryError} from '../errors.js'
+import {type HttpRequest, type HttpResponse, request as httpRequest} from './http.js'
 import {registryApiBase, registryDisplayName, type Registry} from './reference.js'
 import {DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry} from './retry.js'
 import type {ManifestInfo, RegistryClient} from './types.js'
@@ -32,7 +34,8 @@ export interface HttpRegistryClientOptions {
   /** Per-request timeout. */
   timeoutMs?: number
   onRetry?: (message: string) => void
-  fetch?: typeof fetch
+  /** Replaces the HTTP request (http.ts) in tests. */
+  request?: typeof httpRequest
 }
 
 export class HttpRegistryClient implements RegistryClient {
@@ -42,7 +45,7 @@ export class HttpRegistryClient implements RegistryClient {
   private readonly retry: RetryPolicy
   private readonly timeoutMs: number
   private readonly onRetry?: (message: string) => void
-  private readonly fetch: typeof fetch
+  private readonly send: typeof httpRequest
   /** Authorization header per scope (`repository:<path>:pull`); `basic` for Basic auth. */
   private readonly authorization = new Map<string, string>()
 
@@ -53,7 +56,7 @@ export class HttpRegistryClient implements RegistryClient {
     this.retry = options.retry ?? DEFAULT_RETRY
     this.timeoutMs = options.timeoutMs ?? 30_000
     this.onRetry = options.onRetry
-    this.fetch = options.fetch ?? globalThis.fetch
+    this.send = options.request ?? httpRequest
   }
 
   async manifest(path: string, tag: string, signal?: AbortSignal): Promise<ManifestInfo> {
@@ -74,11 +77,11 @@ export class HttpRegistryClient implements RegistryClient {
     const scope = `repository:${path}:pull`
     let response = await this.request(url, {method: 'HEAD', headers: this.headers(scope)}, signal)
     if (response.status === 401) {
-      await this.authenticate(response.headers.get('www-authenticate'), scope, signal)
+      await this.authenticate(header(response, 'www-authenticate'), scope, signal)
       response = await this.request(url, {method: 'HEAD', headers: this.headers(scope)}, signal)
       if (response.status === 401) throw this.authRefused()
     }
-    if (response.status === 200) return {exists: true, digest: response.headers.get('docker-content-digest') ?? undefined}
+    if (response.status === 200) return {exists: true, digest: header(response, 'docker-content-digest')}
     if (response.status === 404) return {exists: false}
     if (response.status === 403) throw this.authRefused(`the registry refused access to ${path} (HTTP 403)`)
     throw unexpectedStatus(response, url)
@@ -92,8 +95,8 @@ export class HttpRegistryClient implements RegistryClient {
   }
 
   /** Answers a 401 challenge: remembers the Authorization header to send for `scope`. */
-  private async authenticate(header: string | null, scope: string, signal?: AbortSignal): Promise<void> {
-    const challenges = parseWwwAuthenticate(header)
+  private async authenticate(challenge: string | undefined, scope: string, signal?: AbortSignal): Promise<void> {
+    const challenges = parseWwwAuthenticate(challenge)
     const bearer = findChallenge(challenges, 'bearer')
     if (bearer) {
       this.authorization.set(scope, `Bearer ${await this.fetchToken(bearer.params, scope, signal)}`)
@@ -105,7 +108,7 @@ export class HttpRegistryClient implements RegistryClient {
       this.authorization.set('basic', basicAuth(this.credentials))
       return
     }
-    throw new RegistryError(`${this.displayName} asks for an authentication scheme this tool does not support: ${header}`)
+    throw new RegistryError(`${this.displayName} asks for an authentication scheme this tool does not support: ${challenge}`)
   }
 
   /** The Bearer token flow (docker's token authentication specification). */
@@ -121,14 +124,14 @@ export class HttpRegistryClient implements RegistryClient {
     tokenUrl.searchParams.set('scope', params.scope || defaultScope)
     const headers: Record<string, string> = {Accept: 'application/json'}
     if (this.credentials) headers.Authorization = basicAuth(this.credentials)
-    const response = await this.request(tokenUrl.toString(), {method: 'GET', headers}, signal)
+    const response = await this.request(tokenUrl.toString(), {method: 'GET', headers, readBody: true}, signal)
     if (response.status === 401 || response.status === 403) {
       throw this.authRefused(`the token service ${tokenUrl.origin} refused the credentials (HTTP ${response.status})`)
     }
-    if (!response.ok) throw unexpectedStatus(response, tokenUrl.origin + tokenUrl.pathname)
+    if (response.status < 200 || response.status >= 300) throw unexpectedStatus(response, tokenUrl.origin + tokenUrl.pathname)
     let body: {token?: unknown; access_token?: unknown}
     try {
-      body = (await response.json()) as typeof body
+      body = JSON.parse(response.body.toString('utf8')) as typeof body
     } catch {
       throw new RegistryError(`the token service ${tokenUrl.origin} did not answer with JSON`)
     }
@@ -137,19 +140,16 @@ export class HttpRegistryClient implements RegistryClient {
     return token
   }
 
-  private async request(url: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
+  private async request(url: string, init: Omit<HttpRequest, 'signal'>, signal?: AbortSignal): Promise<HttpResponse> {
     const timeout = AbortSignal.timeout(this.timeoutMs)
     try {
-      const response = await this.fetch(url, {...init, redirect: 'follow', signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
-      // Drain bodies we do not read so the connection is released.
-      if (init.method === 'HEAD' || response.status >= 300) await response.body?.cancel().catch(() => {})
-      return response
+      return await this.send(url, {...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout})
     } catch (error) {
       if (signal?.aborted) throw error
-      const cause = (error as {cause?: {code?: string; message?: string}}).cause
+      const {code, message} = errorCode(error)
       // A certificate that does not verify, or no TLS on the port, stays so: fail at once, not as "unreachable".
-      if (!timeout.aborted && typeof cause?.code === 'string' && TLS_CODE.test(cause.code)) throw this.tlsError(new URL(url).origin, cause.code, cause.message, error)
-      const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (error as Error).message)
+      if (!timeout.aborted && code && TLS_CODE.test(code)) throw this.tlsError(new URL(url).origin, code, message, error)
+      const reason = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : (code ?? message)
       throw new TransientError(`cannot reach ${new URL(url).origin} (${reason})`, {cause: error})
     }
   }
@@ -218,7 +218,35 @@ export function basicAuth(credentials: Credentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`
 }
 
-function unexpectedStatus(response: Response, url: string): Error {
+/** A header of the answer; a repeated one comes joined with `, `, as fetch's `Headers.get` gives it. */
+function header(response: HttpResponse, name: string): string | undefined {
+  const value = response.headers[name]
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+/**
+ * The code of a failed request: on the error itself for node:http(s) (`ECONNREFUSED`,
+ * `DEPTH_ZERO_SELF_SIGNED_CERT`, …), on its `cause` for a request function that wraps it as fetch
+ * does, on the first of an AggregateError's errors when every address of a host failed.
+ *
+ * An OpenSSL failure while the request is written (plain HTTP on an HTTPS port) is a bare `EPROTO`
+ * whose message holds OpenSSL's reason (`…:SSL routines:ssl3_get_record:wrong version number:…`);
+ * it gets the code Node gives such failures elsewhere (`ERR_SSL_WRONG_VERSION_NUMBER`).
+ */
+function errorCode(error: unknown): {code?: string; message: string} {
+  type Coded = {code?: unknown; message?: unknown; cause?: Coded; errors?: Coded[]}
+  const e = (error ?? {}) as Coded
+  for (const candidate of [e, e.errors?.[0], e.cause, e.cause?.errors?.[0]]) {
+    if (typeof candidate?.code !== 'string') continue
+    const message = typeof candidate.message === 'string' ? candidate.message : candidate.code
+    const openssl = candidate.code === 'EPROTO' ? /:SSL routines:[^:]*:([^:]+):/.exec(message) : null
+    if (openssl) return {code: `ERR_SSL_${openssl[1].trim().toUpperCase().replace(/\W+/g, '_')}`, message: openssl[1].trim()}
+    return {code: candidate.code, message}
+  }
+  return {message: typeof e.message === 'string' && e.message ? e.message : String(error)}
+}
+
+function unexpectedStatus(response: HttpResponse, url: string): Error {
   const message = `${url} answered HTTP ${response.status} ${response.statusText}`.trim()
   if (response.status >= 500 || response.status === 429 || response.status === 408) return Object.assign(new TransientError(message), {status: response.status})
   return new RegistryError(message, {suggestions: ['check that DOCKER_REGISTRY names a Docker registry (API v2)']})

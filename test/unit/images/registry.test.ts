@@ -188,3 +188,14 @@ test('a registry that does not speak TLS on its HTTPS port: exit 5 at once, nami
   t.true(error.suggestions.some((s) => s.includes('DOCKER_REGISTRY')))
   t.deepEqual(retries, [])
 })
+
+test('failure codes are read on the error (node:https), on its cause (fetch style) and in an AggregateError (every address refused)', async (t) => {
+  const failing = (error: unknown) => new HttpRegistryClient({host: 'registry.test:5000'}, {retry: {...FAST, attempts: 1}, request: () => Promise.reject(error)})
+  const expired = await t.throwsAsync(failing(Object.assign(new Error('certificate has expired'), {code: 'CERT_HAS_EXPIRED'})).manifest('ci/x', 't'), {instanceOf: RegistryError})
+  t.regex(expired.message, /cannot trust registry registry\.test:5000: its TLS certificate does not verify at https:\/\/registry\.test:5000 \(CERT_HAS_EXPIRED: certificate has expired\)$/)
+  const wrapped = await t.throwsAsync(failing(new TypeError('fetch failed', {cause: Object.assign(new Error('Hostname/IP does not match'), {code: 'ERR_TLS_CERT_ALTNAME_INVALID'})})).manifest('ci/x', 't'), {instanceOf: RegistryError})
+  t.regex(wrapped.message, /cannot trust registry .*\(ERR_TLS_CERT_ALTNAME_INVALID: Hostname\/IP does not match\)$/)
+  const refused = new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:5000'), {code: 'ECONNREFUSED'}), Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5000'), {code: 'ECONNREFUSED'})])
+  const unreachable = await t.throwsAsync(failing(refused).manifest('ci/x', 't'), {instanceOf: RegistryError})
+  t.regex(unreachable.message, /is unreachable while checking ci\/x:t: cannot reach https:\/\/registry\.test:5000 \(ECONNREFUSED\) \(1 attempt\)$/)
+})
