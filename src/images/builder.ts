@@ -99,8 +99,9 @@ export class DockerCliImageBuilder implements ImageBuilder {
     if (result.exitCode === 0) return
     const output = tail(result.output, ERROR_TAIL_LINES)
     if (isDaemonUnreachable(output)) throw daemonError(output)
+    // What failed, not which image: the run's summary names the image ("image "php-fpm" failed: build of …"), as for a push.
     const how = result.signal ? `was stopped by ${result.signal}` : `failed (docker exited with ${result.exitCode})`
-    throw new ImageBuildError(`image "${plan.name}" ${how} building ${plan.reference}`, {
+    throw new ImageBuildError(`build of ${plan.reference} ${how}`, {
       details: `last lines of the build of "${plan.name}":\n${output}`,
       suggestions: [`build it locally: docker build --file ${plan.dockerfile}${plan.image.target ? ` --target ${plan.image.target}` : ''} ${plan.contextDir}`],
     })

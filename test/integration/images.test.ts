@@ -126,7 +126,7 @@ stackTest('a broken Dockerfile: exit 4, the image named with the last lines of i
   await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace('FROM base AS ci\n', `FROM base AS ci\nRUN ["/bin/sh", "-c", "echo broken-step-output >&2; echo ${marker}; exit 3"]\n`))
   const result = await cli(['images', 'build', '--push', '--workspace', app.dir], userEnv({GIT_COMMIT: newCommit()}))
   t.is(result.code, 4, result.stderr)
-  t.regex(result.stderr, /Error: image "php-fpm" failed/)
+  t.regex(result.stderr, /Error: image "php-fpm" failed: build of \S+\/php-fpm:ci-commit-[0-9a-f]{40} failed \(docker exited with \d+\)\n/)
   t.regex(result.stderr, /broken-step-output/)
   t.regex(result.stderr, /returned a non-zero code: 3/)
   t.regex(result.stderr, /finished: elasticsearch \(built and pushed/)

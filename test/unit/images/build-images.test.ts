@@ -25,7 +25,8 @@ class FakeBuilder implements ImageBuilder {
     await new Promise((r) => setTimeout(r, this.delayMs))
     this.running--
     if (this.failing.includes(plan.name)) {
-      throw new ImageBuildError(`image "${plan.name}" failed (docker exited with 1) building ${plan.reference}`, {details: `step 3\nerror: no such file: ${plan.name}.txt`})
+      // As DockerCliImageBuilder words it (docker-cli.test.ts).
+      throw new ImageBuildError(`build of ${plan.reference} failed (docker exited with 1)`, {details: `step 3\nerror: no such file: ${plan.name}.txt`})
     }
     t_labels = labels
     this.built.push(plan.name)
@@ -140,7 +141,9 @@ test('a build failure: exit 4, the image named, its last lines, and which images
   c.ctx.services!.builder = new FakeBuilder(['php-fpm'])
   const error = await t.throwsAsync(buildImages(c.ctx), {instanceOf: ImageBuildError})
   t.is(error.exitCode, 4)
-  t.regex(error.message, /^image "php-fpm" failed: image "php-fpm" failed \(docker exited with 1\)/)
+  const headline = error.message.split('\n')[0]
+  t.regex(headline, /^image "php-fpm" failed: build of 127\.0\.0\.1:5000\/ci\/php-fpm:ci-commit-[0-9a-f]{40} failed \(docker exited with 1\)$/)
+  t.is(headline.split('"php-fpm"').length, 2, 'the image is named once')
   t.regex(error.message, /finished: elasticsearch \(built and pushed: 127\.0\.0\.1:5000\/ci\/elasticsearch:ci-commit-/)
   t.regex(error.message, /not finished: php-fpm \(build failed: .*\); redis \(not started: depends on "php-fpm"/)
   t.regex(error.message, /error: no such file: php-fpm\.txt/)
