@@ -84,6 +84,10 @@ function typeOf(node: Node | null | undefined): string {
   return 'an alias'
 }
 
+function isEmptySection(node: Node | null, field: {schema: Schema; required?: boolean}): boolean {
+  return !field.required && ['object', 'map', 'list'].includes(field.schema.kind) && (!node || (isScalar(node) && node.value === null))
+}
+
 /** A YAML 1.1 merge key (`<<: *base`); parsed with `merge: true`, its value is a symbol. */
 function isMergeKey(key: unknown): boolean {
   return isScalar(key) && typeof key.value === 'symbol'
@@ -174,6 +178,8 @@ export function validate(node: Node | null | undefined, schema: Schema, key: str
           })
           continue
         }
+        // A section whose keys are all commented out (`deploy:` alone) is empty: as if absent, so its defaults apply.
+        if (isEmptySection(pair.value as Node | null, schema.fields[k])) continue
         seen.add(k)
         const value = validate(pair.value as Node, schema.fields[k].schema, path, ctx)
         if (value !== undefined) out[k] = value

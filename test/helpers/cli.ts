@@ -19,7 +19,7 @@ export interface CliResult {
 }
 
 /** Variables a CI run may have set that would change what the CLI does. */
-const INHERITED_NOISE = ['BRANCH_NAME', 'JOB_NAME', 'GIT_COMMIT', 'WORKSPACE', 'DEVELOPMENT_SERVER_DOMAIN', 'NGINX_INGRESS_CONTROLLER_HOST_PORT', 'DOCKER_REGISTRY', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'SHOPSYS_CI_CONFIG', 'DEBUG', 'BUILD_URL', 'BUILD_TAG']
+const INHERITED_NOISE = ['BRANCH_NAME', 'JOB_NAME', 'GIT_COMMIT', 'WORKSPACE', 'DEVELOPMENT_SERVER_DOMAIN', 'NGINX_INGRESS_CONTROLLER_HOST_PORT', 'DOCKER_REGISTRY', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD', 'SHOPSYS_CI_CONFIG', 'DEBUG', 'BUILD_URL', 'BUILD_TAG']
 
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {...process.env}

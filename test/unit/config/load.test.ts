@@ -30,6 +30,18 @@ test('a minimal config gets every default', (t) => {
   t.is(config.kustomize, undefined)
 })
 
+test('a section whose keys are all commented out is empty: its defaults apply', (t) => {
+  const minimal = parseConfig('project: shop\n', FILE, {})
+  const config = parseConfig('project: shop\ndeploy:\n  # keep: true\ncapacity:\nimages:\ntemplates:\nvalues:\n', FILE, {})
+  t.deepEqual(config.deploy, minimal.deploy)
+  t.deepEqual(config.capacity, minimal.capacity)
+  t.deepEqual(config.images, [])
+  t.deepEqual(config.templates, [])
+  t.deepEqual(config.values, minimal.values)
+  // A value that is not a section is still checked.
+  t.regex(problems('project: shop\ndeploy:\n  timeout:\n').map((p) => `${p.key}: ${p.message}`).join('\n'), /deploy\.timeout: expected .*, got null/)
+})
+
 test('malformed YAML is reported with file and line', (t) => {
   const [p] = problems('project: shop\nimages:\n  - name: [unclosed\n')
   t.is(p.file, FILE)
