@@ -73,6 +73,11 @@ Map configure(String step, Map defaults, Map userConfig) {
     error(step + ': unknown configuration key' + (unknown.size() > 1 ? 's ' : ' ') + unknown.join(', ') +
       '. Known keys: ' + defaults.keySet().join(', '))
   }
+  // branch: params.BRANCH of a job run without the parameter is empty; falling back to BRANCH_NAME
+  // (or the job's name) would act on another environment than the one meant.
+  if (user.containsKey('branch') && !String.valueOf(user.branch ?: '').trim()) {
+    error(step + ': branch is empty (a job parameter left blank?): give the branch whose environment is meant, or leave the key out to use BRANCH_NAME')
+  }
   // A flag given as a String would be true even when it says 'false': only true, false or null.
   // (Steps are called after the loops, never inside: an iterator is no state to keep across a step.)
   List<String> notFlags = []

@@ -104,6 +104,16 @@ class ShopsysCleanupTest {
   }
 
   @Test
+  void 'branch given but empty (a blank job parameter) is an error, not the job name'() {
+    for (Object blank in ['', '  ', null]) {
+      PipelineHarness h = PipelineHarness.create()
+      Throwable e = failure { h.run('shopsysCleanup', [branch: blank, force: true]) }
+      assert e.message.startsWith('shopsysCleanup: branch is empty')
+      assert h.calls('sh') == []
+    }
+  }
+
+  @Test
   void 'unknown key is an error listing the known keys'() {
     PipelineHarness h = PipelineHarness.create()
     Throwable e = failure { h.run('shopsysCleanup', [forse: true]) }
