@@ -53,15 +53,19 @@ export async function resolveContext(options: ContextOptions): Promise<BuildCont
 /** `GIT_COMMIT`, else the workspace's HEAD (simple-git, loaded only when needed). */
 export async function resolveCommit(workspace: string, env: Env): Promise<string> {
   if (env.GIT_COMMIT) return env.GIT_COMMIT
+  const {simpleGit} = await import('simple-git')
+  const git = simpleGit({baseDir: workspace})
+  let why: string
   try {
-    const {simpleGit} = await import('simple-git')
-    return (await simpleGit({baseDir: workspace}).revparse(['HEAD'])).trim()
+    return (await git.revparse(['--verify', 'HEAD^{commit}'])).trim()
   } catch (error) {
-    throw new EnvironmentError(
-      [{name: 'GIT_COMMIT', purpose: 'the commit being built; image tags and annotations use it', problem: `is not set, and ${workspace} has no git HEAD (${(error as Error).message.split('\n')[0]})`}],
-      {suggestions: ['Jenkins sets GIT_COMMIT in jobs that check out with the git plugin; or run inside a git checkout']},
-    )
+    // `git init` without a commit yet: rev-parse only says "HEAD", which explains nothing.
+    const isRepo = await git.checkIsRepo().catch(() => false)
+    why = isRepo ? `the git repository in ${workspace} has no commit yet` : `${workspace} is not a git checkout (${(error as Error).message.split('\n')[0]})`
   }
+  throw new EnvironmentError([{name: 'GIT_COMMIT', purpose: 'the commit being built; image tags and annotations use it', problem: `is not set, and ${why}`}], {
+    suggestions: ['Jenkins sets GIT_COMMIT in jobs that check out with the git plugin; or commit first, or run inside a git checkout'],
+  })
 }
 
 /** The build that owns the environment: `BUILD_TAG` in Jenkins, else a generated id. */
