@@ -92,7 +92,9 @@ export function validateNamespace(name: string): void {
   }
   // Same guard as cleanup/gc (DESIGN §5): these are never ours to create, fill or delete.
   if (name === 'default' || name.startsWith('kube-')) {
-    throw new UsageError(`namespace ${JSON.stringify(name)} is reserved by Kubernetes; shopsys-ci only uses namespaces of its own`)
+    throw new UsageError(`namespace ${JSON.stringify(name)} is reserved by Kubernetes; shopsys-ci only uses namespaces of its own`, {
+      suggestions: ['give names.namespacePrefix a value (e.g. the project\'s name), so that no branch slug can name such a namespace; or pass another --namespace'],
+    })
   }
 }
 

@@ -121,7 +121,9 @@ test('validateNamespace explains the DNS-1123 rule', (t) => {
   t.regex(error!.message, /DNS-1123 label/)
   t.regex(error!.message, /lower-case letters, digits and "-"/)
   t.regex(t.throws(() => validateNamespace('a'.repeat(64)))!.message, /it has 64/)
-  t.regex(t.throws(() => validateNamespace('kube-public'))!.message, /reserved/)
+  const reserved = t.throws(() => validateNamespace('kube-public'), {instanceOf: UsageError})!
+  t.regex(reserved.message, /reserved/)
+  t.true(reserved.suggestions.some((s) => s.includes('names.namespacePrefix')), 'a slug can only name one with an empty prefix')
 })
 
 test('URLs leave out the default port', (t) => {
