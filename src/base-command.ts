@@ -73,8 +73,10 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
       if (error.details && !this.jsonEnabled()) process.stderr.write(`${error.details.trimEnd()}\n`)
       cliError = new Errors.CLIError(error.message, {exit: error.exitCode, code: error.code, suggestions: error.suggestions})
     } else if (error instanceof Errors.CLIError || (error as {oclif?: unknown}).oclif) {
-      // oclif's own errors (unknown flag, missing argument): already usage errors with exit 2.
-      return super.catch(error)
+      // oclif's own errors (unknown flag, missing argument): already usage errors with exit 2. oclif's
+      // catch takes the process's exit code from `exitCode`, which they lack: with --json it was 1.
+      const oclifExit = (error as {oclif?: {exit?: number}}).oclif?.exit
+      return super.catch(Object.assign(error, {exitCode: error.exitCode ?? oclifExit}))
     } else {
       cliError = new Errors.CLIError(`unexpected error: ${error.message}`, {
         exit: ExitCode.unexpected,

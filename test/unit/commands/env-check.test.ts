@@ -64,3 +64,11 @@ test('init writes a starter config that validates, and refuses to overwrite it',
   t.is(again.exitCode, 2)
   t.regex(again.stderr, /already exists; not overwriting it/)
 })
+
+test('an unknown flag exits 2 with --json too, the exit code its JSON error names', async (t) => {
+  const plain = await runCli(['names', '--bogus'])
+  t.is(plain.exitCode, 2, plain.stderr)
+  const json = await runCli(['names', '--bogus', '--json'])
+  t.is(JSON.parse(json.stdout).error.exitCode, 2)
+  t.is(json.exitCode, 2, json.stdout)
+})
