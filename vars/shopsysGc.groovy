@@ -6,7 +6,8 @@
  *   shopsysGc(kubeconfigCredentialsId: 'ci-kubeconfig', remote: 'https://git.example.com/acme/shop.git')
  *
  * Runs `shopsys-ci gc`: deletes this project's namespaces whose keep time has expired, that a crashed
- * or aborted build left behind, and (with `remote`) those whose branch no longer exists. Namespaces
+ * or aborted build left behind, and those whose branch no longer exists on `remote` (default: the
+ * checkout's origin; the rule is skipped with a warning when the branches cannot be listed). Namespaces
  * that shopsys-ci did not create, or that belong to another project, are never touched.
  *
  * Help page: shopsysGc.txt; docs/jenkins.md of shopsys-kube-ci.
@@ -18,8 +19,9 @@
  * commit, environment), and:
  *
  * dryRun  true: only list what would be deleted (`gc --dry-run`).
- * remote  Git URL of the application repository (`gc --remote`); environments of branches that are
- *         not there any more are deleted. No credentials in the URL: git on the agent authenticates.
+ * remote  Git URL of the application repository (`gc --remote`; default: the checkout's origin);
+ *         environments of branches that are not there any more are deleted. No credentials in the
+ *         URL: git on the agent authenticates.
  */
 Map defaults() {
   Map defaults = shopsysCi.commonDefaults()

@@ -19,7 +19,7 @@ export default class Render extends CiCommand<typeof Render> {
   static summary = 'Render the app\'s config templates and its Kustomize manifests for a branch.'
   static description = `Renders every \`templates\` entry (strict Handlebars), writes a Kustomize overlay on top of the app's own overlay (namespace, images, labels, patches, generated ConfigMaps) under <output>/overlay, runs real kustomize and checks the result into <output>/manifests.yaml. Offline: talks to no registry and no cluster; image references are the ones the images stage will push.`
   static examples = [
-    'BRANCH_NAME=feature/x DEVELOPMENT_SERVER_DOMAIN=ci.example.com GIT_COMMIT=0123abc <%= config.bin %> render',
+    'BRANCH_NAME=feature/x DEVELOPMENT_SERVER_DOMAIN=ci.example.com DOCKER_USERNAME=acme GIT_COMMIT=0123abc <%= config.bin %> render',
     '<%= config.bin %> render --output build/preview --json',
   ]
   static flags = {
