@@ -68,12 +68,42 @@ export function parseConfig(text: string, file: string, env: Env): Config {
     problems,
     interpolate: (value, report) => interpolateEnv(value, env, report),
   }) as Record<string, unknown> | undefined
-  if (problems.length > 0 || !raw) throw new ConfigError(problems)
-
-  const config = normalize(raw)
-  problems.push(...crossCheck(config, file, (key) => keyLine(doc, lines, key)))
+  if (!raw) throw new ConfigError(problems)
+  // Cross-checked even when the schema found problems, so that every problem is reported at once;
+  // not where the schema already found the same item wrong (it may look wrong only for that), and
+  // not when a list item was refused whole (its hole would shift the others' positions).
+  const schemaProblems = [...problems]
+  if (schemaProblems.length > 0 && Object.values(raw).some((v) => Array.isArray(v) && v.includes(undefined))) throw new ConfigError(problems)
+  let config: Config
+  let cross: ConfigProblem[]
+  try {
+    config = normalize(schemaProblems.length > 0 ? withDefaultSections(raw) : raw)
+    cross = crossCheck(config, file, (key) => keyLine(doc, lines, key))
+  } catch (error) {
+    // A part the schema refused may break a cross-check that expects it whole: its problems stand.
+    if (schemaProblems.length > 0) throw new ConfigError(problems)
+    throw error
+  }
+  problems.push(...cross.filter((c) => !schemaProblems.some((p) => sameItem(p.key, c.key))))
   if (problems.length > 0) throw new ConfigError(problems)
   return config
+}
+
+/** A section the schema refused whole has no value: it gets its defaults, for the other sections' cross-checks. */
+function withDefaultSections(raw: Record<string, unknown>): Record<string, unknown> {
+  const out = {...raw}
+  if (configSchema.kind === 'object') {
+    for (const [key, field] of Object.entries(configSchema.fields)) out[key] ??= defaultOf(field)
+  }
+  return out
+}
+
+/** Do two problem keys concern the same item (`images[0].tag` and `images[0].tagTemplate`, or `images` and `images[1].name`)? */
+function sameItem(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false
+  const item = (key: string) => /^[^.[]+(\[\d+\])?/.exec(key)?.[0] ?? key
+  const [x, y] = [item(a), item(b)]
+  return x === y || x.startsWith(`${y}[`) || y.startsWith(`${x}[`)
 }
 
 /** The configuration used when the repository has no config file. */
@@ -93,7 +123,8 @@ function normalize(raw: Record<string, unknown>): Config {
   config.images = (config.images ?? []).map((image: ImageConfig) => ({
     ...image,
     placeholder: image.placeholder ?? image.name,
-    dockerfile: image.dockerfile ?? path.posix.join(image.context, 'Dockerfile'),
+    // (context is missing only in a config the schema refused, which is cross-checked all the same)
+    dockerfile: image.dockerfile ?? (image.context === undefined ? undefined : path.posix.join(image.context, 'Dockerfile')),
   }))
   config.phases = (config.phases ?? []).map((phase: PhaseConfig) => ({
     ...phase,

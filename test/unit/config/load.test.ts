@@ -113,6 +113,35 @@ test('every problem is reported at once', (t) => {
   t.deepEqual(new Set(found.map((p) => p.key)), new Set(['project', 'deploy.timeout', 'deploy.kep', 'phases[0]']))
 })
 
+test('the cross-checks report together with the schema problems, not only after they are fixed', (t) => {
+  const text = [
+    'project: shop',
+    'deploy: {timeout: soon}',
+    'images:',
+    '  - {name: php, context: ., tag: template}',
+    '  - {name: php, context: ., dependsOn: [nodejs]}',
+    '  - {name: web, context: [a, b], tag: template}',
+    'phases:',
+    '  - {name: checks, target: deployment/web, command: make}',
+    'build: {phases: [tests]}',
+    '',
+  ].join('\n')
+  const found = problems(text).map((p) => `${p.key}: ${p.message}`)
+  t.true(found.some((p) => p.startsWith('deploy.timeout: expected a duration')), found.join('\n'))
+  t.true(found.some((p) => p === 'images[0].tagTemplate: required when tag is "template"'), found.join('\n'))
+  t.true(found.some((p) => p.startsWith('images[1].dependsOn: no image named "nodejs"')), found.join('\n'))
+  t.true(found.some((p) => p.startsWith('build.phases')), found.join('\n'))
+  // images[2] was refused by the schema (context is a list): nothing more is said about it.
+  t.true(found.some((p) => p.startsWith('images[2].context')), found.join('\n'))
+  t.false(found.some((p) => p.startsWith('images[2].tagTemplate')), found.join('\n'))
+})
+
+test('a section the schema refused whole does not stop the cross-checks of the others', (t) => {
+  const found = problems('project: shop\ndeploy: soon\nphases:\n  - {name: a, target: deployment/web, command: x}\n  - {name: a, target: deployment/web, command: y}\n').map((p) => `${p.key}: ${p.message}`)
+  t.true(found.some((p) => p.startsWith('deploy: expected a mapping')), found.join('\n'))
+  t.true(found.some((p) => p === 'phases: phase "a" is declared twice'), found.join('\n'))
+})
+
 test('an empty file asks for project', (t) => {
   const [p] = problems('')
   t.regex(p.message, /empty/)
