@@ -7,6 +7,7 @@ import test from 'ava'
 import {DeployError, ExitCode} from '../../src/errors.js'
 import {deployEnvironment, environmentStatus} from '../../src/kube/index.js'
 import {formatStatus} from '../../src/kube/inventory.js'
+import {waitFor} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith, writeManifests} from './kube-helpers.js'
 
 test.before(() => {
@@ -131,7 +132,11 @@ test('status of an environment left broken: the workload that is not ready says 
   const identity = identityOf(config, 'broken-status')
   const {manifestsFile} = workspaceWith(misbehaving('crash-loop'))
   await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
-  const status = await environmentStatus({config, namespace: identity.namespace})
+  // The deploy failed fast on the broken workload, maybe before the healthy one was ready.
+  const status = await waitFor('the healthy workload ready', async () => {
+    const now = await environmentStatus({config, namespace: identity.namespace})
+    return now.workloads.find((w) => w.name === 'healthy')?.ready ? now : undefined
+  })
   t.like(status.workloads.find((w) => w.name === 'healthy'), {ready: true})
   t.is(status.workloads.find((w) => w.name === 'healthy')?.problem, undefined)
   const broken = status.workloads.find((w) => w.name === 'broken')
