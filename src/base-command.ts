@@ -1,12 +1,13 @@
 /**
- * The base of every command: common flags, the logger, the workspace and config, and the one place
- * where a thrown error becomes a message and an exit code (DESIGN §6).
+ * The base of every command: common flags, the logger, the workspace and config, the one place
+ * where a thrown error becomes a message and an exit code (DESIGN §6), and the one place that
+ * handles SIGINT/SIGTERM (a Jenkins abort) for the commands that ask for `this.interruption`.
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import createDebug from 'debug'
 
 import {type LoadedConfig, loadConfig} from './config/load.js'
-import {CiError, ExitCode} from './errors.js'
+import {abortedBy, CiError, ExitCode, InterruptedError, interruptionOf} from './errors.js'
 import {type Logger, StreamLogger} from './util/log.js'
 
 const debug = createDebug('shopsys-ci:command')
@@ -33,6 +34,9 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected args!: Interfaces.InferredArgs<T['args']>
   protected logger!: Logger
+  /** What the first SIGINT/SIGTERM's notice says happens next (build: logs and cleanup still run). */
+  protected interruptionNotice = 'stopping; what this command holds is released first'
+  private interrupter?: {controller: AbortController; remove(): void}
 
   public async init(): Promise<void> {
     await super.init()
@@ -52,6 +56,57 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
     })
   }
 
+  /**
+   * Aborted by the first SIGINT or SIGTERM the process gets while the command runs. The first use
+   * installs the handlers (removed when the command ends): the first signal aborts, with an
+   * InterruptedError naming the signal as its reason, so that waits end and `finally` blocks release
+   * locks; the command then fails with exit 130 and says what is left. A second signal exits at once
+   * (130), releasing nothing: a branch lock then expires by itself within 30 s.
+   */
+  protected get interruption(): AbortSignal {
+    if (!this.interrupter) {
+      const controller = new AbortController()
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (controller.signal.aborted) {
+          this.logger.warn(`${signal} again: exiting at once (exit ${ExitCode.interrupted}), releasing nothing (a branch lock expires within 30 s)`)
+          // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit -- the command layer, at the user's explicit request
+          process.exit(ExitCode.interrupted)
+        }
+        this.logger.warn(`${signal} received: ${this.interruptionNotice} (send it again to exit at once)`)
+        controller.abort(new InterruptedError(`interrupted by ${signal}`, {signal}))
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      this.interrupter = {
+        controller,
+        remove() {
+          process.off('SIGINT', onSignal)
+          process.off('SIGTERM', onSignal)
+        },
+      }
+    }
+    return this.interrupter.controller.signal
+  }
+
+  /**
+   * `work`, or an InterruptedError as soon as the command is interrupted: for commands that only
+   * read (list, status), which hold nothing and need not wait for their requests to end.
+   */
+  protected untilInterrupted<T>(work: Promise<T>, what: string): Promise<T> {
+    const signal = this.interruption
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(InterruptedError.of(abortedBy(signal), {what, left: 'it only reads, so nothing was changed'}))
+      if (signal.aborted) return onAbort()
+      signal.addEventListener('abort', onAbort, {once: true})
+      work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    })
+  }
+
+  protected async finally(error: Error | undefined): Promise<unknown> {
+    this.interrupter?.remove()
+    return super.finally(error)
+  }
+
   protected get workspace(): string {
     return this.flags.workspace ?? process.env.WORKSPACE ?? process.cwd()
   }
@@ -68,6 +123,11 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
 
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
     debug('%O', error)
+    const interrupted = this.interrupter?.controller.signal
+    if (interrupted?.aborted && !interruptionOf(error)) {
+      // Whatever failed once the signal came (an aborted request, a wait cut short) failed because of it.
+      error = InterruptedError.of(abortedBy(interrupted), {what: this.id ?? 'the command', left: error.message}, {cause: error})
+    }
     let cliError: Errors.CLIError
     if (error instanceof CiError) {
       if (error.details && !this.jsonEnabled()) process.stderr.write(`${error.details.trimEnd()}\n`)

@@ -16,6 +16,8 @@ export const ExitCode = {
   phase: 7,
   cleanup: 8,
   lock: 9,
+  /** 128 + SIGINT, as a shell reports a command stopped by Ctrl-C; also for SIGTERM (a Jenkins abort). */
+  interrupted: 130,
 } as const
 
 /** Published in `--help` and docs/troubleshooting.md (its exit-code table); keep them in step. */
@@ -30,10 +32,12 @@ export const EXIT_CODE_TABLE: ReadonlyArray<readonly [number, string]> = [
   [7, 'a phase (tests, checks) failed'],
   [8, 'cleanup failed'],
   [9, 'timed out waiting for the branch lock or a capacity slot'],
+  [130, 'interrupted by SIGINT or SIGTERM (a Jenkins abort): stopped, released its locks, said what is left'],
 ]
 
 export function exitCodeHelp(): string {
-  return EXIT_CODE_TABLE.map(([code, text]) => `  ${code}  ${text}`).join('\n')
+  const width = Math.max(...EXIT_CODE_TABLE.map(([code]) => String(code).length))
+  return EXIT_CODE_TABLE.map(([code, text]) => `  ${String(code).padStart(width)}  ${text}`).join('\n')
 }
 
 export interface CiErrorOptions {
@@ -195,10 +199,61 @@ export class LockTimeoutError extends CiError {
   readonly code = 'LOCK_TIMEOUT'
 }
 
-/** The build was stopped by SIGINT/SIGTERM (Jenkins abort); logs and cleanup still ran. */
+/** What an interrupted command was doing, what it let go of, and what it leaves behind. */
+export interface InterruptionParts {
+  /** The command and its object, e.g. `deploy of shop-feature-x`. */
+  what: string
+  /** What it was waiting for when the signal came, e.g. `waiting for the rollout (after 12s)`. */
+  during?: string
+  /** What it released on its way out, e.g. `the branch lock`. */
+  released?: string[]
+  /** What stays behind and what to do about it; `nothing was changed` when nothing does. */
+  left?: string
+}
+
+/** Pure: the one line an interruption is reported with. */
+export function interruptionMessage(by: string, parts: InterruptionParts): string {
+  const released = parts.released?.length ? `; released ${parts.released.join(' and ')}` : ''
+  return `${parts.what}: interrupted by ${by}${parts.during ? ` while ${parts.during}` : ''}${released}${parts.left ? `; ${parts.left}` : ''}`
+}
+
+/**
+ * The command was stopped by SIGINT/SIGTERM (a Jenkins abort): it released what it held (the branch
+ * lock) and says what is left. Exit 130 for every command, `build` included.
+ */
 export class InterruptedError extends CiError {
-  readonly exitCode = ExitCode.unexpected
+  readonly exitCode = ExitCode.interrupted
   readonly code = 'INTERRUPTED'
+  /** The signal that stopped the command (SIGINT, SIGTERM), when one did. */
+  readonly signal?: string
+  readonly parts?: InterruptionParts
+
+  constructor(message: string, options: CiErrorOptions & {signal?: string; parts?: InterruptionParts} = {}) {
+    super(message, options)
+    this.signal = options.signal
+    this.parts = options.parts
+  }
+
+  /** An interruption by `by` (a signal name), reported with `interruptionMessage`. */
+  static of(by: string, parts: InterruptionParts, options: CiErrorOptions = {}): InterruptedError {
+    return new InterruptedError(interruptionMessage(by, parts), {...options, signal: by, parts})
+  }
+}
+
+/** What aborted `signal`: the name of the signal that interrupted the command (`SIGTERM`), else `an abort`. */
+export function abortedBy(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason
+  if (reason instanceof InterruptedError && reason.signal) return reason.signal
+  if (typeof reason === 'string' && reason) return reason
+  return 'an abort'
+}
+
+/** The InterruptedError in an error's cause chain (a StageError wraps it), if any. */
+export function interruptionOf(error: unknown): InterruptedError | undefined {
+  for (let e = error; e && typeof e === 'object'; e = (e as {cause?: unknown}).cause) {
+    if (e instanceof InterruptedError) return e
+  }
+  return undefined
 }
 
 const partialResults = new WeakMap<object, unknown>()

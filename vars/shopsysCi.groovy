@@ -262,10 +262,10 @@ String exitCodeMeaning(int code) {
     7: 'a phase (tests, checks) failed',
     8: 'cleanup failed',
     9: 'timed out waiting for the branch lock or a capacity slot',
+    130: 'interrupted (SIGTERM: the build was aborted or timed out; SIGINT): the CLI released its locks and said what is left',
     // from the shell, not the CLI
     126: 'the CLI command cannot be executed (check `cli:`)',
     127: 'the CLI command was not found (Node.js >= 20 and npm on the agent, or `cli:` / `image:`)',
-    130: 'interrupted (SIGINT)',
     137: 'killed (SIGKILL: out of memory, or an abort that did not stop in time)',
     143: 'terminated (SIGTERM: the build was aborted or timed out)',
   ]

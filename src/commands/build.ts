@@ -27,44 +27,30 @@ With --cleanup the namespace is deleted at the end whatever happened, also on SI
     'report-file': Flags.string({summary: 'Where to write the JSON report (default: <workspace>/shopsys-ci/report.json).'}),
   }
 
+  protected interruptionNotice = 'stopping; logs and cleanup still run'
+
   async run(): Promise<BuildReport> {
     const ctx = await resolveContext({loaded: this.loadConfig(), workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
     const commit = await resolveCommit(ctx.workspace, ctx.env)
-    const controller = new AbortController()
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (controller.signal.aborted) {
-        this.logger.warn(`${signal} again: exiting without cleanup`)
-        this.exit(130)
-      }
-      this.logger.warn(`${signal} received: stopping; logs and cleanup still run (send it again to exit at once)`)
-      controller.abort(signal)
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    try {
-      const {report, reportFile, error} = await runBuild(
-        {
-          ctx,
-          commit,
-          identity: identityFor(ctx, commit),
-          options: {
-            cleanup: this.flags.cleanup,
-            keep: this.flags.keep ?? ctx.config.deploy.keep,
-            fresh: this.flags.fresh || ctx.config.deploy.fresh,
-            forceBuild: this.flags['force-build'],
-            reportFile: this.flags['report-file'],
-          },
-          logger: this.logger,
-          signal: controller.signal,
+    const {report, reportFile, error} = await runBuild(
+      {
+        ctx,
+        commit,
+        identity: identityFor(ctx, commit),
+        options: {
+          cleanup: this.flags.cleanup,
+          keep: this.flags.keep ?? ctx.config.deploy.keep,
+          fresh: this.flags.fresh || ctx.config.deploy.fresh,
+          forceBuild: this.flags['force-build'],
+          reportFile: this.flags['report-file'],
         },
-        defaultStages,
-      )
-      this.logger.info(formatSummary(report, reportFile))
-      if (error) throw error
-      return report
-    } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    }
+        logger: this.logger,
+        signal: this.interruption,
+      },
+      defaultStages,
+    )
+    this.logger.info(formatSummary(report, reportFile))
+    if (error) throw error
+    return report
   }
 }

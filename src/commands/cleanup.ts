@@ -26,7 +26,7 @@ Leaves the environment alone (exit 0, with the reason) when it is kept for revie
   async run(): Promise<CleanupResult> {
     const {ctx, identity} = await resolveIdentity({loaded: this.loadConfig(), workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace, ownerFlag: this.flags.owner})
     const {cleanupEnvironment} = await import('../kube/deployer.js')
-    const result = await cleanupEnvironment({identity, config: ctx.config, logger: this.logger, timeout: durationFlag('timeout', this.flags.timeout), force: this.flags.force})
+    const result = await cleanupEnvironment({identity, config: ctx.config, logger: this.logger, timeout: durationFlag('timeout', this.flags.timeout), force: this.flags.force, signal: this.interruption})
     if (result.outcome !== 'deleted') this.logger.info(result.reason)
     return result
   }

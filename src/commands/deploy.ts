@@ -46,7 +46,7 @@ Never deploys into a namespace that is not this project's environment of this br
     const {deployEnvironment} = await import('../kube/deployer.js')
     const {pullCredentialsFromEnv} = await import('../kube/pull-secret.js')
     const pullCredentials = config.deploy.imagePullSecret ? pullCredentialsFromEnv(process.env) : undefined
-    const result = await deployEnvironment({identity, config, manifestsFile, logger: this.logger, fresh: this.flags.fresh, keep: this.flags.keep, pullCredentials})
+    const result = await deployEnvironment({identity, config, manifestsFile, logger: this.logger, fresh: this.flags.fresh, keep: this.flags.keep, pullCredentials, signal: this.interruption})
     for (const [name, url] of Object.entries(result.urls)) this.logger.info(`${name}: ${url}`)
     return result
   }

@@ -35,6 +35,7 @@ Never touches default, kube-*, unlabelled namespaces or other projects' namespac
       dryRun: this.flags['dry-run'],
       grace: durationFlag('grace', this.flags.grace),
       timeout: durationFlag('timeout', this.flags.timeout),
+      signal: this.interruption,
     })
   }
 }

@@ -11,7 +11,7 @@ export default class List extends CiCommand<typeof List> {
   async run(): Promise<ListResult> {
     const {config} = this.loadConfig()
     const {listEnvironments, formatEnvironmentTable} = await import('../kube/inventory.js')
-    const result = await listEnvironments({config})
+    const result = await this.untilInterrupted(listEnvironments({config}), `list of ${config.project}`)
     if (!this.jsonEnabled()) {
       this.log(result.environments.length === 0 ? `no environments of ${config.project}` : formatEnvironmentTable(result.environments))
     }

@@ -32,6 +32,6 @@ export default class Run extends CiCommand<typeof Run> {
     }
     const timeout = durationFlag('timeout', this.flags.timeout)
     const {runPhase} = await import('../kube/phase.js')
-    return runPhase({identity, config: ctx.config, phase: timeout ? {...phase, timeout} : phase, workspace: ctx.workspace, logger: this.logger})
+    return runPhase({identity, config: ctx.config, phase: timeout ? {...phase, timeout} : phase, workspace: ctx.workspace, logger: this.logger, signal: this.interruption})
   }
 }

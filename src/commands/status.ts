@@ -17,7 +17,7 @@ export default class Status extends CiCommand<typeof Status> {
   async run(): Promise<StatusResult> {
     const {ctx, identity} = await resolveIdentity({loaded: this.loadConfig(), workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
     const {environmentStatus, formatStatus} = await import('../kube/inventory.js')
-    const result = await environmentStatus({config: ctx.config, namespace: identity.namespace})
+    const result = await this.untilInterrupted(environmentStatus({config: ctx.config, namespace: identity.namespace}), `status of ${identity.namespace}`)
     if (!this.jsonEnabled()) this.log(formatStatus(result))
     return result
   }

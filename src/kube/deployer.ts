@@ -11,7 +11,7 @@
  * kept for review or owned by another (newer) build → delete → wait until gone → free the slot.
  */
 import {EXPIRES_AT_ANNOTATION, FIELD_MANAGER} from '../conventions.js'
-import {CleanupError, DeployError} from '../errors.js'
+import {abortedBy, CleanupError, DeployError, InterruptedError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
@@ -19,7 +19,9 @@ import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
+import {cleanupInterruption, cleanupProgress, type CleanupProgress, deployInterruption, deployProgress, type DeployProgress} from './interruption.js'
 import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGESTIONS} from './immutable.js'
+import type {HeldLease} from './lease.js'
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
@@ -65,8 +67,27 @@ export class ServerSideApplyDeployer implements Deployer {
     return this.options.systemNamespace ?? defaultSystemNamespace()
   }
 
+  /**
+   * Interrupted (ctx.signal aborted), the deploy stops where it is, releases the branch lock and
+   * throws an InterruptedError saying what it leaves: it never deletes anything because of it.
+   */
   async deploy(ctx: DeployContext): Promise<DeployResult> {
-    const {identity, config, logger} = ctx
+    const progress = deployProgress(ctx.identity.namespace)
+    try {
+      return await this.deployTracked(ctx, progress)
+    } catch (error) {
+      if (ctx.signal?.aborted) throw InterruptedError.of(abortedBy(ctx.signal), deployInterruption(progress), {cause: error})
+      throw error
+    }
+  }
+
+  private async deployTracked(ctx: DeployContext, progress: DeployProgress): Promise<DeployResult> {
+    const {identity, config, logger, signal} = ctx
+    const step = (name: DeployProgress['step']) => {
+      signal?.throwIfAborted()
+      progress.step = name
+      progress.stepStartedAt = Date.now()
+    }
     const ns = identity.namespace
     const fresh = ctx.fresh ?? config.deploy.fresh
     const keep = ctx.keep ?? config.deploy.keep
@@ -96,13 +117,16 @@ export class ServerSideApplyDeployer implements Deployer {
     }
 
     let t = Date.now()
+    step('lock')
     const lock = await acquireBranchLock(kube, {identity, systemNamespace: this.systemNamespace, timeout: config.deploy.lockTimeout, logger, signal: ctx.signal})
+    progress.lock = 'held'
     timings.lockedAt = Date.now()
     timings.lockWait = timings.lockedAt - t
     let heartbeat: {stop(): void} | undefined
     try {
       let existing = await readNamespace(kube, ns)
       if (existing && isTerminating(existing)) {
+        step('terminating')
         logger.info(`namespace ${ns} is still being deleted; waiting for it to go`)
         t = Date.now()
         await this.waitGone(kube, ns, config.deploy.timeout, ctx.signal, 'deploy')
@@ -111,6 +135,7 @@ export class ServerSideApplyDeployer implements Deployer {
         existing = await readNamespace(kube, ns)
         if (existing && isTerminating(existing)) throw new DeployError(`namespace ${ns} was deleted and is being deleted again by someone else; giving up`)
       }
+      progress.existed = existing !== undefined
       if (existing) {
         const verdict = deployVerdict(existing, identity.project, identity.slug, this.systemNamespace)
         if (!verdict.ok) {
@@ -119,9 +144,10 @@ export class ServerSideApplyDeployer implements Deployer {
           })
         }
         if (fresh) {
+          step('fresh')
           logger.info(`--fresh: deleting namespace ${ns} first`)
           t = Date.now()
-          await deleteNamespace(kube, ns, existing.metadata?.uid)
+          progress.deletedFresh = await deleteNamespace(kube, ns, existing.metadata?.uid)
           await this.waitGone(kube, ns, config.deploy.timeout, ctx.signal, 'deploy')
           timings.terminatingWait += Date.now() - t
           existing = undefined
@@ -130,6 +156,7 @@ export class ServerSideApplyDeployer implements Deployer {
 
       let capacitySlot: number | undefined
       if (config.capacity.maxEnvironments > 0) {
+        step('capacity')
         t = Date.now()
         capacitySlot = await acquireCapacitySlot(kube, {
           project: identity.project,
@@ -152,6 +179,8 @@ export class ServerSideApplyDeployer implements Deployer {
       const pull = config.deploy.imagePullSecret ? ctx.pullCredentials : undefined
       if (config.deploy.imagePullSecret && !pull) throw new DeployError('deploy.imagePullSecret is on, but no registry credentials were passed to the deploy')
       if (pull) meta.annotations[ANN_PULL_SECRET] = 'true'
+      step('namespace')
+      progress.changed = true
       if (!existing) {
         // Create, never apply, a namespace we did not see: if someone else created one with this
         // name meanwhile, the create fails and the ownership check runs on theirs.
@@ -159,6 +188,7 @@ export class ServerSideApplyDeployer implements Deployer {
           // Labels only: they make it ours at once. Everything else comes with the apply below, so
           // that server-side apply owns it alone and takes it away when a later deploy drops it.
           await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels}}, fieldManager: FIELD_MANAGER})
+          progress.deletedFresh = false
         } catch (error) {
           if (!isConflict(error)) throw new DeployError(`cannot create namespace ${ns}: ${apiMessage(error)}`, {cause: error})
           const appeared = await readNamespace(kube, ns)
@@ -178,6 +208,7 @@ export class ServerSideApplyDeployer implements Deployer {
         if (!ok) logger.warn(`the default ServiceAccount of ${ns} did not appear within 60s (is the controller-manager running?)`)
       }
 
+      step('apply')
       t = Date.now()
       await this.applyPolicies(kube, identity, {
         quota: config.deploy.resourceQuota,
@@ -192,6 +223,7 @@ export class ServerSideApplyDeployer implements Deployer {
           : []
       timings.apply = Date.now() - t
 
+      step('rollout')
       t = Date.now()
       const waiter = this.options.waiter ?? new WatchRolloutWaiter(kube)
       const evaluation = await waiter.wait({namespace: ns, timeout: config.deploy.timeout, since, logger, signal: ctx.signal})
@@ -212,7 +244,7 @@ export class ServerSideApplyDeployer implements Deployer {
       }
     } finally {
       heartbeat?.stop()
-      await lock.release().catch((error: unknown) => logger.warn(`could not release the lock of ${ns}: ${(error as Error).message}`))
+      progress.lock = await releaseLock(lock, ns, logger)
     }
   }
 
@@ -298,8 +330,24 @@ export class ServerSideApplyDeployer implements Deployer {
     return applied
   }
 
+  /** Interrupted, the cleanup stops waiting, releases the branch lock and says whether the namespace is being deleted. */
   async cleanup(ctx: CleanupContext): Promise<CleanupResult> {
+    const progress = cleanupProgress(ctx.identity.namespace)
+    try {
+      return await this.cleanupTracked(ctx, progress)
+    } catch (error) {
+      if (ctx.signal?.aborted) throw InterruptedError.of(abortedBy(ctx.signal), cleanupInterruption(progress), {cause: error})
+      throw error
+    }
+  }
+
+  private async cleanupTracked(ctx: CleanupContext, progress: CleanupProgress): Promise<CleanupResult> {
     const {identity, config, logger} = ctx
+    const step = (name: CleanupProgress['step']) => {
+      ctx.signal?.throwIfAborted()
+      progress.step = name
+      progress.stepStartedAt = Date.now()
+    }
     const ns = identity.namespace
     const started = Date.now()
     const result = (outcome: CleanupResult['outcome'], reason: string, goneAt?: number): CleanupResult => ({
@@ -314,7 +362,9 @@ export class ServerSideApplyDeployer implements Deployer {
     }
     const kube = await this.kube()
     const lock = await acquireBranchLock(kube, {identity, systemNamespace: this.systemNamespace, timeout: config.deploy.lockTimeout, logger, signal: ctx.signal})
+    progress.lock = 'held'
     try {
+      step('check')
       const existing = await readNamespace(kube, ns)
       const releaseSlots = () =>
         releaseCapacitySlots(kube, {project: identity.project, namespace: ns, systemNamespace: this.systemNamespace}).catch((error: unknown) =>
@@ -336,17 +386,32 @@ export class ServerSideApplyDeployer implements Deployer {
         }
       }
       const timeout = ctx.timeout ?? config.deploy.timeout
+      // The last point to stop without deleting: an interruption never deletes anything more.
+      ctx.signal?.throwIfAborted()
+      progress.deleting = true
       if (!info.terminating) {
         logger.info(`deleting namespace ${ns}`)
         await deleteNamespace(kube, ns, existing.metadata?.uid)
       } else logger.info(`namespace ${ns} is already being deleted; waiting for it to go`)
+      step('wait')
       const goneAt = await this.waitGone(kube, ns, timeout, ctx.signal, 'cleanup')
       await releaseSlots()
       logger.info(`namespace ${ns} is gone (${formatDuration(Date.now() - started)})`)
       return result('deleted', `namespace ${ns} deleted`, goneAt)
     } finally {
-      await lock.release().catch((error: unknown) => logger.warn(`could not release the lock of ${ns}: ${(error as Error).message}`))
+      progress.lock = await releaseLock(lock, ns, logger)
     }
+  }
+}
+
+/** Releases the branch lock; a failure is a warning (the lock expires within 30 s). */
+async function releaseLock(lock: HeldLease, ns: string, logger: Logger): Promise<'released' | 'expires'> {
+  try {
+    await lock.release()
+    return 'released'
+  } catch (error) {
+    logger.warn(`could not release the lock of ${ns}: ${(error as Error).message}`)
+    return 'expires'
   }
 }
 

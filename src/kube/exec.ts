@@ -16,7 +16,18 @@ export interface ExecOptions {
   /** ms between pings; 0: none. Default EXEC_PING_MS. */
   pingMs?: number
   signal?: AbortSignal
+  /**
+   * Interrupted (`signal` aborted): ends the command before its connection is closed (a kill exec'd
+   * next to it); false when it could not. The connection is then closed once the command has ended,
+   * or after `stopGraceMs`.
+   */
+  stop?: () => Promise<boolean>
+  /** ms; default STOP_GRACE_MS */
+  stopGraceMs?: number
 }
+
+/** How long an interrupted command has to end after `stop` before its connection is closed anyway. */
+export const STOP_GRACE_MS = 10_000
 
 /**
  * A load balancer or NAT between the agent and the API server drops connections that carry nothing
@@ -32,6 +43,8 @@ export interface ExecOutcome {
   exitCode: number
   timedOut: boolean
   aborted: boolean
+  /** Interrupted, and the command ended after `stop` (not just its connection closed). */
+  stopped?: boolean
   /** The connection went silent (no answer to pings) and was closed. */
   lost: boolean
   /** The API's message when it failed without an exit code. */
@@ -63,6 +76,7 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
   let timedOut = false
   let aborted = false
   let lost = false
+  let forced = false
   const ws = await exec.exec(options.namespace, options.pod, options.container, options.command, options.stdout, options.stderr, null, false, (s) => {
     status = s as StatusLike
   })
@@ -84,13 +98,25 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
         ws.terminate()
       } else if (ws.readyState === ws.OPEN) ws.ping()
     }, pingMs) : undefined
-    const onAbort = () => {
-      aborted = true
+    let grace: NodeJS.Timeout | undefined
+    const close = () => {
+      forced = true
       ws.close()
     }
-    options.signal?.addEventListener('abort', onAbort, {once: true})
+    const onAbort = () => {
+      aborted = true
+      if (!options.stop) return close()
+      grace = setTimeout(close, options.stopGraceMs ?? STOP_GRACE_MS)
+      options.stop().then(
+        (stopping) => stopping || close(),
+        () => close(),
+      )
+    }
+    if (options.signal?.aborted) onAbort()
+    else options.signal?.addEventListener('abort', onAbort, {once: true})
     const done = () => {
       clearTimeout(timer)
+      clearTimeout(grace)
       clearInterval(pinger)
       options.signal?.removeEventListener('abort', onAbort)
       resolve()
@@ -104,7 +130,8 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
   // The streams are ended by the client on the status message; make sure they are when it never came.
   for (const stream of [options.stdout, options.stderr]) if (!stream.writableEnded) stream.end()
   await Promise.all([options.stdout, options.stderr].map((s) => (s.writableFinished ? undefined : new Promise((r) => s.once('finish', r)))))
-  if (timedOut || aborted) return {exitCode: -1, timedOut, aborted, lost: false, message: timedOut ? 'timed out' : 'aborted'}
+  if (aborted) return {exitCode: -1, timedOut, aborted, stopped: !forced, lost: false, message: 'aborted'}
+  if (timedOut) return {exitCode: -1, timedOut, aborted, lost: false, message: 'timed out'}
   if (lost) return {exitCode: -1, timedOut, aborted, lost, message: 'the connection went silent (no answer to pings) and was closed'}
   return {...exitCodeOf(status), timedOut, aborted, lost}
 }

@@ -11,7 +11,7 @@
  * Only namespaces that pass the hard guard (managed-by + project, never default/kube-*) are
  * considered; a namespace whose branch lock is held (a deploy or cleanup is running) is skipped.
  */
-import {CleanupError} from '../errors.js'
+import {abortedBy, CleanupError, InterruptedError} from '../errors.js'
 import {formatDuration, formatRelative} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import type {Config} from '../config/model.js'
@@ -19,6 +19,7 @@ import {releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, type Kube} from './client.js'
 import {systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict} from './guard.js'
+import {gcInterruption} from './interruption.js'
 import {type LeaseLike, leaseInfo} from './lease.js'
 import {tryBranchLock} from './locks.js'
 import {type EnvironmentInfo, type NamespaceLike, projectSelector, readEnvironment, toMillis} from './metadata.js'
@@ -118,9 +119,9 @@ export interface GcResult {
 
 export const DEFAULT_GC_GRACE = 60 * 60_000
 
-async function remoteHeads(workspace: string, remote: string): Promise<Set<string>> {
+async function remoteHeads(workspace: string, remote: string, signal?: AbortSignal): Promise<Set<string>> {
   const {simpleGit} = await import('simple-git')
-  const output = await simpleGit({baseDir: workspace}).listRemote(['--heads', remote])
+  const output = await simpleGit({baseDir: workspace, abort: signal}).listRemote(['--heads', remote])
   return parseLsRemoteHeads(output)
 }
 
@@ -135,7 +136,7 @@ export async function gcEnvironments(ctx: GcContext): Promise<GcResult> {
   if (ctx.remote === undefined) result.branchCheck = 'off'
   else {
     try {
-      remoteBranches = await remoteHeads(ctx.workspace, ctx.remote)
+      remoteBranches = await remoteHeads(ctx.workspace, ctx.remote, ctx.signal)
       if (remoteBranches.size === 0) {
         result.branchCheck = `remote ${ctx.remote} lists no branches; not trusted`
         remoteBranches = undefined
@@ -143,6 +144,7 @@ export async function gcEnvironments(ctx: GcContext): Promise<GcResult> {
     } catch (error) {
       result.branchCheck = `cannot list the branches of ${ctx.remote}: ${(error as Error).message.split('\n')[0]}`
     }
+    if (ctx.signal?.aborted) throw InterruptedError.of(abortedBy(ctx.signal), gcInterruption(config.project, {deleted: [], deleting: [], locksReleased: 0}))
     if (!remoteBranches) logger.warn(`gc: branch rule skipped: ${result.branchCheck}`)
   }
 
@@ -161,10 +163,14 @@ export async function gcEnvironments(ctx: GcContext): Promise<GcResult> {
 
   const timeout = ctx.timeout ?? config.deploy.timeout
   const victims = result.decisions.filter((d) => d.action === 'delete')
+  // Interrupted: no deletion is started any more, the waits end, the locks are released.
+  const deleting: string[] = []
+  let locksReleased = 0
   await Promise.all(
     victims.map(async (d) => {
       const env = readEnvironment(namespaces.find((n) => n.metadata?.name === d.namespace) ?? {})
       const identity = {project: config.project, slug: env.slug ?? '', namespace: d.namespace, owner: 'shopsys-ci-gc'}
+      if (ctx.signal?.aborted) return
       const lock = await tryBranchLock(kube, {identity, systemNamespace, logger})
       if (!lock) {
         d.action = 'skip'
@@ -181,20 +187,27 @@ export async function gcEnvironments(ctx: GcContext): Promise<GcResult> {
           Object.assign(d, again)
           return
         }
+        if (ctx.signal?.aborted) return
         await deleteNamespace(kube, d.namespace, (current.metadata as {uid?: string} | undefined)?.uid)
+        deleting.push(d.namespace)
         const gone = await waitNamespaceGone(kube, d.namespace, Date.now() + timeout, ctx.signal)
         if (gone === undefined) throw new Error(`still terminating after ${formatDuration(timeout)}`)
         await releaseCapacitySlots(kube, {project: config.project, namespace: d.namespace, systemNamespace})
+        deleting.splice(deleting.indexOf(d.namespace), 1)
         result.deleted.push(d.namespace)
         logger.info(`deleted ${d.namespace}`)
       } catch (error) {
-        result.failed.push({namespace: d.namespace, error: apiMessage(error)})
+        if (!ctx.signal?.aborted) result.failed.push({namespace: d.namespace, error: apiMessage(error)})
       } finally {
-        await lock.release().catch(() => undefined)
+        await lock.release().then(
+          () => locksReleased++,
+          () => undefined,
+        )
       }
     }),
   )
   result.deleted.sort()
+  if (ctx.signal?.aborted) throw InterruptedError.of(abortedBy(ctx.signal), gcInterruption(config.project, {deleted: result.deleted, deleting, locksReleased}))
   if (result.failed.length > 0) {
     throw new CleanupError(`gc could not delete ${result.failed.length} namespace(s): ${result.failed.map((f) => `${f.namespace}: ${f.error}`).join('; ')}`)
   }

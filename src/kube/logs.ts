@@ -9,10 +9,12 @@ import path from 'node:path'
 import {finished} from 'node:stream/promises'
 
 import {reportDir} from '../conventions.js'
+import {abortedBy, InterruptedError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import {apiMessage, getKube, type Kube} from './client.js'
 import {type EventLike, formatEventLog} from './diagnostics.js'
+import {logsInterruption} from './interruption.js'
 import {readNamespace} from './namespace.js'
 import type {LogFile, LogsContext, LogsResult} from './types.js'
 import type {KObject} from './workload-status.js'
@@ -64,8 +66,13 @@ async function writeLog(kube: Kube, namespace: string, target: LogTarget, file: 
   }
   // One listener per log while it streams, removed after: a namespace has more logs than the
   // signal's default listener limit, and Node warns into the Jenkins log about a "leak".
-  const onAbort = () => controller.abort()
-  signal?.addEventListener('abort', onAbort, {once: true})
+  const onAbort = () => {
+    controller.abort()
+    // An aborted request leaves the file open: end it, so that what was written is kept.
+    out.end()
+  }
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener('abort', onAbort, {once: true})
   try {
     await done
   } finally {
@@ -124,6 +131,7 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
   }
   const targets = pods.flatMap((p) => logTargets(p))
   await mapLimit(targets, ctx.concurrency ?? 8, async (target) => {
+    if (ctx.signal?.aborted) return
     const podDir = path.join(dir, safe(target.pod))
     mkdirSync(podDir, {recursive: true})
     const file = path.join(podDir, `${safe(target.container)}${target.previous ? '.previous' : ''}.log`)
@@ -132,9 +140,13 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
       const entry: LogFile = {...target, path: path.relative(ctx.workspace, file), bytes: statSync(file).size}
       result.files.push(entry)
     } catch (error) {
+      if (ctx.signal?.aborted) return
       result.skipped.push({...target, reason: await whyNoLog(kube, ctx.namespace, target, error)})
     }
   })
+  if (ctx.signal?.aborted) {
+    throw InterruptedError.of(abortedBy(ctx.signal), logsInterruption(ctx.namespace, result.dir, {written: result.files.length, total: targets.length}))
+  }
   result.files.sort((a, b) => a.path.localeCompare(b.path))
   result.events = await writeEvents(kube, ctx.namespace, dir, ctx.workspace, ctx.logger)
   const events = result.events ? ` and ${result.events.count} event(s)` : ''

@@ -12,11 +12,12 @@ import path from 'node:path'
 
 import type {PhaseConfig} from '../config/model.js'
 import {reportDir} from '../conventions.js'
-import {partialResultOf, PhaseError, withPartialResult} from '../errors.js'
+import {abortedBy, InterruptedError, partialResultOf, PhaseError, withPartialResult} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import {addTotals, formatTotals, junitTotals, type TestTotals} from '../util/junit.js'
 import {apiMessage, getKube, type Kube, isNotFound} from './client.js'
 import {BufferWriter, execInPod, LineWriter} from './exec.js'
+import {phaseInterruption} from './interruption.js'
 import {readEnvironment, toMillis} from './metadata.js'
 import {readNamespace} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
@@ -45,6 +46,21 @@ export function phaseCommand(phase: Pick<PhaseConfig, 'command' | 'env' | 'worki
   if (!phase.workingDir) return withEnv
   // `cd` is a shell builtin; "$0" is the directory, "$@" the command, never re-parsed by the shell.
   return ['sh', '-c', 'cd "$0" && exec "$@"', phase.workingDir, ...withEnv]
+}
+
+/**
+ * Pure: `argv` behind a shell that first writes its PID to stderr (`shopsys-ci-pid <n>`) and then
+ * execs it, so the command keeps that PID: an interrupted phase can end it with `stopCommand`.
+ */
+export function reportingPid(argv: string[]): string[] {
+  return ['sh', '-c', 'echo "shopsys-ci-pid $$" >&2 && exec "$@"', 'sh', ...argv]
+}
+
+export const PID_LINE = /^shopsys-ci-pid (\d+)$/
+
+/** Pure: the argv that sends SIGTERM to the phase's command (`kill` is a shell builtin). */
+export function stopCommand(pid: string): string[] {
+  return ['sh', '-c', 'kill -TERM "$0"', pid]
 }
 
 /**
@@ -155,28 +171,47 @@ export class ExecPhaseRunner implements PhaseRunner {
       })
     }
     const heartbeat = ownerChecked ? startOwnerHeartbeat(kube, ns, identity.owner, logger) : undefined
+    const running: {pod?: string; startedAt: number; stopped?: boolean} = {startedAt: started}
     try {
-      const pod = await this.findPod(kube, ns, phase)
+      const pod = await this.findPod(kube, ns, phase, ctx.signal)
       const podName = pod.metadata?.name ?? ''
+      ctx.signal?.throwIfAborted()
+      running.pod = podName
+      running.startedAt = Date.now()
       const container = containerFor(pod, phase.container)
-      const command = phaseCommand(phase)
+      const command = reportingPid(phaseCommand(phase))
       logger.info(`phase ${phase.name}: running in pod ${podName}${container ? `, container ${container}` : ''}: ${phase.command.join(' ')}`)
 
+      let pid: string | undefined
       const outcome = await execInPod(kube, {
         namespace: ns,
         pod: podName,
         container,
         command,
         stdout: new LineWriter((line) => logger.line(phase.name, line)),
-        stderr: new LineWriter((line) => logger.line(phase.name, line)),
+        stderr: new LineWriter((line) => {
+          const reported = pid === undefined ? PID_LINE.exec(line) : null
+          if (reported) pid = reported[1]
+          else logger.line(phase.name, line)
+        }),
         timeout: phase.timeout,
         signal: ctx.signal,
+        // Interrupted: SIGTERM to the command, then the connection closes when it has ended.
+        stop: async () => {
+          if (pid === undefined) return false
+          const killed = await execInPod(kube, {namespace: ns, pod: podName, container, command: stopCommand(pid), stdout: new BufferWriter(), stderr: new BufferWriter(), timeout: 10_000})
+          return killed.exitCode === 0
+        },
       })
+      running.stopped = outcome.stopped
       const durationMs = Date.now() - started
+      // Interrupted: stop here (no artifacts copied), the connection is closed.
+      if (outcome.aborted) throw InterruptedError.of(abortedBy(ctx.signal), phaseInterruption(phase.name, ns, running))
 
       // Artifacts are copied whatever the outcome: a failed test run is when the JUnit XML matters.
       const dest = artifactsDir(ctx.workspace, phase.name)
-      const copied = phase.artifacts.length > 0 ? await this.copyArtifacts(kube, ns, podName, container, phase, dest, logger) : {files: [], missing: []}
+      const copied = phase.artifacts.length > 0 ? await this.copyArtifacts(kube, ns, podName, container, phase, dest, logger, ctx.signal) : {files: [], missing: []}
+      ctx.signal?.throwIfAborted()
 
       const result: PhaseResult = {
         phase: phase.name,
@@ -194,7 +229,6 @@ export class ExecPhaseRunner implements PhaseRunner {
       if (outcome.timedOut) {
         throw withResult(new PhaseError(`phase ${phase.name} timed out after ${formatDuration(phase.timeout)} in pod ${podName}`, {suggestions: ['raise the phase timeout in the config, or look for a hanging command']}), result)
       }
-      if (outcome.aborted) throw withResult(new PhaseError(`phase ${phase.name} was interrupted (pod ${podName})`), result)
       if (outcome.lost) {
         throw withResult(
           new PhaseError(`phase ${phase.name}: the connection to pod ${podName} was lost after ${formatDuration(durationMs)}: it answered nothing, not even pings; the command may still be running there`, {
@@ -210,12 +244,15 @@ export class ExecPhaseRunner implements PhaseRunner {
       }
       logger.info(`phase ${phase.name} passed in ${formatDuration(durationMs)}${tests ? `: ${formatTotals(tests)}` : ''}${result.artifacts.length ? `; ${result.artifacts.length} artifact file(s) in ${result.artifactsDir}` : ''}`)
       return result
+    } catch (error) {
+      if (ctx.signal?.aborted && !(error instanceof InterruptedError && error.parts)) throw InterruptedError.of(abortedBy(ctx.signal), phaseInterruption(phase.name, ns, running), {cause: error})
+      throw error
     } finally {
       heartbeat?.stop()
     }
   }
 
-  private async findPod(kube: Kube, ns: string, phase: PhaseConfig): Promise<KObject> {
+  private async findPod(kube: Kube, ns: string, phase: PhaseConfig, signal?: AbortSignal): Promise<KObject> {
     const target = parsePhaseTarget(phase.target)
     let selector: string
     if (target.kind === 'selector') selector = target.selector
@@ -239,6 +276,7 @@ export class ExecPhaseRunner implements PhaseRunner {
       labelSelector: selector,
       list: () => kube.core.listNamespacedPod({namespace: ns, labelSelector: selector}) as never,
       deadline: Date.now() + (this.options.podWaitMs ?? POD_WAIT_MS),
+      signal,
       done: (pods) => {
         seen = pods
         pod = pickPod(pods, phase.container)
@@ -257,13 +295,13 @@ export class ExecPhaseRunner implements PhaseRunner {
     return pod
   }
 
-  private async copyArtifacts(kube: Kube, ns: string, pod: string, container: string, phase: PhaseConfig, dest: string, logger: PhaseContext['logger']): Promise<{files: string[]; missing: string[]}> {
+  private async copyArtifacts(kube: Kube, ns: string, pod: string, container: string, phase: PhaseConfig, dest: string, logger: PhaseContext['logger'], signal?: AbortSignal): Promise<{files: string[]; missing: string[]}> {
     rmSync(dest, {recursive: true, force: true})
     const extractor = new TarExtractor(dest)
     const stderr = new BufferWriter()
     let outcome
     try {
-      outcome = await execInPod(kube, {namespace: ns, pod, container, command: artifactCommand(phase.artifacts, phase.workingDir), stdout: extractor, stderr, timeout: 10 * 60_000})
+      outcome = await execInPod(kube, {namespace: ns, pod, container, command: artifactCommand(phase.artifacts, phase.workingDir), stdout: extractor, stderr, timeout: 10 * 60_000, signal})
     } catch (error) {
       logger.warn(`phase ${phase.name}: copying artifacts failed: ${(error as Error).message}`)
       return {files: [], missing: []}

@@ -5,7 +5,7 @@
  * CreateContainerConfigError, a failed Job, or pods that admission refuses (a Deployment's
  * ReplicaFailure, the other kinds' FailedCreate events) fail the rollout at once with diagnostics.
  */
-import {DeployError} from '../errors.js'
+import {abortedBy, DeployError, InterruptedError} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import type {Kube} from './client.js'
@@ -95,7 +95,8 @@ export class WatchRolloutWaiter implements RolloutWaiter {
     })
     let ready = false
     const onAbort = () => settle({kind: 'error', error: ctx.signal?.reason ?? new Error('aborted')})
-    ctx.signal?.addEventListener('abort', onAbort, {once: true})
+    if (ctx.signal?.aborted) onAbort()
+    else ctx.signal?.addEventListener('abort', onAbort, {once: true})
     try {
       timer = setTimeout(() => settle({kind: 'timeout', evaluation: evaluateRollout(snapshot())}), ctx.timeout)
       // The events only make a refusal fail fast; an account that may not read them waits for the
@@ -125,6 +126,9 @@ export class WatchRolloutWaiter implements RolloutWaiter {
       if (result.kind === 'ready') {
         ctx.logger.info(`all ${evaluation.workloads.length} workload(s) ready in ${elapsed}`)
         return evaluation
+      }
+      if (result.kind === 'error' && ctx.signal?.aborted) {
+        throw InterruptedError.of(abortedBy(ctx.signal), {what: `waiting for the rollout in ${ns}`, during: `after ${elapsed}`}, {cause: result.error})
       }
       if (result.kind === 'error') {
         const reason = result.error instanceof Error ? result.error.message : String(result.error)

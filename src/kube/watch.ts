@@ -193,6 +193,7 @@ export async function watchUntil(kube: Kube, options: Omit<WatcherOptions, 'onCh
     })
     const timer = setTimeout(() => finish(false), Math.max(0, options.deadline - Date.now()))
     const onAbort = () => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'))
+    if (options.signal?.aborted) return onAbort()
     options.signal?.addEventListener('abort', onAbort, {once: true})
     watcher.start().catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))))
   })

@@ -9,7 +9,7 @@ import path from 'node:path'
 
 import {checkEnvironment, environmentProblems} from '../config/environment.js'
 import {reportDir} from '../conventions.js'
-import {type CiError, EnvironmentError, InterruptedError, ManifestError, partialResultOf, StageError} from '../errors.js'
+import {abortedBy, type CiError, EnvironmentError, InterruptedError, interruptionOf, ManifestError, partialResultOf, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
 import type {ManifestObject} from '../manifests/parse.js'
@@ -160,7 +160,8 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   if (deployStarted) {
     try {
       const logs = await stage('logs', () => stages.logs(finalRun), true)
-      report.logs = {dir: path.relative(ctx.workspace, logs.dir) || logs.dir, files: logs.files.length}
+      // The stage's dir is relative to the workspace already (fakes give absolute ones): not to the cwd.
+      report.logs = {dir: path.relative(ctx.workspace, path.resolve(ctx.workspace, logs.dir)) || '.', files: logs.files.length}
     } catch (error) {
       logger.warn(`could not export the logs: ${(error as Error).message}`)
     }
@@ -176,6 +177,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     logger.info(options.keep ? `environment kept for review until ${report.deploy?.expiresAt ?? 'its ttl'}` : 'environment left running (no --cleanup); delete it with `shopsys-ci cleanup`')
   }
 
+  if (failure && run.signal.aborted) failure = interruptedBuild(run, report, failure, deployStarted)
   if (failure) {
     report.result = 'failure'
     report.exitCode = failure.exitCode
@@ -197,5 +199,22 @@ function checkStage(run: BuildRun): void {
 }
 
 function interrupted(signal: AbortSignal): InterruptedError {
-  return new InterruptedError(`interrupted (${String(signal.reason ?? 'aborted')})`)
+  return InterruptedError.of(abortedBy(signal), {what: 'build'})
+}
+
+/**
+ * The one line for a build stopped by a signal: where it was (the stage's own account: what it
+ * waited for, what it released), then what the build still did (logs, cleanup) and what is left.
+ */
+function interruptedBuild(run: BuildRun, report: BuildReport, failure: StageError, deployStarted: boolean): StageError {
+  const inner = interruptionOf(failure)
+  const ns = report.namespace
+  const left: string[] = []
+  if (report.logs) left.push(`exported the logs into ${report.logs.dir}`)
+  if (report.cleanup) left.push(report.cleanup.reason)
+  else if (report.stages.some((s) => s.name === 'cleanup')) left.push(`cleanup failed: namespace ${ns} may be left; \`shopsys-ci cleanup\` deletes it`)
+  else if (!deployStarted) left.push('nothing was deployed')
+  else left.push(run.options.keep ? `namespace ${ns} kept for review until its ttl` : `namespace ${ns} left as it is: delete it with \`shopsys-ci cleanup\``)
+  const during = inner?.parts?.during ? `${failure.stage === 'deploy' ? '' : `${failure.stage}: `}${inner.parts.during}` : `running the ${failure.stage} stage`
+  return new StageError(failure.stage, InterruptedError.of(abortedBy(run.signal), {what: `build of ${report.branch}`, during, released: inner?.parts?.released, left: left.join('; ')}, {cause: failure}))
 }

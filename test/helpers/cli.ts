@@ -5,7 +5,7 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {cp, mkdtemp} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {constants as osConstants, tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -66,4 +66,67 @@ export async function copyExample(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-example-'))
   await cp(EXAMPLE_APP, dir, {recursive: true})
   return dir
+}
+
+export interface RunningCli {
+  /** Everything the CLI printed so far, stdout and stderr. */
+  readonly stdout: string
+  readonly stderr: string
+  /** Resolves once `pattern` appears on stdout or stderr (rejects if the CLI exits first). */
+  waitFor(pattern: RegExp): Promise<void>
+  kill(signal: NodeJS.Signals): void
+  /** The exit code (or 128 + n when a signal killed it, as a shell reports it). */
+  exited: Promise<number>
+}
+
+/**
+ * Starts the CLI like `runCli` (the compiled one with `compiled`) and hands it back while it runs,
+ * for tests that signal it (a Jenkins abort sends SIGTERM).
+ */
+export function startCli(args: string[], options: Omit<CliOptions, 'input'> = {}): RunningCli {
+  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/commands'))) {
+    throw new Error('the compiled CLI is missing: run `npm run build` first (test/run-all does)')
+  }
+  const node = options.compiled ? [path.join(REPO_ROOT, 'bin/run.js')] : ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js')]
+  const child = spawn(process.execPath, [...node, ...args], {cwd: options.cwd ?? REPO_ROOT, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  const waiters: Array<{pattern: RegExp; resolve(): void}> = []
+  const check = () => {
+    for (const w of [...waiters]) {
+      if (w.pattern.test(stdout) || w.pattern.test(stderr)) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve()
+      }
+    }
+  }
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString()
+    check()
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    check()
+  })
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0)))
+  })
+  return {
+    get stdout() {
+      return stdout
+    },
+    get stderr() {
+      return stderr
+    },
+    waitFor(pattern) {
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({pattern, resolve})
+        check()
+        void exited.then((code) => reject(new Error(`the CLI exited (${code}) before printing ${pattern}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`)))
+      })
+    },
+    kill: (signal) => child.kill(signal),
+    exited,
+  }
 }

@@ -18,6 +18,6 @@ export default class LogsExport extends CiCommand<typeof LogsExport> {
   async run(): Promise<LogsResult> {
     const {ctx, identity} = await resolveIdentity({loaded: this.loadConfig(), workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
     const {exportLogs} = await import('../../kube/logs.js')
-    return exportLogs({namespace: identity.namespace, workspace: ctx.workspace, logger: this.logger})
+    return exportLogs({namespace: identity.namespace, workspace: ctx.workspace, logger: this.logger, signal: this.interruption})
   }
 }

@@ -6,7 +6,7 @@ import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {exitCodeOf} from '../../../src/kube/exec.js'
-import {artifactCommand, containerFor, exitCodeHint, missingContainer, phaseCommand, pickPod, podsSummary} from '../../../src/kube/phase.js'
+import {artifactCommand, containerFor, exitCodeHint, missingContainer, PID_LINE, phaseCommand, pickPod, podsSummary, reportingPid, stopCommand} from '../../../src/kube/phase.js'
 import {TarExtractor} from '../../../src/kube/tar.js'
 
 test('phase command: plain, with env, with a working directory', (t) => {
@@ -30,6 +30,22 @@ test('the phase command runs in its directory with its environment (real sh)', a
   const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
   const result = await runLocal(phaseCommand({command: ['sh', '-c', 'echo "$PWD $GREETING"'], env: {GREETING: 'hello world'}, workingDir: dir}), '/')
   t.is(result.stdout.toString().trim(), `${dir} hello world`)
+})
+
+test('an interrupted phase can end its command: it reports its PID first, keeps its exit code, and stopCommand ends it (real sh)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const passed = await runLocal(reportingPid(phaseCommand({command: ['sh', '-c', 'echo out; exit 3'], env: {}, workingDir: dir})), '/')
+  t.is(passed.code, 3)
+  t.is(passed.stdout.toString(), 'out\n')
+  t.regex(passed.stderr.split('\n')[0], PID_LINE)
+
+  const child = spawn(reportingPid(['sleep', '600'])[0], reportingPid(['sleep', '600']).slice(1))
+  const pid = await new Promise<string>((resolve) => child.stderr.on('data', (b: Buffer) => resolve(PID_LINE.exec(b.toString().trim())![1])))
+  t.is(pid, String(child.pid), 'the command keeps the PID the shell reported')
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)))
+  const stop = await runLocal(stopCommand(pid), '/')
+  t.is(stop.code, 0)
+  t.is(await ended, 'SIGTERM')
 })
 
 test('the artifact command tars what exists, reports what does not (real sh and tar)', async (t) => {

@@ -5,7 +5,7 @@ import path from 'node:path'
 import test from 'ava'
 
 import {parseConfig} from '../../../src/config/load.js'
-import {DeployError, ImageBuildError, PhaseError, withPartialResult} from '../../../src/errors.js'
+import {abortedBy, DeployError, ImageBuildError, InterruptedError, PhaseError, withPartialResult} from '../../../src/errors.js'
 import {computeNames} from '../../../src/names/index.js'
 import {type BuildRun, type BuildStages, runBuild} from '../../../src/pipeline/build.js'
 import type {BuildContext} from '../../../src/pipeline/context.js'
@@ -158,7 +158,26 @@ test('an interrupted build skips the remaining stages but still cleans up', asyn
   }
   const result = await runBuild(run, stages)
   t.deepEqual(calls, ['images', 'render', 'deploy', 'logs', 'cleanup'])
-  t.regex(result.error!.message, /interrupted \(SIGTERM\)/)
+  // One line: where the build was, what it still did, what is left; exit 130 as every interrupted command.
+  t.regex(result.error!.message, /^phase fixtures: build of feature\/x: interrupted by SIGTERM while running the phase fixtures stage; exported the logs into \S+; gone$/)
+  t.is(result.report.exitCode, 130)
+  t.is(result.error!.code, 'INTERRUPTED')
+})
+
+test('a build interrupted inside a stage reports the stage\'s own account, and what it left, in one line', async (t) => {
+  const run = await makeRun()
+  const controller = new AbortController()
+  run.signal = controller.signal
+  const calls: string[] = []
+  const stages = fakeStages(calls)
+  stages.deploy = async (r) => {
+    controller.abort(new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'}))
+    throw InterruptedError.of(abortedBy(r.signal), {what: 'deploy of ns', during: 'waiting for the rollout (after 2s)', released: ['the branch lock'], left: 'namespace ns stays as it is'})
+  }
+  const result = await runBuild({...run, options: {...run.options, cleanup: false}}, stages)
+  t.deepEqual(calls, ['images', 'render', 'logs'])
+  t.is(result.report.exitCode, 130)
+  t.regex(result.error!.message, /^deploy: build of feature\/x: interrupted by SIGTERM while waiting for the rollout \(after 2s\); released the branch lock; exported the logs into \S+; namespace \S+ left as it is: delete it with `shopsys-ci cleanup`$/)
 })
 
 test('the owner heartbeat runs from the deploy until before cleanup, also when a phase fails', async (t) => {
