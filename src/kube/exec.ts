@@ -17,9 +17,9 @@ export interface ExecOptions {
   pingMs?: number
   signal?: AbortSignal
   /**
-   * Interrupted (`signal` aborted): ends the command before its connection is closed (a kill exec'd
-   * next to it); false when it could not. The connection is then closed once the command has ended,
-   * or after `stopGraceMs`.
+   * Interrupted (`signal` aborted) or timed out: ends the command before its connection is closed (a
+   * kill exec'd next to it); false when it could not. The connection is then closed once the command
+   * has ended, or after `stopGraceMs`.
    */
   stop?: () => Promise<boolean>
   /** ms; default STOP_GRACE_MS */
@@ -43,7 +43,7 @@ export interface ExecOutcome {
   exitCode: number
   timedOut: boolean
   aborted: boolean
-  /** Interrupted, and the command ended after `stop` (not just its connection closed). */
+  /** Interrupted or timed out, and the command ended after `stop` (not just its connection closed). */
   stopped?: boolean
   /** The connection went silent (no answer to pings) and was closed. */
   lost: boolean
@@ -81,9 +81,26 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
     status = s as StatusLike
   })
   await new Promise<void>((resolve) => {
+    let grace: NodeJS.Timeout | undefined
+    let stopping = false
+    const close = () => {
+      forced = true
+      ws.close()
+    }
+    /** Ends the command first when the caller can (`stop`), its connection once it has ended. */
+    const stopThenClose = () => {
+      if (stopping) return
+      stopping = true
+      if (!options.stop) return close()
+      grace = setTimeout(close, options.stopGraceMs ?? STOP_GRACE_MS)
+      options.stop().then(
+        (stopped) => stopped || close(),
+        () => close(),
+      )
+    }
     const timer = options.timeout ? setTimeout(() => {
       timedOut = true
-      ws.close()
+      stopThenClose()
     }, options.timeout) : undefined
     const pingMs = options.pingMs ?? EXEC_PING_MS
     let heard = Date.now()
@@ -98,19 +115,9 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
         ws.terminate()
       } else if (ws.readyState === ws.OPEN) ws.ping()
     }, pingMs) : undefined
-    let grace: NodeJS.Timeout | undefined
-    const close = () => {
-      forced = true
-      ws.close()
-    }
     const onAbort = () => {
       aborted = true
-      if (!options.stop) return close()
-      grace = setTimeout(close, options.stopGraceMs ?? STOP_GRACE_MS)
-      options.stop().then(
-        (stopping) => stopping || close(),
-        () => close(),
-      )
+      stopThenClose()
     }
     if (options.signal?.aborted) onAbort()
     else options.signal?.addEventListener('abort', onAbort, {once: true})
@@ -131,7 +138,7 @@ export async function execInPod(kube: Kube, options: ExecOptions): Promise<ExecO
   for (const stream of [options.stdout, options.stderr]) if (!stream.writableEnded) stream.end()
   await Promise.all([options.stdout, options.stderr].map((s) => (s.writableFinished ? undefined : new Promise((r) => s.once('finish', r)))))
   if (aborted) return {exitCode: -1, timedOut, aborted, stopped: !forced, lost: false, message: 'aborted'}
-  if (timedOut) return {exitCode: -1, timedOut, aborted, lost: false, message: 'timed out'}
+  if (timedOut) return {exitCode: -1, timedOut, aborted, stopped: !forced, lost: false, message: 'timed out'}
   if (lost) return {exitCode: -1, timedOut, aborted, lost, message: 'the connection went silent (no answer to pings) and was closed'}
   return {...exitCodeOf(status), timedOut, aborted, lost}
 }

@@ -196,7 +196,8 @@ export class ExecPhaseRunner implements PhaseRunner {
         }),
         timeout: phase.timeout,
         signal: ctx.signal,
-        // Interrupted: SIGTERM to the command, then the connection closes when it has ended.
+        // Interrupted or timed out: SIGTERM to the command, then the connection closes when it has
+        // ended (closing it alone leaves the command running in the pod).
         stop: async () => {
           if (pid === undefined) return false
           const killed = await execInPod(kube, {namespace: ns, pod: podName, container, command: stopCommand(pid), stdout: new BufferWriter(), stderr: new BufferWriter(), timeout: 10_000})
@@ -227,7 +228,8 @@ export class ExecPhaseRunner implements PhaseRunner {
       const tests = testTotals(copied.files.map((f) => path.join(dest, f)))
       if (tests) result.tests = tests
       if (outcome.timedOut) {
-        throw withResult(new PhaseError(`phase ${phase.name} timed out after ${formatDuration(phase.timeout)} in pod ${podName}`, {suggestions: ['raise the phase timeout in the config, or look for a hanging command']}), result)
+        const fate = outcome.stopped ? 'the command was stopped (SIGTERM)' : 'the command may still be running there'
+        throw withResult(new PhaseError(`phase ${phase.name} timed out after ${formatDuration(phase.timeout)} in pod ${podName}; ${fate}`, {suggestions: ['raise the phase timeout in the config, or look for a hanging command']}), result)
       }
       if (outcome.lost) {
         throw withResult(

@@ -108,11 +108,15 @@ test('a phase selected by label selector, without env or working directory', asy
   t.is(readFileSync(path.join(workspace, result.artifacts[0]), 'utf8'), 'ok\n')
 })
 
-test('a phase that runs too long times out (exit 7)', async (t) => {
+test('a phase that runs too long times out (exit 7), and its command is stopped, not left running', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-timeout')
   // Without the timeout the command would end by itself after 20 s, with exit 0: no error at all.
-  const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command: ['sleep', '20'], timeout: 2000, artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
-  t.regex(error.message, /timed out after 2.0s/)
+  // It notes SIGTERM in its working directory: closing the connection alone would not end it.
+  const command = ['sh', '-c', "trap 'echo terminated > stopped; exit 143' TERM; i=0; while [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done"]
+  const error = await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {command, timeout: 2000, artifacts: []}), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.is(error.exitCode, ExitCode.phase)
+  t.regex(error.message, /timed out after 2.0s in pod .*; the command was stopped \(SIGTERM\)/)
+  t.is(readFileSync(path.join(podDir, 'stopped'), 'utf8'), 'terminated\n')
 })
 
 /** Runs `command` in the tiny environment's pod through `kube`, collecting stdout. */
