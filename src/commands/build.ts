@@ -22,7 +22,7 @@ With --cleanup the namespace is deleted at the end whatever happened, also on SI
     namespace: namespaceFlag,
     cleanup: Flags.boolean({summary: 'Delete the environment at the end, whatever happened (not when kept).'}),
     keep: Flags.boolean({summary: 'Keep the environment for review until deploy.ttl (default: deploy.keep).', allowNo: true}),
-    fresh: Flags.boolean({summary: 'Delete and recreate the namespace before deploying (default: deploy.fresh).'}),
+    fresh: Flags.boolean({summary: 'Delete and recreate the namespace before deploying (default: deploy.fresh).', allowNo: true}),
     'force-build': Flags.boolean({summary: 'Build every image even if the registry already has its tag.'}),
     'report-file': Flags.string({summary: 'Where to write the JSON report (default: <workspace>/shopsys-ci/report.json).'}),
   }
@@ -40,7 +40,7 @@ With --cleanup the namespace is deleted at the end whatever happened, also on SI
         options: {
           cleanup: this.flags.cleanup,
           keep: this.flags.keep ?? ctx.config.deploy.keep,
-          fresh: this.flags.fresh || ctx.config.deploy.fresh,
+          fresh: this.flags.fresh ?? ctx.config.deploy.fresh,
           forceBuild: this.flags['force-build'],
           reportFile: this.flags['report-file'],
         },
