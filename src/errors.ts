@@ -280,7 +280,10 @@ export class StageError extends CiError {
 
   constructor(stage: string, cause: unknown) {
     const inner = cause instanceof CiError ? cause : undefined
-    super(`${stage}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    const text = cause instanceof Error ? cause.message : String(cause)
+    // A message that names the stage already ("phase checks failed with exit code 5", "phase checks:
+    // deployment/web does not exist") is not prefixed again: "phase checks: phase checks: …".
+    super(text.startsWith(`${stage}:`) || text.startsWith(`${stage} `) ? text : `${stage}: ${text}`, {
       cause,
       suggestions: inner?.suggestions,
       details: inner?.details,

@@ -84,6 +84,15 @@ test('a failing phase still exports logs and cleans up; the phase\'s exit code w
   t.deepEqual(result.report.error, {stage: 'phase fixtures', code: 'PHASE', message: 'phase fixtures: fixtures exited 3'})
 })
 
+test('a stage\'s message that names the stage already is not prefixed with it again', async (t) => {
+  const result = await runBuild(await makeRun(), fakeStages([], {'phase checks': new PhaseError('phase checks failed with exit code 5 (pod p, container c)')}))
+  t.is(result.error?.message, 'phase checks failed with exit code 5 (pod p, container c)')
+  t.is(result.report.error?.message, 'phase checks failed with exit code 5 (pod p, container c)')
+  const missing = await runBuild(await makeRun(), fakeStages([], {'phase fixtures': new PhaseError('phase fixtures: deployment/web does not exist in namespace ns')}))
+  t.is(missing.error?.message, 'phase fixtures: deployment/web does not exist in namespace ns')
+  t.is(missing.report.stages.find((s) => s.name === 'phase fixtures')?.error, 'phase fixtures: deployment/web does not exist in namespace ns')
+})
+
 test('a failed phase is in the report with its exit code and artifacts, and in the summary', async (t) => {
   const run = await makeRun()
   const failed = {phase: 'fixtures', namespace: 'ns', pod: 'p', exitCode: 3, durationMs: 1, artifacts: ['shopsys-ci/artifacts/fixtures/junit.xml'], artifactsDir: 'shopsys-ci/artifacts/fixtures', missingArtifacts: []}
