@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../base-command.js'
 import {branchFlag, namespaceFlag} from '../flags.js'
-import {type BuildReport, runBuild} from '../pipeline/build.js'
+import {type BuildReport, checkBuildEnvironment, runBuild} from '../pipeline/build.js'
 import {identityFor, resolveCommit, resolveContext} from '../pipeline/context.js'
 import {defaultStages} from '../pipeline/stages.js'
 import {formatSummary} from '../pipeline/summary.js'
@@ -30,7 +30,11 @@ With --cleanup the namespace is deleted at the end whatever happened, also on SI
   protected interruptionNotice = 'stopping; logs and cleanup still run'
 
   async run(): Promise<BuildReport> {
-    const ctx = await resolveContext({loaded: this.loadConfig(), workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
+    const loaded = this.loadConfig()
+    // Without the domain there are no names (resolveContext stops at it): report every problem the
+    // check stage would find, not only that one.
+    if (!process.env.DEVELOPMENT_SERVER_DOMAIN) checkBuildEnvironment(loaded.config, process.env)
+    const ctx = await resolveContext({loaded, workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
     const commit = await resolveCommit(ctx.workspace, ctx.env)
     const {report, reportFile, error} = await runBuild(
       {

@@ -128,7 +128,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   }
 
   try {
-    await stage('check', async () => checkStage(run))
+    await stage('check', async () => checkBuildEnvironment(run.ctx.config, run.ctx.env))
     logger.info(`branch ${ctx.names.branch} -> namespace ${ctx.names.namespace}`)
     for (const [name, url] of Object.entries(ctx.names.urls)) logger.info(`  ${name}: ${url}`)
     report.images = await stage('images', () => stages.images(run))
@@ -190,11 +190,15 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   return {report, reportFile, error: failure}
 }
 
-/** Stage 1: every variable the configured pipeline needs, all problems at once. */
-function checkStage(run: BuildRun): void {
+/**
+ * Stage 1: every variable the configured pipeline needs, all problems at once. `build` also calls it
+ * before it resolves the names, which need DEVELOPMENT_SERVER_DOMAIN: without it, this still names
+ * every other missing variable, not only that one.
+ */
+export function checkBuildEnvironment(config: BuildContext['config'], env: BuildContext['env']): void {
   // The variables' rules cover deploy.imagePullSecret too (the push pair, or the whole pull pair),
   // so this and `env check` report the same problems.
-  const problems = environmentProblems(checkEnvironment(run.ctx.config, run.ctx.env))
+  const problems = environmentProblems(checkEnvironment(config, env))
   if (problems.length > 0) throw new EnvironmentError(problems, {suggestions: ['set them in the Jenkins job; `shopsys-ci env check` lists every variable']})
 }
 
