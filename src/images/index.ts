@@ -8,7 +8,7 @@
  * login and pusher, for images an earlier `images build` left in the local Docker daemon.
  */
 import type {Config} from '../config/model.js'
-import {CiError, ImageBuildError, ImageNotBuiltError, RegistryError} from '../errors.js'
+import {CiError, ImageBuildError, ImageNotBuiltError, RegistryError, withPartialResult} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {formatTable} from '../util/table.js'
 import {tail} from '../util/process.js'
@@ -324,8 +324,19 @@ function notBuiltError(missing: readonly ImagePlan[], reused: readonly ImagePlan
   )
 }
 
-/** One error for a failed run: the first failure's kind and exit code, and what became of every image. */
+/**
+ * One error for a failed run: the first failure's kind and exit code, and what became of every image.
+ * The images that did finish are its partial result (`partialResultOf`): `build`'s report lists them.
+ */
 export function summarizeFailure(plans: readonly ImagePlan[], outcomes: ReadonlyMap<string, Outcome<ImageResult>>, push: boolean): Error {
+  const done = plans.flatMap((p) => {
+    const o = outcomes.get(p.name)
+    return o?.state === 'done' ? [o.value] : []
+  })
+  return withPartialResult(describeFailure(plans, outcomes, push), done)
+}
+
+function describeFailure(plans: readonly ImagePlan[], outcomes: ReadonlyMap<string, Outcome<ImageResult>>, push: boolean): Error {
   const failures = plans.filter((p) => outcomes.get(p.name)?.state === 'failed')
   const first = outcomes.get(failures[0]?.name ?? '') as {state: 'failed'; error: unknown} | undefined
   const cause = first?.error

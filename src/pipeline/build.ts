@@ -131,7 +131,13 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     await stage('check', async () => checkBuildEnvironment(run.ctx.config, run.ctx.env))
     logger.info(`branch ${ctx.names.branch} -> namespace ${ctx.names.namespace}`)
     for (const [name, url] of Object.entries(ctx.names.urls)) logger.info(`  ${name}: ${url}`)
-    report.images = await stage('images', () => stages.images(run))
+    try {
+      report.images = await stage('images', () => stages.images(run))
+    } catch (error) {
+      // The images that were built, pushed or reused before one failed are in the registry: report them.
+      report.images = partialResultOf<ImageResult[]>(error) ?? []
+      throw error
+    }
     const images = report.images.map((i) => ({name: i.name, placeholder: i.placeholder, repository: i.repository, tag: i.tag, reference: i.reference, digest: i.digest}))
     const rendered = await stage('render', () => stages.render(run, images))
     if (!rendered.manifestsFile) throw new StageError('render', new ManifestError('the config has no `kustomize` section, so there is nothing to deploy', {suggestions: ['add kustomize.base (docs/configuration.md)']}))

@@ -2,7 +2,7 @@ import {rm} from 'node:fs/promises'
 
 import test from 'ava'
 
-import {ConfigError, ImageBuildError, RegistryError} from '../../../src/errors.js'
+import {ConfigError, ImageBuildError, partialResultOf, RegistryError} from '../../../src/errors.js'
 import {buildImages, formatImageResults, type ImagesContext, stripCredentials} from '../../../src/images/index.js'
 import type {ImageBuilder, ImagePlan} from '../../../src/images/types.js'
 import {MemoryLogger} from '../../../src/util/log.js'
@@ -148,6 +148,8 @@ test('a build failure: exit 4, the image named, its last lines, and which images
   t.regex(error.message, /not finished: php-fpm \(build failed: .*\); redis \(not started: depends on "php-fpm"/)
   t.regex(error.message, /error: no such file: php-fpm\.txt/)
   t.false(error.message.includes(PASSWORD))
+  // What did finish is the error's partial result (build's report lists it).
+  t.deepEqual(partialResultOf<{name: string; status: string}[]>(error)?.map((r) => [r.name, r.status]), [['elasticsearch', 'built']])
 })
 
 test('a registry failure: exit 5', async (t) => {

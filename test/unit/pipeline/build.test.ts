@@ -117,6 +117,15 @@ test('an image failure stops before anything touches the cluster', async (t) => 
   t.is(result.report.exitCode, 4)
 })
 
+test('an image failure: the images that did finish are in the report and the summary', async (t) => {
+  const reused = {name: 'es', placeholder: 'es', repository: 'r/u/es', tag: 't', reference: 'r/u/es:t', digest: 'sha256:1', status: 'reused' as const, durationMs: 5}
+  const result = await runBuild(await makeRun(), fakeStages([], {images: withPartialResult(new ImageBuildError('image "php" failed'), [reused])}))
+  t.is(result.report.exitCode, 4)
+  t.deepEqual(result.report.images, [reused])
+  t.deepEqual(JSON.parse(await readFile(result.reportFile, 'utf8')).images, [reused])
+  t.regex(formatSummary(result.report, result.reportFile), /^images +0 built, 1 reused$/m)
+})
+
 test('keep skips cleanup; no --cleanup leaves the environment', async (t) => {
   const kept: string[] = []
   await runBuild(await makeRun({keep: true}), fakeStages(kept))
