@@ -118,11 +118,11 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
         if (run.signal.aborted && !always) throw interrupted(run.signal)
         return fn()
       })
-      report.stages.push({name, status: 'ok', durationMs: now() - t0})
+      report.stages.push({name, status: 'ok', durationMs: Math.round(now() - t0)})
       return value
     } catch (error) {
       const wrapped = error instanceof StageError ? error : new StageError(name, error)
-      report.stages.push({name, status: 'failed', durationMs: now() - t0, error: wrapped.message})
+      report.stages.push({name, status: 'failed', durationMs: Math.round(now() - t0), error: wrapped.message})
       throw wrapped
     }
   }
@@ -189,7 +189,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     report.exitCode = failure.exitCode
     report.error = {stage: failure.stage, code: failure.code, message: failure.message}
   }
-  report.durationMs = now() - started
+  report.durationMs = Math.round(now() - started)
   const reportFile = options.reportFile ?? path.join(reportDir(ctx.workspace), 'report.json')
   await mkdir(path.dirname(reportFile), {recursive: true})
   await writeFileAtomic(reportFile, `${JSON.stringify(report, null, 2)}\n`)

@@ -226,3 +226,10 @@ test('deploy gets the objects render parsed with the file, not only the file to 
   t.is(result.error, undefined)
   t.deepEqual(handed, ['/m.yaml', parsed])
 })
+
+test('the report\'s durations are whole milliseconds, like the images\'', async (t) => {
+  let clock = 0
+  const result = await runBuild(await makeRun(), fakeStages([]), () => (clock += 0.37))
+  t.true(result.report.stages.length > 0)
+  t.true([result.report.durationMs, ...result.report.stages.map((s) => s.durationMs)].every((ms) => Number.isInteger(ms)), JSON.stringify(result.report.stages))
+})
