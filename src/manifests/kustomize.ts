@@ -29,7 +29,10 @@ export async function kustomizeBuild(binary: string, dir: string): Promise<strin
   }
   if (result.exitCode !== 0) {
     throw new ManifestError(`kustomize failed (${binary} ${args.join(' ')}, exit ${result.exitCode}):\n${tail(result.stderr, 30)}`, {
-      suggestions: ['check the kustomization files named above; the generated overlay is kept for inspection in ' + dir],
+      suggestions: [
+        'kustomize\'s message above says which patch, resource or file it could not use: a patch or its target comes from kustomize.patches, a resource from the app\'s overlay (kustomize.base)',
+        `the overlay shopsys-ci generated is kept for inspection: ${dir}/kustomization.yaml (run \`${[binary, ...args].join(' ')}\` to see the error again)`,
+      ],
     })
   }
   return result.stdout

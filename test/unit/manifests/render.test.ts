@@ -114,6 +114,9 @@ test('render: a kustomize failure exits 2 with kustomize\'s own message', async 
   t.is(result.exitCode, 2)
   t.regex(result.stderr, /kustomize failed/)
   t.regex(result.stderr, /missing\.yaml/)
+  // Where to look: the config's keys, and the generated overlay with the command to rerun.
+  t.regex(result.stderr, /kustomize\.patches/)
+  t.regex(result.stderr, /\.shopsys-ci\/overlay\/kustomization\.yaml \(run `kubectl kustomize .*\.shopsys-ci\/overlay`/)
 })
 
 test('render: a config without a kustomize section says that it rendered no manifests', async (t) => {
