@@ -1,7 +1,7 @@
 /** A fake registry on 127.0.0.1 (got's with-server style): each test gets its own server. */
 import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
+import {createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -17,16 +17,21 @@ export interface FakeServer {
 }
 
 export async function fakeServer(handler: Handler): Promise<FakeServer> {
+  return serve('http', (listener) => createServer(listener), handler)
+}
+
+/** Starts `create`'s server on 127.0.0.1, recording every request before `handler` answers it. */
+async function serve(scheme: 'http' | 'https', create: (listener: RequestListener) => Server, handler: Handler): Promise<FakeServer> {
   const requests: FakeServer['requests'] = []
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+  const server = create((req, res) => {
+    const url = new URL(req.url ?? '/', `${scheme}://127.0.0.1`)
     requests.push({method: req.method ?? '', path: url.pathname + url.search, headers: req.headers})
     handler(req, res, url)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     requests,
     close: () =>
@@ -54,24 +59,8 @@ export async function selfSignedServer(handler: Handler): Promise<FakeServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-tls-'))
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], {stdio: 'ignore'})
-    const requests: FakeServer['requests'] = []
-    const server = createHttpsServer({key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem'))}, (req, res) => {
-      const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-      requests.push({method: req.method ?? '', path: url.pathname + url.search, headers: req.headers})
-      handler(req, res, url)
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const {port} = server.address() as AddressInfo
-    return {
-      url: `https://127.0.0.1:${port}`,
-      host: `127.0.0.1:${port}`,
-      requests,
-      close: () =>
-        new Promise((resolve) => {
-          server.closeAllConnections()
-          server.close(() => resolve())
-        }),
-    }
+    const tls = {key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem'))}
+    return await serve('https', (listener) => createHttpsServer(tls, listener), handler)
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
