@@ -33,17 +33,36 @@ export interface RenderResult {
   manifests?: ManifestObject[]
 }
 
+/**
+ * What `render` would refuse, found without writing anything or running kustomize: every template
+ * and patch renders (its syntax, every variable known), and the overlay's base exists. `build` runs
+ * it before the images, which take minutes in a real project, so that a typo fails in seconds.
+ */
+export async function checkTemplates(input: Pick<RenderInput, 'config' | 'workspace' | 'values'>): Promise<void> {
+  const {config, workspace, values} = input
+  await renderTemplateFiles(config.templates, workspace, values, {write: false})
+  if (!config.kustomize) return
+  await checkBaseDir(workspace, config.kustomize.base)
+  for (const [i, patch] of config.kustomize.patches.entries()) renderString(await readWorkspaceFile(workspace, patch.path, `kustomize.patches[${i}]`), values, patch.path)
+}
+
+/** The overlay's base as an absolute path; a ManifestError unless it is a directory. */
+async function checkBaseDir(workspace: string, base: string): Promise<string> {
+  const baseDir = path.resolve(workspace, base)
+  if (!(await isDirectory(baseDir))) {
+    throw new ManifestError(`kustomize.base: ${base} is not a directory (looked in ${baseDir})`, {
+      suggestions: ['point kustomize.base at the app\'s own overlay, e.g. kubernetes/overlays/ci'],
+    })
+  }
+  return baseDir
+}
+
 export async function renderEnvironment(input: RenderInput): Promise<RenderResult> {
   const {config, workspace, values} = input
   const templates = await renderTemplateFiles(config.templates, workspace, values)
   if (!config.kustomize) return {templates, objects: []}
 
-  const baseDir = path.resolve(workspace, config.kustomize.base)
-  if (!(await isDirectory(baseDir))) {
-    throw new ManifestError(`kustomize.base: ${config.kustomize.base} is not a directory (looked in ${baseDir})`, {
-      suggestions: ['point kustomize.base at the app\'s own overlay, e.g. kubernetes/overlays/ci'],
-    })
-  }
+  const baseDir = await checkBaseDir(workspace, config.kustomize.base)
 
   const patches = []
   for (const [i, patch] of config.kustomize.patches.entries()) {

@@ -21,6 +21,8 @@ import type {ImageRef} from './render-stage.js'
 
 /** The stages `build` runs; tests pass fakes, `defaultStages` (stages.ts) the real ones. */
 export interface BuildStages {
+  /** Part of the check stage: what render would refuse, found before the images are built. */
+  preflight?(run: BuildRun): Promise<void>
   images(run: BuildRun): Promise<ImageResult[]>
   render(run: BuildRun, images: ImageRef[]): Promise<RenderResult>
   /** `manifests`: the parsed objects of the file, when render has them. */
@@ -128,7 +130,10 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   }
 
   try {
-    await stage('check', async () => checkBuildEnvironment(run.ctx.config, run.ctx.env))
+    await stage('check', async () => {
+      checkBuildEnvironment(run.ctx.config, run.ctx.env)
+      await stages.preflight?.(run)
+    })
     logger.info(`branch ${ctx.names.branch} -> namespace ${ctx.names.namespace}`)
     for (const [name, url] of Object.entries(ctx.names.urls)) logger.info(`  ${name}: ${url}`)
     try {

@@ -2,7 +2,7 @@
 import path from 'node:path'
 
 import {environmentLabels} from '../conventions.js'
-import {renderEnvironment, type RenderResult} from '../manifests/render.js'
+import {checkTemplates, renderEnvironment, type RenderResult} from '../manifests/render.js'
 import {type ImageValue, templateValues} from '../templates/values.js'
 import type {BuildContext} from './context.js'
 
@@ -24,16 +24,21 @@ export function outputDir(ctx: BuildContext, output?: string): string {
   return path.resolve(ctx.workspace, output ?? ctx.config.output)
 }
 
+/**
+ * The templates and patches checked before any image is built (`build`'s check stage): rendered in
+ * memory, with stand-ins for the images' references, which only the images stage knows.
+ */
+export async function preflightRender(ctx: BuildContext, commit: string): Promise<void> {
+  const standIn = (name: string) => ({reference: `preflight.invalid/${name}:preflight`, repository: `preflight.invalid/${name}`, tag: 'preflight', digest: `sha256:${'0'.repeat(64)}`})
+  await checkTemplates({config: ctx.config, workspace: ctx.workspace, values: valuesFor(ctx, commit, Object.fromEntries(ctx.config.images.map((i) => [i.name, standIn(i.name)])))})
+}
+
+function valuesFor(ctx: BuildContext, commit: string, images: Record<string, ImageValue>): Record<string, unknown> {
+  return templateValues({project: ctx.config.project, names: ctx.names, domain: ctx.domain, hostPort: ctx.hostPort, commit, images, values: ctx.config.values})
+}
+
 export async function renderStage({ctx, commit, images, output}: RenderStageOptions): Promise<RenderResult> {
-  const values = templateValues({
-    project: ctx.config.project,
-    names: ctx.names,
-    domain: ctx.domain,
-    hostPort: ctx.hostPort,
-    commit,
-    images: Object.fromEntries(images.map((i) => [i.name, {reference: i.reference, repository: i.repository, tag: i.tag, digest: i.digest}])),
-    values: ctx.config.values,
-  })
+  const values = valuesFor(ctx, commit, Object.fromEntries(images.map((i) => [i.name, {reference: i.reference, repository: i.repository, tag: i.tag, digest: i.digest}])))
   return renderEnvironment({
     config: ctx.config,
     workspace: ctx.workspace,

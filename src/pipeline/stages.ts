@@ -2,9 +2,13 @@
 // pull-secret.js is light (no client); build.ts loads it anyway for its check stage.
 import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
 import type {BuildRun, BuildStages} from './build.js'
-import {renderStage} from './render-stage.js'
+import {preflightRender, renderStage} from './render-stage.js'
 
 export const defaultStages: BuildStages = {
+  async preflight(run) {
+    await preflightRender(run.ctx, run.commit)
+  },
+
   async images(run) {
     const {buildImages, formatImageResults} = await import('../images/index.js')
     const results = await buildImages({

@@ -89,7 +89,7 @@ export interface RenderedFile {
  * Renders each `source → target` (paths relative to `workspace`). All templates are rendered before
  * any target is written, so a broken template leaves no half-updated set of files behind.
  */
-export async function renderTemplateFiles(templates: TemplateFile[], workspace: string, values: TemplateValues): Promise<RenderedFile[]> {
+export async function renderTemplateFiles(templates: TemplateFile[], workspace: string, values: TemplateValues, {write = true}: {write?: boolean} = {}): Promise<RenderedFile[]> {
   const rendered: Array<RenderedFile & {content: string; absolute: string}> = []
   for (const t of templates) {
     const sourcePath = path.resolve(workspace, t.source)
@@ -104,6 +104,6 @@ export async function renderTemplateFiles(templates: TemplateFile[], workspace: 
     const content = renderString(source, values, t.source)
     rendered.push({source: t.source, target: t.target, bytes: Buffer.byteLength(content), content, absolute: targetPath})
   }
-  for (const r of rendered) await writeFileAtomic(r.absolute, r.content)
+  if (write) for (const r of rendered) await writeFileAtomic(r.absolute, r.content)
   return rendered.map(({source, target, bytes}) => ({source, target, bytes}))
 }
