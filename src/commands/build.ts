@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../base-command.js'
 import {branchFlag, namespaceFlag} from '../flags.js'
-import {type BuildReport, checkBuildEnvironment, runBuild} from '../pipeline/build.js'
+import {type BuildReport, buildOptions, checkBuildEnvironment, runBuild} from '../pipeline/build.js'
 import {identityFor, resolveCommit, resolveContext} from '../pipeline/context.js'
 import {defaultStages} from '../pipeline/stages.js'
 import {formatSummary} from '../pipeline/summary.js'
@@ -41,13 +41,7 @@ With --cleanup the namespace is deleted at the end whatever happened, also on SI
         ctx,
         commit,
         identity: identityFor(ctx, commit),
-        options: {
-          cleanup: this.flags.cleanup,
-          keep: this.flags.keep ?? ctx.config.deploy.keep,
-          fresh: this.flags.fresh ?? ctx.config.deploy.fresh,
-          forceBuild: this.flags['force-build'],
-          reportFile: this.flags['report-file'],
-        },
+        options: buildOptions({cleanup: this.flags.cleanup, keep: this.flags.keep, fresh: this.flags.fresh, forceBuild: this.flags['force-build'], reportFile: this.flags['report-file']}, ctx.config.deploy),
         logger: this.logger,
         signal: this.interruption,
       },

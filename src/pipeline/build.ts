@@ -44,6 +44,20 @@ export interface BuildOptions {
   reportFile?: string
 }
 
+/** `build`'s flags as given (undefined: not given); `--no-keep`/`--no-fresh` are false. */
+export interface BuildFlags {
+  cleanup: boolean
+  keep?: boolean
+  fresh?: boolean
+  forceBuild?: boolean
+  reportFile?: string
+}
+
+/** The options of a build: a flag that was given, also as `--no-…`, wins over the config's deploy default. */
+export function buildOptions(flags: BuildFlags, deploy: {keep: boolean; fresh: boolean}): BuildOptions {
+  return {cleanup: flags.cleanup, keep: flags.keep ?? deploy.keep, fresh: flags.fresh ?? deploy.fresh, forceBuild: flags.forceBuild, reportFile: flags.reportFile}
+}
+
 /** One build in progress: what every stage gets. */
 export interface BuildRun {
   ctx: BuildContext

@@ -7,7 +7,7 @@ import test from 'ava'
 import {parseConfig} from '../../../src/config/load.js'
 import {abortedBy, DeployError, ImageBuildError, InterruptedError, PhaseError, withPartialResult} from '../../../src/errors.js'
 import {computeNames} from '../../../src/names/index.js'
-import {type BuildRun, type BuildStages, runBuild} from '../../../src/pipeline/build.js'
+import {buildOptions, type BuildRun, type BuildStages, runBuild} from '../../../src/pipeline/build.js'
 import type {BuildContext} from '../../../src/pipeline/context.js'
 import {formatSummary} from '../../../src/pipeline/summary.js'
 import {MemoryLogger} from '../../../src/util/log.js'
@@ -232,4 +232,11 @@ test('the report\'s durations are whole milliseconds, like the images\'', async 
   const result = await runBuild(await makeRun(), fakeStages([]), () => (clock += 0.37))
   t.true(result.report.stages.length > 0)
   t.true([result.report.durationMs, ...result.report.stages.map((s) => s.durationMs)].every((ms) => Number.isInteger(ms)), JSON.stringify(result.report.stages))
+})
+
+test('build options: a flag given, --no-keep and --no-fresh too, wins over the config; one not given takes the config\'s', (t) => {
+  const config = {keep: true, fresh: true}
+  t.like(buildOptions({cleanup: true}, config), {cleanup: true, keep: true, fresh: true})
+  t.like(buildOptions({cleanup: false, keep: false, fresh: false}, config), {keep: false, fresh: false})
+  t.like(buildOptions({cleanup: false, keep: true, fresh: true}, {keep: false, fresh: false}), {keep: true, fresh: true})
 })
