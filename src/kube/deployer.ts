@@ -11,7 +11,7 @@
  * kept for review or owned by another (newer) build → delete → wait until gone → free the slot.
  */
 import {EXPIRES_AT_ANNOTATION, FIELD_MANAGER} from '../conventions.js'
-import {abortedBy, CleanupError, DeployError, InterruptedError} from '../errors.js'
+import {CleanupError, DeployError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
@@ -19,7 +19,7 @@ import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
-import {cleanupInterruption, cleanupProgress, type CleanupProgress, deployInterruption, deployProgress, type DeployProgress} from './interruption.js'
+import {cleanupInterruption, cleanupProgress, type CleanupProgress, deployInterruption, deployProgress, type DeployProgress, reportingInterruption, stepper} from './interruption.js'
 import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGESTIONS} from './immutable.js'
 import type {HeldLease} from './lease.js'
 import {acquireBranchLock} from './locks.js'
@@ -73,21 +73,12 @@ export class ServerSideApplyDeployer implements Deployer {
    */
   async deploy(ctx: DeployContext): Promise<DeployResult> {
     const progress = deployProgress(ctx.identity.namespace)
-    try {
-      return await this.deployTracked(ctx, progress)
-    } catch (error) {
-      if (ctx.signal?.aborted) throw InterruptedError.of(abortedBy(ctx.signal), deployInterruption(progress), {cause: error})
-      throw error
-    }
+    return reportingInterruption(ctx.signal, progress, deployInterruption, () => this.deployTracked(ctx, progress))
   }
 
   private async deployTracked(ctx: DeployContext, progress: DeployProgress): Promise<DeployResult> {
     const {identity, config, logger, signal} = ctx
-    const step = (name: DeployProgress['step']) => {
-      signal?.throwIfAborted()
-      progress.step = name
-      progress.stepStartedAt = Date.now()
-    }
+    const step = stepper(progress, signal)
     const ns = identity.namespace
     const fresh = ctx.fresh ?? config.deploy.fresh
     const keep = ctx.keep ?? config.deploy.keep
@@ -333,21 +324,12 @@ export class ServerSideApplyDeployer implements Deployer {
   /** Interrupted, the cleanup stops waiting, releases the branch lock and says whether the namespace is being deleted. */
   async cleanup(ctx: CleanupContext): Promise<CleanupResult> {
     const progress = cleanupProgress(ctx.identity.namespace)
-    try {
-      return await this.cleanupTracked(ctx, progress)
-    } catch (error) {
-      if (ctx.signal?.aborted) throw InterruptedError.of(abortedBy(ctx.signal), cleanupInterruption(progress), {cause: error})
-      throw error
-    }
+    return reportingInterruption(ctx.signal, progress, cleanupInterruption, () => this.cleanupTracked(ctx, progress))
   }
 
   private async cleanupTracked(ctx: CleanupContext, progress: CleanupProgress): Promise<CleanupResult> {
     const {identity, config, logger} = ctx
-    const step = (name: CleanupProgress['step']) => {
-      ctx.signal?.throwIfAborted()
-      progress.step = name
-      progress.stepStartedAt = Date.now()
-    }
+    const step = stepper(progress, ctx.signal)
     const ns = identity.namespace
     const started = Date.now()
     const result = (outcome: CleanupResult['outcome'], reason: string, goneAt?: number): CleanupResult => ({

@@ -3,8 +3,36 @@
  * the command recorded. Nothing here deletes or undoes anything: an interruption only stops waits
  * and releases locks; what the command had already done stays, and the message says so.
  */
-import type {InterruptionParts} from '../errors.js'
+import {abortedBy, InterruptedError, type InterruptionParts} from '../errors.js'
 import {formatDuration} from '../util/duration.js'
+
+/** Which step a command is in, and since when: what its interruption message is made from. */
+interface Steps<S extends string> {
+  step: S
+  stepStartedAt: number
+}
+
+/** Moves `progress` on to a step, unless `signal` is aborted: then it throws and the step never starts. */
+export function stepper<S extends string>(progress: Steps<S>, signal: AbortSignal | undefined): (name: S) => void {
+  return (name) => {
+    signal?.throwIfAborted()
+    progress.step = name
+    progress.stepStartedAt = Date.now()
+  }
+}
+
+/**
+ * `work`'s result. Once `signal` is aborted, whatever `work` throws (the aborted wait's error, or
+ * the stepper's) becomes an InterruptedError saying, from `progress`, what was left.
+ */
+export async function reportingInterruption<P, T>(signal: AbortSignal | undefined, progress: P, describe: (progress: P) => InterruptionParts, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    if (signal?.aborted) throw InterruptedError.of(abortedBy(signal), describe(progress), {cause: error})
+    throw error
+  }
+}
 
 /** How far a deploy got; updated by the deployer as it goes. */
 export interface DeployProgress {
