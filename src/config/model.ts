@@ -111,6 +111,8 @@ export interface Config {
     phases?: string[]
     /** Images built at once. */
     parallel: number
+    /** `docker build --network` of every image's RUN steps (`host`, `none`, a network's name); default: docker's. */
+    network?: string
   }
   /** Where generated files go, relative to the workspace. */
   output: string
@@ -196,6 +198,7 @@ export const configSchema: Schema = object({
     schema: object({
       phases: list(str()),
       parallel: {schema: int({min: 1, max: 16}), default: 2},
+      network: str({pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, patternHint: 'host, none, default or the name of a Docker network'}),
     }),
   },
   output: {schema: relPath, default: '.shopsys-ci'},

@@ -19,8 +19,15 @@ export interface BuildStrategy {
   env(): Record<string, string>
 }
 
-function commonArgs(plan: ImagePlan, labels: Record<string, string>): string[] {
+/** How every image of a run is built, whichever builder builds it. */
+export interface BuildSettings {
+  /** `--network` of the RUN steps (config `build.network`); docker's default when unset. */
+  network?: string
+}
+
+function commonArgs(plan: ImagePlan, labels: Record<string, string>, settings: BuildSettings): string[] {
   const args = ['--file', plan.dockerfile, '--tag', plan.reference]
+  if (settings.network) args.push('--network', settings.network)
   if (plan.image.target) args.push('--target', plan.image.target)
   for (const key of Object.keys(plan.buildArgs).sort()) args.push('--build-arg', `${key}=${plan.buildArgs[key]}`)
   for (const key of Object.keys(labels).sort()) args.push('--label', `${key}=${labels[key]}`)
@@ -31,10 +38,12 @@ function commonArgs(plan: ImagePlan, labels: Record<string, string>): string[] {
 export class LegacyBuildStrategy implements BuildStrategy {
   readonly name = 'legacy'
 
+  constructor(private readonly settings: BuildSettings = {}) {}
+
   args(plan: ImagePlan, labels: Record<string, string>): string[] {
     // --force-rm: without it, the container of a failed step stays behind (stopped, with its file
     // system, e.g. a half-installed vendor/) after every failed build on the agent.
-    return ['build', '--force-rm', ...commonArgs(plan, labels), plan.contextDir]
+    return ['build', '--force-rm', ...commonArgs(plan, labels, this.settings), plan.contextDir]
   }
 
   env(): Record<string, string> {
@@ -42,7 +51,7 @@ export class LegacyBuildStrategy implements BuildStrategy {
   }
 }
 
-export interface BuildxOptions {
+export interface BuildxOptions extends BuildSettings {
   /** Extra `--cache-from` sources (e.g. `type=registry,ref=<repo>:buildcache`). */
   cacheFrom?: string[]
 }
@@ -57,7 +66,7 @@ export class BuildxBuildStrategy implements BuildStrategy {
   constructor(private readonly options: BuildxOptions = {}) {}
 
   args(plan: ImagePlan, labels: Record<string, string>): string[] {
-    const args = ['buildx', 'build', '--load', '--progress', 'plain', '--provenance', 'false', ...commonArgs(plan, labels), '--cache-to', 'type=inline']
+    const args = ['buildx', 'build', '--load', '--progress', 'plain', '--provenance', 'false', ...commonArgs(plan, labels, this.options), '--cache-to', 'type=inline']
     for (const source of this.options.cacheFrom ?? []) args.push('--cache-from', source)
     args.push(plan.contextDir)
     return args
@@ -69,7 +78,7 @@ export class BuildxBuildStrategy implements BuildStrategy {
 }
 
 export async function detectBuildStrategy(docker: DockerCli, options: BuildxOptions = {}): Promise<BuildStrategy> {
-  return (await docker.hasBuildx()) ? new BuildxBuildStrategy(options) : new LegacyBuildStrategy()
+  return (await docker.hasBuildx()) ? new BuildxBuildStrategy(options) : new LegacyBuildStrategy({network: options.network})
 }
 
 export class DockerCliImageBuilder implements ImageBuilder {
@@ -101,9 +110,10 @@ export class DockerCliImageBuilder implements ImageBuilder {
     if (isDaemonUnreachable(output)) throw daemonError(output)
     // What failed, not which image: the run's summary names the image ("image "php-fpm" failed: build of …"), as for a push.
     const how = result.signal ? `was stopped by ${result.signal}` : `failed (docker exited with ${result.exitCode})`
-    throw new ImageBuildError(`build of ${plan.reference} ${how}`, {
-      details: `last lines of the build of "${plan.name}":\n${output}`,
-      suggestions: [`build it locally: docker build --file ${plan.dockerfile}${plan.image.target ? ` --target ${plan.image.target}` : ''} ${plan.contextDir}`],
-    })
+    const suggestions = [`build it locally: docker build --file ${plan.dockerfile}${plan.image.target ? ` --target ${plan.image.target}` : ''} ${plan.contextDir}`]
+    // BuildKit runs RUN steps on the daemon's default bridge; a daemon started with --bridge=none
+    // (rootless or locked-down agents) has none, and the step fails before it starts.
+    if (/network bridge not found/.test(output)) suggestions.unshift('the Docker daemon has no default bridge network (dockerd --bridge=none): set build.network in the config to host, or to none when the RUN steps need no network')
+    throw new ImageBuildError(`build of ${plan.reference} ${how}`, {details: `last lines of the build of "${plan.name}":\n${output}`, suggestions})
   }
 }

@@ -4,13 +4,14 @@
  *
  * - created lazily (mode 0700) on the first docker call, so a run where every image is reused
  *   calls no docker at all;
- * - `docker login --password-stdin` writes into it; the user's own `~/.docker` is never read or touched;
+ * - `docker login --password-stdin` writes into it; the user's own `~/.docker` is never touched, and
+ *   only its `cli-plugins/` is used (linked in: docker finds buildx there, else only in system folders);
  * - removed by `dispose()`, and also on SIGINT/SIGTERM/SIGHUP and at process exit if the run is cut short.
  *
  * Every line docker prints passes through `redact` (and loses terminal escape codes) before anyone sees it.
  */
-import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync} from 'node:fs'
+import {homedir, tmpdir} from 'node:os'
 import path from 'node:path'
 
 import {RegistryError, ToolError} from '../errors.js'
@@ -45,11 +46,17 @@ export interface DockerRunOptions {
   signal?: AbortSignal
 }
 
+/** Pure: the user's Docker CLI plugin folder, as docker finds it: `$DOCKER_CONFIG/cli-plugins`, else `~/.docker/cli-plugins`. */
+export function userPluginsDir(env: Readonly<Record<string, string | undefined>>): string {
+  return path.join(env.DOCKER_CONFIG || path.join(env.HOME || homedir(), '.docker'), 'cli-plugins')
+}
+
 export class DockerCli implements LocalImageStore {
   readonly binary: string
   private readonly baseEnv: Record<string, string>
   private readonly secrets: string[]
   private readonly tempRoot: string
+  private readonly userPlugins: string
   private readonly signal?: AbortSignal
   private configDir?: string
   private buildx?: Promise<boolean>
@@ -64,6 +71,7 @@ export class DockerCli implements LocalImageStore {
     )
     this.secrets = (options.secrets ?? []).filter((s) => s.length > 0)
     this.tempRoot = options.tempRoot ?? tmpdir()
+    this.userPlugins = userPluginsDir(options.env)
     this.signal = options.signal
   }
 
@@ -73,6 +81,10 @@ export class DockerCli implements LocalImageStore {
       this.configDir = mkdtempSync(path.join(this.tempRoot, 'shopsys-ci-docker-'))
       // mkdtemp creates 0700 already; be explicit about it.
       chmodSync(this.configDir, 0o700)
+      // A buildx installed per user (~/.docker/cli-plugins, the buildx README's manual install)
+      // would otherwise be hidden by the throw-away config, and the build silently fall back to
+      // the deprecated legacy builder.
+      if (existsSync(this.userPlugins)) symlinkSync(this.userPlugins, path.join(this.configDir, 'cli-plugins'))
       for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, this.onSignal)
       process.once('exit', this.onExit)
     }

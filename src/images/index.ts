@@ -182,7 +182,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
   if (config.images.length === 0) return []
   return withSession(ctx, async (session) => {
     const {plans, byName, parallel, docker, registry, pusher, login, say, now} = session
-    const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker)
+    const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker, undefined, {network: config.build.network})
     const labels = {
       'org.opencontainers.image.revision': ctx.commit,
       'org.opencontainers.image.source': ctx.source ?? sourceFromEnv(ctx.env) ?? `file://${ctx.workspace}`,

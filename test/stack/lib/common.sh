@@ -12,11 +12,15 @@ STACK_DIR="$(cd "$STACK_LIB_DIR/.." && pwd)"
 # both build with the local Go 1.26 toolchain (GOTOOLCHAIN=local, nothing is downloaded).
 KUBE_VERSION="${SHOPSYS_CI_STACK_KUBE_VERSION:-v1.35.4}"
 KWOK_VERSION="${SHOPSYS_CI_STACK_KWOK_VERSION:-v0.7.0}"
+# docker buildx (the CLI plugin for BuildKit): Debian has none for the preinstalled Docker 28 client,
+# so the tests of the BuildKit path build it; the daemon's own BuildKit does the building.
+BUILDX_VERSION="${SHOPSYS_CI_STACK_BUILDX_VERSION:-v0.38.2}"
 
 STATE_DIR="${SHOPSYS_CI_STACK_DIR:-$HOME/.local/state/shopsys-kube-ci/stack}"
 CACHE_ROOT="${SHOPSYS_CI_STACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shopsys-kube-ci}"
 KUBE_BIN_DIR="$CACHE_ROOT/kube-$KUBE_VERSION"
 KWOK_BIN_DIR="$CACHE_ROOT/kwok-$KWOK_VERSION"
+BUILDX_BIN_DIR="$CACHE_ROOT/buildx-$BUILDX_VERSION"
 
 # Ports (all on 127.0.0.1). Chosen away from the usual defaults so that the stack does not
 # collide with a developer's own registry/cluster; each one can be overridden.

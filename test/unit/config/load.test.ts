@@ -25,6 +25,7 @@ test('a minimal config gets every default', (t) => {
   t.is(config.deploy.ttl, 24 * 3_600_000)
   t.is(config.capacity.maxEnvironments, 0)
   t.is(config.build.parallel, 2)
+  t.is(config.build.network, undefined, 'docker\'s own default network for RUN steps')
   t.is(config.output, '.shopsys-ci')
   t.deepEqual(Object.keys(config.names.hosts), ['first', 'second', 'adminer', 'elasticsearch', 'redis-admin'])
   t.is(config.kustomize, undefined)
@@ -98,6 +99,13 @@ test('YAML anchors, aliases and merge keys work like anywhere else; a problem in
   const [unknown] = problems('project: shop\ndeploy: *nope\n')
   t.is(unknown.line, 2)
   t.regex(unknown.message, /\*nope refers to no anchor/)
+})
+
+test('build.network: a Docker network name, not an option or a shell word', (t) => {
+  t.is(parseConfig('project: shop\nbuild:\n  network: host\n', FILE, {}).build.network, 'host')
+  const [p] = problems('project: shop\nbuild:\n  network: "--privileged"\n')
+  t.is(p.key, 'build.network')
+  t.regex(p.message, /host, none, default or the name of a Docker network/)
 })
 
 test('a missing required key is reported', (t) => {

@@ -6,7 +6,7 @@ import test from 'ava'
 
 import {ImageBuildError, RegistryError} from '../../../src/errors.js'
 import {BuildxBuildStrategy, detectBuildStrategy, DockerCliImageBuilder, LegacyBuildStrategy} from '../../../src/images/builder.js'
-import {DockerCli} from '../../../src/images/docker-cli.js'
+import {DockerCli, userPluginsDir} from '../../../src/images/docker-cli.js'
 import {planImages} from '../../../src/images/plan.js'
 import {DockerCliImagePusher, parsePushDigest} from '../../../src/images/pusher.js'
 import type {RegistryClient} from '../../../src/images/types.js'
@@ -66,6 +66,22 @@ test('BuildKit through buildx when present, with inline cache', async (t) => {
   t.true(call.args.join(' ').includes('--cache-from type=registry,ref=127.0.0.1:5000/ci/php-fpm:buildcache'))
   t.is(call.args.at(-1), '/ws/php-fpm')
   t.is(call.env.DOCKER_BUILDKIT, '1')
+})
+
+test('build.network goes to both builders as --network, before the context', (t) => {
+  const legacy = new LegacyBuildStrategy({network: 'host'}).args(plan(), {})
+  const buildkit = new BuildxBuildStrategy({network: 'none'}).args(plan(), {})
+  t.deepEqual(legacy.slice(legacy.indexOf('--network'), legacy.indexOf('--network') + 2), ['--network', 'host'])
+  t.deepEqual(buildkit.slice(buildkit.indexOf('--network'), buildkit.indexOf('--network') + 2), ['--network', 'none'])
+  t.is(legacy.at(-1), '/ws/php-fpm')
+  t.is(buildkit.at(-1), '/ws/php-fpm')
+  t.false(new LegacyBuildStrategy().args(plan(), {}).includes('--network'), 'docker\'s default without it')
+})
+
+test('the user\'s plugin folder, as docker finds it: $DOCKER_CONFIG/cli-plugins, else ~/.docker/cli-plugins', (t) => {
+  t.is(userPluginsDir({DOCKER_CONFIG: '/etc/docker-ci', HOME: '/home/j'}), '/etc/docker-ci/cli-plugins')
+  t.is(userPluginsDir({HOME: '/home/j'}), '/home/j/.docker/cli-plugins')
+  t.is(userPluginsDir({DOCKER_CONFIG: '', HOME: '/home/j'}), '/home/j/.docker/cli-plugins')
 })
 
 test('a failed build: exit 4 with the image and the last lines of its output', async (t) => {
