@@ -16,17 +16,32 @@ export interface VariableSpec {
   /** Needed by this config (and the other variables)? */
   required: (config: Config, env: Env) => boolean
   /** The problem when it is required and not set; default `is not set`. */
-  missing?: string
+  missing?: (env: Env) => string
   /** Problem with a set value, if any. */
   check?: (value: string) => string | undefined
   /** What is used when the variable is not set. */
   fallback?: string
 }
 
-/** The pull secret's read-only pair is used only whole: half of it is a mistake, not a fallback to the push account. */
-function otherHalfOfPullPair(other: string): (config: Config, env: Env) => boolean {
-  return (config, env) => config.deploy.imagePullSecret && Boolean(env[other])
+/**
+ * The pull secret's read-only pair is used only whole: half of it is a mistake, not a fallback to
+ * the push account. The one rule and message for `env check`, the build's check stage (through the
+ * variables below) and `deploy` (pullCredentialsFromEnv).
+ */
+export function pullPairProblem(env: Env): EnvProblem | undefined {
+  const user = Boolean(env.DOCKER_PULL_USERNAME)
+  if (user === Boolean(env.DOCKER_PULL_PASSWORD)) return undefined
+  const [missing, set] = user ? ['DOCKER_PULL_PASSWORD', 'DOCKER_PULL_USERNAME'] : ['DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD']
+  const spec = VARIABLES.find((v) => v.name === missing)!
+  return {name: missing, purpose: spec.purpose, problem: `is not set, but ${set} is`}
 }
+
+/** Required when it is the missing half of the pull pair and the config makes a pull secret. */
+function missingHalfOfPullPair(name: string): (config: Config, env: Env) => boolean {
+  return (config, env) => config.deploy.imagePullSecret && pullPairProblem(env)?.name === name
+}
+
+const pullPairMessage = (env: Env) => pullPairProblem(env)?.problem ?? 'is not set'
 
 /** Images to push, or an image pull secret to make without the read-only pair. */
 function needsRegistryCredential(config: Config, env: Env): boolean {
@@ -69,16 +84,16 @@ export const VARIABLES: VariableSpec[] = [
   {
     name: 'DOCKER_PULL_USERNAME',
     purpose: 'read-only registry account for the namespace\'s image pull secret (deploy.imagePullSecret)',
-    required: otherHalfOfPullPair('DOCKER_PULL_PASSWORD'),
-    missing: 'is not set, but DOCKER_PULL_PASSWORD is',
+    required: missingHalfOfPullPair('DOCKER_PULL_USERNAME'),
+    missing: pullPairMessage,
     fallback: 'DOCKER_USERNAME',
   },
   {
     name: 'DOCKER_PULL_PASSWORD',
-    purpose: 'its password or access token',
+    purpose: 'password or access token of the read-only account DOCKER_PULL_USERNAME',
     secret: true,
-    required: otherHalfOfPullPair('DOCKER_PULL_USERNAME'),
-    missing: 'is not set, but DOCKER_PULL_USERNAME is',
+    required: missingHalfOfPullPair('DOCKER_PULL_PASSWORD'),
+    missing: pullPairMessage,
     fallback: 'DOCKER_PASSWORD',
   },
 ]
@@ -100,7 +115,7 @@ export function checkEnvironment(config: Config, env: Env, specs: VariableSpec[]
     const required = spec.required(config, env)
     const base = {name: spec.name, purpose: spec.purpose, required, fallback: spec.fallback}
     if (value === undefined || value === '') {
-      return {...base, status: 'not set', problem: required ? (spec.missing ?? 'is not set') : undefined}
+      return {...base, status: 'not set', problem: required ? (spec.missing?.(env) ?? 'is not set') : undefined}
     }
     const problem = spec.check?.(value)
     return {...base, status: problem ? 'invalid' : 'set', value: spec.secret ? undefined : value, problem}

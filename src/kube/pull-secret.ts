@@ -6,6 +6,7 @@
  * GitLab's review apps do the same with their registry secret. The credentials go to the API
  * server only: never into a file, argv, a log line or the manifests artifact.
  */
+import {pullPairProblem} from '../config/environment.js'
 import {EnvironmentError} from '../errors.js'
 import {checkRegistryHost} from '../images/reference.js'
 import type {ManifestObject} from './manifests.js'
@@ -33,13 +34,9 @@ export function pullCredentialsFromEnv(env: Readonly<Record<string, string | und
   const hostProblem = host === '' ? undefined : checkRegistryHost(host)
   if (hostProblem) throw new EnvironmentError([{name: 'DOCKER_REGISTRY', purpose: 'registry the images are pushed to and pulled from (host or host:port)', problem: hostProblem}])
   const server = host || DOCKER_HUB_AUTH_SERVER
-  const pullUser = env.DOCKER_PULL_USERNAME ?? ''
-  const pullPassword = env.DOCKER_PULL_PASSWORD ?? ''
-  if (pullUser !== '' || pullPassword !== '') {
-    const missing = pullUser === '' ? 'DOCKER_PULL_USERNAME' : pullPassword === '' ? 'DOCKER_PULL_PASSWORD' : undefined
-    if (missing) throw new EnvironmentError([{name: missing, purpose: PURPOSE, problem: `is not set, but ${missing === 'DOCKER_PULL_USERNAME' ? 'DOCKER_PULL_PASSWORD' : 'DOCKER_PULL_USERNAME'} is`}])
-    return {server, username: pullUser, password: pullPassword}
-  }
+  const halfPair = pullPairProblem(env)
+  if (halfPair) throw new EnvironmentError([halfPair])
+  if (env.DOCKER_PULL_USERNAME && env.DOCKER_PULL_PASSWORD) return {server, username: env.DOCKER_PULL_USERNAME, password: env.DOCKER_PULL_PASSWORD}
   const problems = [
     ...(env.DOCKER_USERNAME ? [] : [{name: 'DOCKER_USERNAME', purpose: PURPOSE, problem: 'is not set (nor DOCKER_PULL_USERNAME)'}]),
     ...(env.DOCKER_PASSWORD ? [] : [{name: 'DOCKER_PASSWORD', purpose: PURPOSE, problem: 'is not set (nor DOCKER_PULL_PASSWORD)'}]),

@@ -1,5 +1,7 @@
 import test from 'ava'
 
+import {checkEnvironment, environmentProblems} from '../../../src/config/environment.js'
+import {parseConfig} from '../../../src/config/load.js'
 import {EnvironmentError} from '../../../src/errors.js'
 import {DOCKER_HUB_AUTH_SERVER, dockerConfigJson, pullCredentialsFromEnv, pullSecretObjects} from '../../../src/kube/pull-secret.js'
 
@@ -17,6 +19,17 @@ test('pull credentials: every missing variable is named, half a pair too; no val
   t.deepEqual(half.problems.map((p) => p.name), ['DOCKER_PULL_PASSWORD'])
   t.notRegex(half.message, /push|reader/)
   t.throws(() => pullCredentialsFromEnv({DOCKER_REGISTRY: 'https://r.example.com', DOCKER_USERNAME: 'u', DOCKER_PASSWORD: 'p'}), {instanceOf: EnvironmentError, message: /DOCKER_REGISTRY/})
+})
+
+test('half of the pull pair: deploy names the same problem, with the same words, as env check and the build\'s check stage', (t) => {
+  const config = parseConfig('project: shop\ndeploy: {imagePullSecret: true}\n', 'c.yaml', {})
+  for (const half of [{DOCKER_PULL_USERNAME: 'reader'}, {DOCKER_PULL_PASSWORD: 'pull'}]) {
+    const env = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'shop', DOCKER_PASSWORD: 'push', ...half}
+    const deploy = t.throws(() => pullCredentialsFromEnv(env), {instanceOf: EnvironmentError})
+    const check = new EnvironmentError(environmentProblems(checkEnvironment(config, env)))
+    t.deepEqual(deploy.problems, check.problems)
+    t.is(deploy.message, check.message)
+  }
 })
 
 test('the Secret is a docker config as `docker login` writes it, and the default ServiceAccount names it', (t) => {
