@@ -2,9 +2,9 @@ import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../base-command.js'
 import {branchFlag, namespaceFlag} from '../flags.js'
-import {type BuildReport, buildOptions, checkBuildEnvironment, runBuild} from '../pipeline/build.js'
-import {identityFor, resolveCommit, resolveContext} from '../pipeline/context.js'
+import type {BuildReport} from '../pipeline/build.js'
 import {defaultStages} from '../pipeline/stages.js'
+import {startBuild} from '../pipeline/start.js'
 import {formatSummary} from '../pipeline/summary.js'
 
 export default class Build extends CiCommand<typeof Build> {
@@ -30,24 +30,20 @@ With --cleanup the namespace is deleted at the end whatever happened, also on SI
   protected interruptionNotice = 'stopping; logs and cleanup still run'
 
   async run(): Promise<BuildReport> {
-    const loaded = this.loadConfig()
-    // Without the domain there are no names (resolveContext stops at it): report every problem the
-    // check stage would find, not only that one.
-    if (!process.env.DEVELOPMENT_SERVER_DOMAIN) checkBuildEnvironment(loaded.config, process.env)
-    const ctx = await resolveContext({loaded, workspace: this.workspace, env: process.env, branchFlag: this.flags.branch, namespaceFlag: this.flags.namespace})
-    const commit = await resolveCommit(ctx.workspace, ctx.env)
-    const {report, reportFile, error} = await runBuild(
+    const {report, reportFile, reportWritten, error} = await startBuild(
       {
-        ctx,
-        commit,
-        identity: identityFor(ctx, commit),
-        options: buildOptions({cleanup: this.flags.cleanup, keep: this.flags.keep, fresh: this.flags.fresh, forceBuild: this.flags['force-build'], reportFile: this.flags['report-file']}, ctx.config.deploy),
+        workspace: this.workspace,
+        env: process.env,
+        loadConfig: () => this.loadConfig(),
+        branchFlag: this.flags.branch,
+        namespaceFlag: this.flags.namespace,
+        flags: {cleanup: this.flags.cleanup, keep: this.flags.keep, fresh: this.flags.fresh, forceBuild: this.flags['force-build'], reportFile: this.flags['report-file']},
         logger: this.logger,
         signal: this.interruption,
       },
       defaultStages,
     )
-    this.logger.info(formatSummary(report, reportFile))
+    this.logger.info(formatSummary(report, reportWritten ? reportFile : undefined))
     if (error) throw error
     return report
   }

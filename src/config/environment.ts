@@ -137,3 +137,15 @@ export function formatEnvironment(statuses: VariableStatus[]): string {
     })
     .join('\n')
 }
+
+/**
+ * The values of the secret variables that are set, longest first (one may contain another): what
+ * a report must never hold.
+ */
+export function secretValues(env: Env, specs: VariableSpec[] = VARIABLES): string[] {
+  return specs
+    .filter((s) => s.secret)
+    .map((s) => env[s.name] ?? '')
+    .filter((v) => v !== '')
+    .sort((a, b) => b.length - a.length)
+}

@@ -4,20 +4,18 @@
  * are exported, the report is written and (with cleanup) the namespace is deleted — also when the
  * build is interrupted.
  */
-import {mkdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import {checkEnvironment, environmentProblems} from '../config/environment.js'
-import {reportDir} from '../conventions.js'
 import {abortedBy, type CiError, EnvironmentError, InterruptedError, interruptionOf, ManifestError, partialResultOf, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
 import type {ManifestObject} from '../manifests/parse.js'
 import type {RenderResult} from '../manifests/render.js'
-import {writeFileAtomic} from '../util/fs.js'
 import type {Logger} from '../util/log.js'
 import type {BuildContext} from './context.js'
 import type {ImageRef} from './render-stage.js'
+import {defaultReportFile, newReport, saveReport} from './report.js'
 
 /** The stages `build` runs; tests pass fakes, `defaultStages` (stages.ts) the real ones. */
 export interface BuildStages {
@@ -100,6 +98,8 @@ export interface BuildReport {
 export interface BuildResult {
   report: BuildReport
   reportFile: string
+  /** False when the report could not be written (a warning said why). */
+  reportWritten: boolean
   /** The first failure, to be thrown by the command once everything is reported. */
   error?: CiError
 }
@@ -107,21 +107,7 @@ export interface BuildResult {
 export async function runBuild(run: BuildRun, stages: BuildStages, now: () => number = () => performance.now()): Promise<BuildResult> {
   const {ctx, logger, options} = run
   const started = now()
-  const report: BuildReport = {
-    result: 'success',
-    exitCode: 0,
-    project: ctx.config.project,
-    branch: ctx.names.branch,
-    slug: ctx.names.slug,
-    namespace: ctx.names.namespace,
-    commit: run.commit,
-    urls: ctx.names.urls,
-    images: [],
-    phases: [],
-    stages: [],
-    startedAt: new Date().toISOString(),
-    durationMs: 0,
-  }
+  const report = newReport({project: ctx.config.project, branch: ctx.names.branch, slug: ctx.names.slug, namespace: ctx.names.namespace, commit: run.commit, urls: ctx.names.urls}, new Date())
   let failure: StageError | undefined
   let deployStarted = false
   let heartbeat: {stop(): Promise<void> | void} | undefined
@@ -145,7 +131,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
 
   try {
     await stage('check', async () => {
-      checkBuildEnvironment(run.ctx.config, run.ctx.env)
+      checkBuildEnvironment(run.ctx.config, run.ctx.env, run.ctx.deferred)
       await stages.preflight?.(run)
     })
     logger.info(`branch ${ctx.names.branch} -> namespace ${ctx.names.namespace}`)
@@ -209,22 +195,31 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     report.error = {stage: failure.stage, code: failure.code, message: failure.message}
   }
   report.durationMs = Math.round(now() - started)
-  const reportFile = options.reportFile ?? path.join(reportDir(ctx.workspace), 'report.json')
-  await mkdir(path.dirname(reportFile), {recursive: true})
-  await writeFileAtomic(reportFile, `${JSON.stringify(report, null, 2)}\n`)
-  return {report, reportFile, error: failure}
+  const reportFile = options.reportFile ?? defaultReportFile(ctx.workspace)
+  try {
+    return {report: await saveReport(report, {workspace: ctx.workspace, file: options.reportFile, env: ctx.env}), reportFile, reportWritten: true, error: failure}
+  } catch (error) {
+    // The build's own failure is the one to exit with; a report that cannot be written only adds to it.
+    if (!failure) throw error
+    logger.warn((error as Error).message)
+    return {report, reportFile, reportWritten: false, error: failure}
+  }
 }
 
 /**
- * Stage 1: every variable the configured pipeline needs, all problems at once. `build` also calls it
- * before it resolves the names, which need DEVELOPMENT_SERVER_DOMAIN: without it, this still names
- * every other missing variable, not only that one.
+ * Stage 1: every variable the configured pipeline needs, all problems at once, with those resolving
+ * the context deferred (a missing domain, no commit): each named once. Any deferred problem fails
+ * it, so no stage runs on names made without a domain.
  */
-export function checkBuildEnvironment(config: BuildContext['config'], env: BuildContext['env']): void {
+export function checkBuildEnvironment(config: BuildContext['config'], env: BuildContext['env'], deferred: EnvironmentError[] = []): void {
   // The variables' rules cover deploy.imagePullSecret too (the push pair, or the whole pull pair),
   // so this and `env check` report the same problems.
   const problems = environmentProblems(checkEnvironment(config, env))
-  if (problems.length > 0) throw new EnvironmentError(problems, {suggestions: ['set them in the Jenkins job; `shopsys-ci env check` lists every variable']})
+  for (const problem of deferred.flatMap((e) => e.problems)) {
+    if (!problems.some((p) => p.name === problem.name)) problems.push(problem)
+  }
+  const suggestions = ['set them in the Jenkins job; `shopsys-ci env check` lists every variable', ...deferred.flatMap((e) => e.suggestions)]
+  if (problems.length > 0) throw new EnvironmentError(problems, {suggestions})
 }
 
 function interrupted(signal: AbortSignal): InterruptedError {

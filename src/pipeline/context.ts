@@ -6,7 +6,7 @@ import type {Env, LoadedConfig} from '../config/load.js'
 import type {Config} from '../config/model.js'
 import {EnvironmentError} from '../errors.js'
 import type {EnvironmentIdentity} from '../kube/types.js'
-import {computeNames, type Names, resolveBranch, type ResolvedBranch} from '../names/index.js'
+import {computeNames, type Names, resolveBranch, type ResolvedBranch, validateDomain, validateNamespace} from '../names/index.js'
 
 export interface BuildContext {
   config: Config
@@ -17,6 +17,12 @@ export interface BuildContext {
   names: Names
   domain: string
   hostPort?: string
+  /**
+   * What resolving left to the check stage (`deferProblems`), which names it with every other
+   * problem and so never lets a build go on with these. Then the names that need the domain are
+   * empty.
+   */
+  deferred?: EnvironmentError[]
 }
 
 export interface ContextOptions {
@@ -27,16 +33,30 @@ export interface ContextOptions {
   namespaceFlag?: string
   /** Domain to use when DEVELOPMENT_SERVER_DOMAIN is unset (e.g. `names` on a laptop); else it is required. */
   domainFallback?: string
+  /**
+   * `build`: a missing or invalid DEVELOPMENT_SERVER_DOMAIN does not throw but goes into `deferred`,
+   * so that its check stage reports it once, together with every other variable.
+   */
+  deferProblems?: boolean
 }
+
+const DOMAIN_PURPOSE = 'base domain of the CI server; the branch\'s hosts are made under it'
 
 export async function resolveContext(options: ContextOptions): Promise<BuildContext> {
   const {config} = options.loaded
   const domain = options.env.DEVELOPMENT_SERVER_DOMAIN || options.domainFallback
-  if (!domain) {
-    throw new EnvironmentError([{name: 'DEVELOPMENT_SERVER_DOMAIN', purpose: 'base domain of the CI server; the branch\'s hosts are made under it', problem: 'is not set'}])
-  }
+  const domainProblem = domain ? validateDomain(domain) : 'is not set'
+  if (!domain && !options.deferProblems) throw new EnvironmentError([{name: 'DEVELOPMENT_SERVER_DOMAIN', purpose: DOMAIN_PURPOSE, problem: 'is not set'}])
   const hostPort = options.env.NGINX_INGRESS_CONTROLLER_HOST_PORT || undefined
   const branch = await resolveBranch({flag: options.branchFlag, env: options.env, cwd: options.workspace})
+  // (Without a domain, only with deferProblems do we get here.)
+  if (!domain || (domainProblem && options.deferProblems)) {
+    // Without a domain the slug's room (host lengths) is unknown: no slug, namespace or host yet.
+    if (options.namespaceFlag !== undefined) validateNamespace(options.namespaceFlag)
+    const names = {branch: branch.branch.trim(), slug: '', namespace: options.namespaceFlag ?? '', hosts: {}, urls: {}}
+    const deferred = [new EnvironmentError([{name: 'DEVELOPMENT_SERVER_DOMAIN', purpose: DOMAIN_PURPOSE, problem: domainProblem ?? 'is not set'}])]
+    return {config, configFile: options.loaded.file, workspace: options.workspace, env: options.env, branch, names, domain: '', hostPort, deferred}
+  }
   const names = computeNames({
     branch: branch.branch,
     project: config.project,

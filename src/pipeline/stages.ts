@@ -1,5 +1,5 @@
 /** The real stages of `build`: Docker and the registry for images, kustomize, the Kubernetes API. */
-// pull-secret.js is light (no client); build.ts loads it anyway for its check stage.
+// pull-secret.js is light (no client), so it is loaded eagerly.
 import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
 import type {BuildRun, BuildStages} from './build.js'
 import {preflightRender, renderStage} from './render-stage.js'

@@ -3,11 +3,14 @@ import {formatDuration} from '../util/duration.js'
 import {formatTotals} from '../util/junit.js'
 import type {BuildReport} from './build.js'
 
-export function formatSummary(report: BuildReport, reportFile: string): string {
+/** `reportFile` undefined: it could not be written. What a build that failed early does not know is left out. */
+export function formatSummary(report: BuildReport, reportFile: string | undefined): string {
   const lines: string[] = []
   const ok = report.result === 'success'
   lines.push('', `=== shopsys-ci build ${ok ? 'SUCCEEDED' : 'FAILED'} in ${formatDuration(report.durationMs)}${report.error ? ` (${report.error.stage}, exit ${report.exitCode})` : ''}`)
-  lines.push(`branch     ${report.branch}`, `namespace  ${report.namespace}`, `commit     ${report.commit}`)
+  if (report.branch) lines.push(`branch     ${report.branch}`)
+  if (report.namespace) lines.push(`namespace  ${report.namespace}`)
+  if (report.commit) lines.push(`commit     ${report.commit}`)
   const urls = Object.entries(report.urls)
   if (urls.length > 0) {
     lines.push('urls')
@@ -23,8 +26,8 @@ export function formatSummary(report: BuildReport, reportFile: string): string {
   if (pruned.length > 0) lines.push(`pruned     ${pruned.map((o) => `${o.kind.toLowerCase()}/${o.name}`).join(', ')} (no longer in the manifests)`)
   if (report.deploy?.keep) lines.push(`kept until ${report.deploy.expiresAt}`)
   if (report.cleanup) lines.push(`cleanup    ${report.cleanup.outcome}: ${report.cleanup.reason}`)
-  lines.push('stages')
+  if (report.stages.length > 0) lines.push('stages')
   for (const s of report.stages) lines.push(`  ${s.name.padEnd(16)} ${s.status.padEnd(6)} ${formatDuration(s.durationMs)}`)
-  lines.push(`report     ${reportFile}`)
+  lines.push(`report     ${reportFile ?? 'not written (the warning above says why)'}`)
   return lines.join('\n')
 }

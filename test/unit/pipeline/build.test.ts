@@ -5,7 +5,7 @@ import path from 'node:path'
 import test from 'ava'
 
 import {parseConfig} from '../../../src/config/load.js'
-import {abortedBy, DeployError, ImageBuildError, InterruptedError, PhaseError, withPartialResult} from '../../../src/errors.js'
+import {abortedBy, DeployError, EnvironmentError, ImageBuildError, InterruptedError, PhaseError, withPartialResult} from '../../../src/errors.js'
 import {computeNames} from '../../../src/names/index.js'
 import {buildOptions, type BuildRun, type BuildStages, runBuild} from '../../../src/pipeline/build.js'
 import type {BuildContext} from '../../../src/pipeline/context.js'
@@ -18,7 +18,8 @@ phases:
   - {name: fixtures, target: deployment/web, command: [a]}
   - {name: checks, target: deployment/web, command: [b]}
 `
-const ENV = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'u', DOCKER_PASSWORD: 'p'}
+// A realistic password: the report redacts every occurrence of it, as docker's output is.
+const ENV = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'u', DOCKER_PASSWORD: 'push-password'}
 
 async function makeRun(options: Partial<BuildRun['options']> = {}, env: Record<string, string> = ENV): Promise<BuildRun> {
   const workspace = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-build-'))
@@ -143,6 +144,17 @@ test('missing environment fails the check stage with exit 3, listing every varia
   t.deepEqual(calls, [])
   t.is(result.report.exitCode, 3)
   t.regex(result.error!.message, /DEVELOPMENT_SERVER_DOMAIN/)
+})
+
+test('a problem resolving the context deferred (no domain: no names) fails the check stage whatever the variables say', async (t) => {
+  const run = await makeRun()
+  run.ctx.deferred = [new EnvironmentError([{name: 'GIT_COMMIT', purpose: 'the commit', problem: 'is not set, and x is not a git checkout'}], {suggestions: ['commit first']})]
+  const calls: string[] = []
+  const result = await runBuild(run, fakeStages(calls))
+  t.deepEqual(calls, [])
+  t.is(result.report.exitCode, 3)
+  t.regex(result.error!.message, /^check: 1 environment problem:\n {2}- GIT_COMMIT: is not set, and x is not a git checkout/)
+  t.true(result.error!.suggestions.includes('commit first'))
 })
 
 test('deploy.imagePullSecret: the check stage names the registry credentials it needs', async (t) => {

@@ -5,8 +5,9 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import {EnvironmentError} from '../../../src/errors.js'
-import {resolveCommit} from '../../../src/pipeline/context.js'
+import {parseConfig} from '../../../src/config/load.js'
+import {EnvironmentError, UsageError} from '../../../src/errors.js'
+import {resolveCommit, resolveContext} from '../../../src/pipeline/context.js'
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], {encoding: 'utf8'}).trim()
 const tempDir = () => mkdtempSync(path.join(tmpdir(), 'shopsys-ci-context-'))
@@ -28,4 +29,17 @@ test('a repository without a commit, and a directory that is no checkout, each s
   const plain = tempDir()
   const outside = await t.throwsAsync(resolveCommit(plain, {}), {instanceOf: EnvironmentError})
   t.regex(outside.message, /is not a git checkout/)
+})
+
+test('deferProblems (build): a missing or invalid domain is deferred to the check stage, with no names that need it; without, it throws', async (t) => {
+  const loaded = {config: parseConfig('project: shop\n', 'c.yaml', {})}
+  const resolve = (env: Record<string, string>, deferProblems?: boolean) => resolveContext({loaded, workspace: tempDir(), env: {BRANCH_NAME: 'feature/x', ...env}, deferProblems})
+  const missing = await resolve({}, true)
+  t.deepEqual(missing.deferred?.flatMap((e) => e.problems).map((p) => [p.name, p.problem]), [['DEVELOPMENT_SERVER_DOMAIN', 'is not set']])
+  t.deepEqual(missing.names, {branch: 'feature/x', slug: '', namespace: '', hosts: {}, urls: {}})
+  const invalid = await resolve({DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com:8000'}, true)
+  t.regex(invalid.deferred![0].problems[0].problem, /without a port/)
+  t.is((await resolve({DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com'}, true)).deferred, undefined)
+  await t.throwsAsync(resolve({}), {instanceOf: EnvironmentError, message: /DEVELOPMENT_SERVER_DOMAIN: is not set/})
+  await t.throwsAsync(resolve({DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com:8000'}), {instanceOf: UsageError})
 })
