@@ -15,7 +15,7 @@ import type {RenderResult} from '../manifests/render.js'
 import type {Logger} from '../util/log.js'
 import type {BuildContext} from './context.js'
 import type {ImageRef} from './render-stage.js'
-import {defaultReportFile, newReport, saveReport} from './report.js'
+import {defaultReportFile, newReport, redactReport, saveReport} from './report.js'
 
 /** The stages `build` runs; tests pass fakes, `defaultStages` (stages.ts) the real ones. */
 export interface BuildStages {
@@ -202,7 +202,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     // The build's own failure is the one to exit with; a report that cannot be written only adds to it.
     if (!failure) throw error
     logger.warn((error as Error).message)
-    return {report, reportFile, reportWritten: false, error: failure}
+    return {report: redactReport(report, ctx.env), reportFile, reportWritten: false, error: failure}
   }
 }
 

@@ -9,7 +9,7 @@ import {CiError, EnvironmentError, ExitCode} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {type BuildFlags, buildOptions, type BuildResult, type BuildStages, runBuild} from './build.js'
 import {type BuildContext, identityFor, resolveCommit, resolveContext} from './context.js'
-import {defaultReportFile, newReport, saveReport} from './report.js'
+import {defaultReportFile, newReport, redactReport, saveReport} from './report.js'
 
 export interface BuildRequest {
   workspace: string
@@ -65,6 +65,6 @@ async function failedBeforeStages(request: BuildRequest, error: unknown, step: P
     return {report: await saveReport(report, {workspace: request.workspace, file: request.flags.reportFile, env: request.env}), reportFile, reportWritten: true, error: failure}
   } catch (saveError) {
     request.logger.warn(`${(saveError as Error).message}; the build failed before it (${step}), see the error below`)
-    return {report, reportFile, reportWritten: false, error: failure}
+    return {report: redactReport(report, request.env), reportFile, reportWritten: false, error: failure}
   }
 }

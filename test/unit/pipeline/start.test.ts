@@ -93,15 +93,20 @@ test('a workspace that does not exist gets no report and no directory: a warning
   t.true(req.logger.lines.some((l) => l.startsWith(`WARNING: cannot write the report ${missing}/shopsys-ci/report.json: the workspace ${missing} does not exist`)), req.logger.lines.join('\n'))
 })
 
-test('a --report-file that cannot be written: a warning, the check stage\'s error and exit code stay', async (t) => {
-  const base = await request({env: {BRANCH_NAME: 'x', GIT_COMMIT: 'c0ffee0'}})
+test('a --report-file that cannot be written: a warning, the build\'s own error and exit code stay (in the stages and before them)', async (t) => {
+  const base = await request()
   const blocker = path.join(base.workspace, 'a-file')
   await writeFile(blocker, '')
-  const req = {...base, flags: {cleanup: false, reportFile: path.join(blocker, 'report.json')}}
-  const result = await startBuild(req, noStages([]))
-  t.is((result.error as StageError).exitCode, 3)
-  t.false(result.reportWritten)
-  t.true(base.logger.lines.some((l) => l.startsWith(`WARNING: cannot write the report ${blocker}/report.json`)), base.logger.lines.join('\n'))
+  const flags = {cleanup: false, reportFile: path.join(blocker, 'report.json')}
+  // A "password" the check stage's message contains: the report returned (the summary's) is redacted too.
+  const inStages = await startBuild({...base, flags, env: {BRANCH_NAME: 'x', GIT_COMMIT: 'c0ffee0', DOCKER_PASSWORD: 'SERVER_DOMAIN'}}, noStages([]))
+  t.is((inStages.error as StageError).exitCode, 3)
+  t.false(inStages.reportWritten)
+  t.false(JSON.stringify(inStages.report).includes('SERVER_DOMAIN'))
+  const before = await startBuild({...base, flags, loadConfig: () => { throw new ConfigError([{file: 'c.yaml', message: 'x'}]) }}, noStages([]))
+  t.true(before.error instanceof ConfigError)
+  t.false(before.reportWritten)
+  t.is(base.logger.lines.filter((l) => l.startsWith(`WARNING: cannot write the report ${blocker}/report.json`)).length, 2, base.logger.lines.join('\n'))
 })
 
 test('secret values are redacted from the report, also in a message that quotes one', async (t) => {
