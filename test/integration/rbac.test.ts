@@ -120,7 +120,7 @@ test.before(async () => {
   const account = asAccount()
   await waitFor(`policy ${POLICY} to be enforced`, async () => {
     try {
-      await account.core.createNamespacedConfigMap({namespace: 'default', dryRun: 'All', body: {metadata: {name: `h19-probe-${ID}`}}})
+      await account.core.createNamespace({dryRun: 'All', body: {metadata: {name: `h19-rbac-probe-${ID}`}}})
       return false
     } catch (error) {
       if (apiStatus(error) === 403 && guard('').test(messageOf(error))) return true
