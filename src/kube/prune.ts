@@ -11,8 +11,9 @@
  * namespace's `applied-kinds` annotation, the union of every kind ever applied to it, so a kind that
  * disappeared from the manifests is still looked at.
  */
-import {DeployError} from '../errors.js'
+import {ClusterForbiddenError, DeployError} from '../errors.js'
 import type {Logger} from '../util/log.js'
+import {statusCode} from './api-errors.js'
 import {apiMessage, type Kube, isNotFound} from './client.js'
 import {ANN_APPLIED_KINDS, LIMIT_RANGE_NAME, OWNER_LEASE_NAME, QUOTA_NAME} from './constants.js'
 import {describeObject} from './manifests.js'
@@ -120,6 +121,12 @@ export async function pruneRemoved(kube: Kube, options: PruneOptions): Promise<A
         items = (list.items ?? []) as LiveObject[]
       } catch (error) {
         if (isNotFound(error)) return
+        // An account that may write a kind but not list it (docs/cluster.md: Secrets are write-only
+        // for the least-privilege role): pruning is housekeeping, so the deploy goes on and says so.
+        if (error instanceof ClusterForbiddenError || statusCode(error) === 403) {
+          options.logger.warn(`prune: not allowed to list ${k.kind} objects in ${options.namespace} (${apiMessage(error)}); ${k.kind} objects dropped from the manifests stay. Grant "list" on them to prune them, or set deploy.prune: false`)
+          return
+        }
         throw new DeployError(`cannot list ${k.kind} objects in ${options.namespace} to prune removed ones: ${apiMessage(error)}`, {cause: error})
       }
       for (const obj of pruneCandidates(k.kind, items, appliedNames.get(kindKey(k)) ?? new Set())) {

@@ -196,8 +196,15 @@ phases:
   writeFileSync(path.join(ws, '.shopsys-ci/manifests.yaml'), manifests)
 }
 
-/** What the app fixture lacks of the usual kinds: an Ingress, a PVC, a ServiceAccount, a CronJob. */
+/** What the app fixture lacks of the usual kinds: an Ingress, a PVC, a ServiceAccount, a CronJob, a Secret. */
 const EXTRA = `
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-keys
+stringData:
+  key: not-a-real-key
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -269,7 +276,7 @@ test('as the CI account: deploy (pull secret, quota, prune), status, list, run, 
   const ok = async (args: string[], env: Record<string, string> = {}) => {
     const result = await cli(args, env)
     results.push(result)
-    t.is(result.exitCode, 0, `${args.join(' ')}:\n${result.stderr}`)
+    t.is(result.exitCode, 0, `${args.join(' ')}:\n${result.stderr}\n${result.stdout}`)
     return result
   }
   const k = admin()
@@ -279,7 +286,7 @@ test('as the CI account: deploy (pull secret, quota, prune), status, list, run, 
   const deployed = JSON.parse((await ok(['deploy', '--json'], env)).stdout)
   const namespace: string = deployed.namespace
   t.true(deployed.created)
-  t.deepEqual([...new Set(deployed.applied.map((o: {kind: string}) => o.kind))].sort(), ['ConfigMap', 'CronJob', 'Deployment', 'Ingress', 'Job', 'PersistentVolumeClaim', 'Service', 'ServiceAccount', 'StatefulSet'])
+  t.deepEqual([...new Set(deployed.applied.map((o: {kind: string}) => o.kind))].sort(), ['ConfigMap', 'CronJob', 'Deployment', 'Ingress', 'Job', 'PersistentVolumeClaim', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet'])
   // What the deploy made besides the app, checked as admin.
   t.is((await k.core.readNamespacedSecret({namespace, name: 'shopsys-ci-registry'})).type, 'kubernetes.io/dockerconfigjson')
   t.deepEqual((await k.core.readNamespacedServiceAccount({namespace, name: 'default'})).imagePullSecrets?.map((s) => s.name), ['shopsys-ci-registry'])
@@ -291,6 +298,9 @@ test('as the CI account: deploy (pull secret, quota, prune), status, list, run, 
   const again = JSON.parse((await ok(['deploy', '--json'], env)).stdout)
   t.false(again.created)
   t.deepEqual(again.pruned.map((o: {kind: string; name: string}) => `${o.kind}/${o.name}`).sort(), ['CronJob/nightly', 'Ingress/web', 'PersistentVolumeClaim/uploads', 'ServiceAccount/app'])
+  // Secrets are write-only for the account: the dropped one stays, and the deploy says why instead of failing.
+  t.regex(results.at(-1)!.stderr, /prune: not allowed to list Secret objects in \S+ \(.*secrets is forbidden: .*\); Secret objects dropped from the manifests stay/)
+  t.is((await k.core.readNamespacedSecret({namespace, name: 'app-keys'})).metadata?.name, 'app-keys')
 
   t.regex((await ok(['status'], env)).stdout, /ok +deployment\/web: 2\/2 ready/)
   const listed = JSON.parse((await ok(['list', '--json'])).stdout)

@@ -1,6 +1,9 @@
 import test from 'ava'
 
-import {appliedByTool, appliedKindsAnnotation, formatAppliedKinds, parseAppliedKinds, pruneCandidates, type LiveObject} from '../../../src/kube/prune.js'
+import {ClusterForbiddenError} from '../../../src/errors.js'
+import type {Kube} from '../../../src/kube/client.js'
+import {appliedByTool, appliedKindsAnnotation, formatAppliedKinds, parseAppliedKinds, pruneCandidates, pruneRemoved, type LiveObject} from '../../../src/kube/prune.js'
+import {MemoryLogger} from '../../../src/util/log.js'
 
 const byTool = [{manager: 'shopsys-ci', operation: 'Apply'}]
 const obj = (name: string, extra: Partial<NonNullable<LiveObject['metadata']>> = {}): LiveObject => ({metadata: {name, managedFields: byTool, ...extra}})
@@ -58,4 +61,46 @@ test('candidates: ours and no longer applied; never what controllers own, what i
   t.deepEqual(pruneCandidates('ResourceQuota', own, new Set()).map((o) => o.metadata?.name), ['shopsys-ci-limits', 'shopsys-ci-owner'], 'a quota of that name is the tool\'s own')
   t.deepEqual(pruneCandidates('LimitRange', own, new Set()).map((o) => o.metadata?.name), ['shopsys-ci-quota', 'shopsys-ci-owner'])
   t.deepEqual(pruneCandidates('Lease', own, new Set()).map((o) => o.metadata?.name), ['shopsys-ci-quota', 'shopsys-ci-limits'])
+})
+
+test('a kind the account may not list is not pruned: a warning with the remedy, and the other kinds are pruned', async (t) => {
+  const deleted: string[] = []
+  const forbidden = Object.assign(new Error('HTTP-Code: 403'), {code: 403, body: {message: 'secrets is forbidden: User "system:serviceaccount:ci:jenkins" cannot list resource "secrets"'}})
+  const kube = {
+    isNamespaced: async () => true,
+    objects: {
+      list: async (_apiVersion: string, kind: string) => {
+        if (kind === 'Secret') throw forbidden
+        return {items: [{metadata: {name: 'old', managedFields: byTool}}]}
+      },
+      delete: async (ref: {kind: string; metadata: {name: string}}) => {
+        deleted.push(`${ref.kind}/${ref.metadata.name}`)
+      },
+    },
+  } as unknown as Kube
+  const logger = new MemoryLogger()
+  const pruned = await pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'Secret'}, {apiVersion: 'v1', kind: 'ConfigMap'}], applied: [], logger})
+  t.deepEqual(deleted, ['ConfigMap/old'])
+  t.deepEqual(pruned.map((o) => `${o.kind}/${o.name}`), ['ConfigMap/old'])
+  const warning = logger.lines.find((l) => l.startsWith('WARNING: prune:'))
+  t.truthy(warning)
+  t.regex(warning!, /not allowed to list Secret objects in shop-x \(secrets is forbidden: .*\); Secret objects dropped from the manifests stay\. Grant "list" on them to prune them, or set deploy\.prune: false/)
+})
+
+test('the client\'s forbidden error (what the retrying client throws for a 403) counts the same', async (t) => {
+  const kube = {
+    isNamespaced: async () => true,
+    objects: {list: async () => Promise.reject(new ClusterForbiddenError('https://127.0.0.1:6443 refused list: secrets is forbidden: User "ci" cannot list resource "secrets"'))},
+  } as unknown as Kube
+  const logger = new MemoryLogger()
+  t.deepEqual(await pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'Secret'}], applied: [], logger}), [])
+  t.regex(logger.lines.join('\n'), /WARNING: prune: not allowed to list Secret objects in shop-x \(https:\/\/127\.0\.0\.1:6443 refused list: secrets is forbidden/)
+})
+
+test('any other failure to list a kind still fails the deploy', async (t) => {
+  const kube = {
+    isNamespaced: async () => true,
+    objects: {list: async () => Promise.reject(Object.assign(new Error('boom'), {code: 500, body: {message: 'etcdserver: request timed out'}}))},
+  } as unknown as Kube
+  await t.throwsAsync(pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'Secret'}], applied: [], logger: new MemoryLogger()}), {message: /cannot list Secret objects in shop-x to prune removed ones: etcdserver: request timed out/})
 })
