@@ -36,6 +36,8 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
   protected logger!: Logger
   /** What the first SIGINT/SIGTERM's notice says happens next (build: logs and cleanup still run). */
   protected interruptionNotice = 'stopping; what this command holds is released first'
+  /** What the second signal's notice says is left as it is (the first signal released the rest). */
+  protected exitAtOnceNotice = 'releasing nothing (a branch lock expires within 30 s)'
   private interrupter?: {controller: AbortController; remove(): void}
 
   public async init(): Promise<void> {
@@ -68,7 +70,7 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
       const controller = new AbortController()
       const onSignal = (signal: NodeJS.Signals) => {
         if (controller.signal.aborted) {
-          this.logger.warn(`${signal} again: exiting at once (exit ${ExitCode.interrupted}), releasing nothing (a branch lock expires within 30 s)`)
+          this.logger.warn(`${signal} again: exiting at once (exit ${ExitCode.interrupted}), ${this.exitAtOnceNotice}`)
           // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit -- the command layer, at the user's explicit request
           process.exit(ExitCode.interrupted)
         }

@@ -16,15 +16,20 @@ export interface ImagesCommandResult {
 
 type ImagesModule = typeof import('./index.js')
 
+/** The first signal's notice of `images build`/`images push`: DockerCli does both as the signal aborts. */
+export const IMAGES_INTERRUPTION_NOTICE = 'stopping docker and deleting the temporary DOCKER_CONFIG (the registry login) now'
+/** The second signal's: nothing is left to release. */
+export const IMAGES_EXIT_AT_ONCE_NOTICE = 'the temporary DOCKER_CONFIG was deleted on the first signal'
+
 /** Runs `operation` (build or push) as the `images` stage of a command and prints its results. */
 export async function runImagesCommand(
-  base: {loaded: LoadedConfig; workspace: string; logger: Logger},
+  base: {loaded: LoadedConfig; workspace: string; logger: Logger; signal: AbortSignal},
   operation: (images: ImagesModule, ctx: ImagesBaseContext) => Promise<ImageResult[]>,
 ): Promise<ImagesCommandResult> {
   const env = process.env
   const commit = await resolveCommit(base.workspace, env)
   const images = await import('./index.js')
-  const ctx: ImagesBaseContext = {config: base.loaded.config, configFile: base.loaded.file, workspace: base.workspace, env, commit, logger: base.logger}
+  const ctx: ImagesBaseContext = {config: base.loaded.config, configFile: base.loaded.file, workspace: base.workspace, env, commit, logger: base.logger, signal: base.signal}
   const results = await base.logger.stage('images', () => operation(images, ctx))
   base.logger.info(results.length === 0 ? 'no images configured' : images.formatImageResults(results))
   return {commit, images: results}

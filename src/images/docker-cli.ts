@@ -6,7 +6,8 @@
  *   calls no docker at all;
  * - `docker login --password-stdin` writes into it; the user's own `~/.docker` is never touched, and
  *   only its `cli-plugins/` is used (linked in: docker finds buildx there, else only in system folders);
- * - removed by `dispose()`, and also on SIGINT/SIGTERM/SIGHUP and at process exit if the run is cut short.
+ * - removed by `dispose()`; at once when the caller's `signal` aborts (the command's first SIGINT/SIGTERM);
+ *   on SIGHUP (and SIGINT/SIGTERM when there is no `signal`); and at process exit as a safety net.
  *
  * Every line docker prints passes through `redact` (and loses terminal escape codes) before anyone sees it.
  */
@@ -36,6 +37,11 @@ export interface DockerCliOptions {
   secrets?: readonly string[]
   /** Parent directory of the temporary DOCKER_CONFIG (default: the OS temp dir). */
   tempRoot?: string
+  /**
+   * The caller's interruption (the base command's first SIGINT/SIGTERM): stops every docker command
+   * and removes the temporary DOCKER_CONFIG at once; later runs are refused. SIGINT and SIGTERM are
+   * then the caller's to handle; without it, DockerCli handles them itself.
+   */
   signal?: AbortSignal
 }
 
@@ -59,10 +65,17 @@ export class DockerCli implements LocalImageStore {
   private readonly userPlugins: string
   private readonly signal?: AbortSignal
   private configDir?: string
+  private configCreated = false
   private buildx?: Promise<boolean>
   private readonly aborter = new AbortController()
   private readonly onSignal = (signal: NodeJS.Signals) => this.interrupted(signal)
   private readonly onExit = () => this.removeConfigDir()
+  private readonly onAbort = () => {
+    // Now, not when the children have ended: Jenkins sends SIGKILL some seconds after its SIGTERM,
+    // and a second signal exits at once; the credentials must not outlive the first.
+    this.aborter.abort()
+    this.removeConfigDir()
+  }
 
   constructor(options: DockerCliOptions) {
     this.binary = options.binary ?? 'docker'
@@ -73,6 +86,12 @@ export class DockerCli implements LocalImageStore {
     this.tempRoot = options.tempRoot ?? tmpdir()
     this.userPlugins = userPluginsDir(options.env)
     this.signal = options.signal
+    this.signal?.addEventListener('abort', this.onAbort, {once: true})
+  }
+
+  /** The signals this instance handles itself: those nobody else does. */
+  private get ownSignals(): NodeJS.Signals[] {
+    return this.signal ? ['SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP']
   }
 
   /** The temporary DOCKER_CONFIG directory, created on first use. */
@@ -85,10 +104,16 @@ export class DockerCli implements LocalImageStore {
       // would otherwise be hidden by the throw-away config, and the build silently fall back to
       // the deprecated legacy builder.
       if (existsSync(this.userPlugins)) symlinkSync(this.userPlugins, path.join(this.configDir, 'cli-plugins'))
-      for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, this.onSignal)
+      this.configCreated = true
+      for (const sig of this.ownSignals) process.once(sig, this.onSignal)
       process.once('exit', this.onExit)
     }
     return this.configDir
+  }
+
+  /** Whether a temporary DOCKER_CONFIG was made in this run (docker was called): what an interruption reports. */
+  get usedDockerConfig(): boolean {
+    return this.configCreated
   }
 
   redact(text: string): string {
@@ -98,6 +123,8 @@ export class DockerCli implements LocalImageStore {
   }
 
   async run(args: readonly string[], options: DockerRunOptions = {}): Promise<RunResult> {
+    // Interrupted: no new docker command, and no new DOCKER_CONFIG for it.
+    this.signal?.throwIfAborted()
     const env = {...this.baseEnv, ...options.env, DOCKER_CONFIG: this.dockerConfig}
     const signals = [this.aborter.signal, options.signal, this.signal].filter((s): s is AbortSignal => s !== undefined)
     const result = await run(this.binary, args, {
@@ -198,11 +225,12 @@ export class DockerCli implements LocalImageStore {
 
   /** Removes the temporary DOCKER_CONFIG (idempotent) and stops listening for signals. */
   async dispose(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort)
     this.removeConfigDir()
   }
 
   private removeConfigDir(): void {
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, this.onSignal)
+    for (const sig of this.ownSignals) process.removeListener(sig, this.onSignal)
     process.removeListener('exit', this.onExit)
     if (this.configDir) {
       rmSync(this.configDir, {recursive: true, force: true})

@@ -8,7 +8,7 @@
  * login and pusher, for images an earlier `images build` left in the local Docker daemon.
  */
 import type {Config} from '../config/model.js'
-import {CiError, ImageBuildError, ImageNotBuiltError, RegistryError, withPartialResult} from '../errors.js'
+import {abortedBy, CiError, ImageBuildError, ImageNotBuiltError, InterruptedError, RegistryError, withPartialResult} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {formatTable} from '../util/table.js'
 import {tail} from '../util/process.js'
@@ -189,16 +189,20 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
       'org.opencontainers.image.created': new Date().toISOString(),
     }
     const results = new Map<string, ImageResult>()
+    const doing = new Map<string, string>()
     let builderAnnounced = false
 
     const processImage = async (name: string): Promise<ImageResult> => {
+      ctx.signal?.throwIfAborted()
       const plan = byName.get(name)!
       const started = now()
       if (!ctx.forceBuild) {
+        doing.set(name, 'asking the registry about')
         const reused = await reusedFromRegistry(session, plan, started, 'built', ctx.signal)
         if (reused) return reused
         say(name, `${plan.reference} is not in ${registry.displayName} yet: building`)
       }
+      doing.set(name, 'building')
       // Images built FROM a reused dependency need it from the registry: be logged in first.
       if (ctx.push || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
       if (!builderAnnounced) {
@@ -209,6 +213,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
       say(name, `built ${plan.reference}`)
       let digest: string | undefined
       if (ctx.push) {
+        doing.set(name, 'pushing')
         digest = (await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})).digest
         say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
       }
@@ -220,10 +225,12 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
       parallel,
       async (name) => {
         const r = await processImage(name)
+        doing.delete(name)
         results.set(name, r)
         return r
       },
     )
+    if (ctx.signal?.aborted) throw interruptedImages('images build', ctx.signal, plans, outcomes, {doing, push: ctx.push, dockerConfig: docker.usedDockerConfig})
     const failed = plans.filter((p) => outcomes.get(p.name)?.state !== 'done')
     if (failed.length > 0) throw summarizeFailure(plans, outcomes, ctx.push)
     return config.images.map((image) => results.get(image.name)!)
@@ -245,6 +252,9 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
     const localImages = ctx.services?.localImages ?? docker
     const started = new Map<string, number>()
     const results = new Map<string, ImageResult>()
+    const doing = new Map<string, string>()
+    /** Reused and pushed so far, as outcomes: what an interruption reports as finished. */
+    const finished = () => new Map<string, Outcome<ImageResult>>([...results].map(([name, value]) => [name, {state: 'done', value}]))
 
     // 1. What needs a push, and is it here? Asked for every image before anything is pushed, so a
     //    missing image never leaves the registry with half of a run's images.
@@ -255,15 +265,21 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
         const plan = byName.get(name)!
         started.set(name, now())
         if (!ctx.force) {
+          doing.set(name, 'asking the registry about')
           const reused = await reusedFromRegistry(session, plan, started.get(name)!, 'pushed', ctx.signal)
           if (reused) {
+            doing.delete(name)
             results.set(name, reused)
             return {plan}
           }
         }
-        return {plan, imageId: await localImages.imageId(plan.reference, ctx.signal)}
+        doing.set(name, 'looking for the local image of')
+        const imageId = await localImages.imageId(plan.reference, ctx.signal)
+        doing.delete(name)
+        return {plan, imageId}
       },
     )
+    if (ctx.signal?.aborted) throw interruptedImages('images push', ctx.signal, plans, finished(), {doing, push: true, dockerConfig: docker.usedDockerConfig})
     for (const plan of plans) {
       const o = checked.get(plan.name)
       // Nothing was pushed yet: the first failure (registry, daemon) is the whole story.
@@ -282,18 +298,22 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
       toPush.map((p) => ({id: p.name, deps: p.dependsOn.filter((d) => pushing.has(d))})),
       parallel,
       async (name) => {
+        ctx.signal?.throwIfAborted()
         const plan = byName.get(name)!
         const o = checked.get(name) as {state: 'done'; value: {imageId?: string}}
+        doing.set(name, 'pushing')
         // Once, before the first push; a refused login is exit 5 before anything went up.
         await login()
         say(name, `pushing ${plan.reference} (local image ${o.value.imageId})`)
         const {digest} = await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})
         say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
         const r = imageResult(plan, 'pushed', started.get(name)!, now, digest)
+        doing.delete(name)
         results.set(name, r)
         return r
       },
     )
+    if (ctx.signal?.aborted) throw interruptedImages('images push', ctx.signal, plans, finished(), {doing, push: true, dockerConfig: docker.usedDockerConfig})
     if (toPush.some((p) => pushed.get(p.name)?.state !== 'done')) {
       const outcomes = new Map<string, Outcome<ImageResult>>(pushed)
       for (const [name, value] of results) if (value.status === 'reused') outcomes.set(name, {state: 'done', value})
@@ -322,6 +342,44 @@ function notBuiltError(missing: readonly ImagePlan[], reused: readonly ImagePlan
       ],
     },
   )
+}
+
+/**
+ * The one line of a run stopped by the command's interruption (the first SIGINT/SIGTERM): what each
+ * unfinished image was doing, that docker was stopped and the credentials deleted (DockerCli did both
+ * when the signal aborted), and which images finished (in the registry or the daemon) and which not.
+ * The finished ones are its partial result, as for a failure.
+ */
+function interruptedImages(
+  what: string,
+  signal: AbortSignal,
+  plans: readonly ImagePlan[],
+  outcomes: ReadonlyMap<string, Outcome<ImageResult>>,
+  at: {doing: ReadonlyMap<string, string>; push: boolean; dockerConfig: boolean},
+): InterruptedError {
+  const finished: string[] = []
+  const unfinished: string[] = []
+  const done: ImageResult[] = []
+  for (const plan of plans) {
+    const o = outcomes.get(plan.name)
+    if (o?.state === 'done') {
+      done.push(o.value)
+      finished.push(`${plan.name} (${o.value.status === 'built' && at.push ? 'built and pushed' : o.value.status}: ${plan.reference})`)
+    } else {
+      unfinished.push(plan.name)
+    }
+  }
+  const byActivity = new Map<string, string[]>()
+  for (const [name, activity] of at.doing) byActivity.set(activity, [...(byActivity.get(activity) ?? []), name])
+  const during = [...byActivity].map(([activity, names]) => `${activity} ${names.join(' and ')}`).join(', ')
+  const left = [
+    at.dockerConfig ? 'stopped its docker commands and deleted the temporary DOCKER_CONFIG (the registry login)' : undefined,
+    `finished: ${finished.length > 0 ? finished.join(', ') : 'none'}`,
+    unfinished.length > 0 ? `not finished: ${unfinished.join(', ')}` : undefined,
+  ]
+  const first = plans.map((p) => outcomes.get(p.name)).find((o) => o?.state === 'failed') as {error: unknown} | undefined
+  const error = InterruptedError.of(abortedBy(signal), {what, during: during || undefined, left: left.filter(Boolean).join('; ')}, {cause: first?.error})
+  return withPartialResult(error, done)
 }
 
 /**

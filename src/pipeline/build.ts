@@ -233,7 +233,8 @@ function interrupted(signal: AbortSignal): InterruptedError {
 function interruptedBuild(run: BuildRun, report: BuildReport, failure: StageError, deployStarted: boolean): StageError {
   const inner = interruptionOf(failure)
   const ns = report.namespace
-  const left: string[] = []
+  // The images stage's own account of what finished (in the registry) and that docker was stopped.
+  const left: string[] = failure.stage === 'images' && inner?.parts?.left ? [inner.parts.left] : []
   if (report.logs) left.push(`exported the logs into ${report.logs.dir}`)
   if (report.cleanup) left.push(report.cleanup.reason)
   else if (report.stages.some((s) => s.name === 'cleanup')) left.push(`cleanup failed: namespace ${ns} may be left; \`shopsys-ci cleanup\` deletes it`)

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../../base-command.js'
-import {type ImagesCommandResult, runImagesCommand} from '../../images/cli.js'
+import {IMAGES_EXIT_AT_ONCE_NOTICE, IMAGES_INTERRUPTION_NOTICE, type ImagesCommandResult, runImagesCommand} from '../../images/cli.js'
 
 export default class ImagesBuild extends CiCommand<typeof ImagesBuild> {
   static summary = 'Build the configured images (and push them with --push), skipping those already in the registry.'
@@ -22,9 +22,12 @@ Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAM
     parallel: Flags.integer({summary: 'Images built at once (default: build.parallel of the config, 2).', min: 1, max: 16}),
   }
 
+  protected interruptionNotice = IMAGES_INTERRUPTION_NOTICE
+  protected exitAtOnceNotice = IMAGES_EXIT_AT_ONCE_NOTICE
+
   async run(): Promise<ImagesCommandResult> {
     const {flags} = this
-    return runImagesCommand({loaded: this.loadConfig(), workspace: this.workspace, logger: this.logger}, (images, ctx) =>
+    return runImagesCommand({loaded: this.loadConfig(), workspace: this.workspace, logger: this.logger, signal: this.interruption}, (images, ctx) =>
       images.buildImages({...ctx, push: flags.push, forceBuild: flags['force-build'], parallel: flags.parallel}),
     )
   }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {CiCommand} from '../../base-command.js'
-import {type ImagesCommandResult, runImagesCommand} from '../../images/cli.js'
+import {IMAGES_EXIT_AT_ONCE_NOTICE, IMAGES_INTERRUPTION_NOTICE, type ImagesCommandResult, runImagesCommand} from '../../images/cli.js'
 
 export default class ImagesPush extends CiCommand<typeof ImagesPush> {
   static summary = 'Push the images an earlier `images build` left in the local Docker daemon, skipping those already in the registry.'
@@ -21,9 +21,12 @@ Every image that needs a push must exist in the local Docker daemon before anyth
     parallel: Flags.integer({summary: 'Images pushed at once (default: build.parallel of the config, 2).', min: 1, max: 16}),
   }
 
+  protected interruptionNotice = IMAGES_INTERRUPTION_NOTICE
+  protected exitAtOnceNotice = IMAGES_EXIT_AT_ONCE_NOTICE
+
   async run(): Promise<ImagesCommandResult> {
     const {flags} = this
-    return runImagesCommand({loaded: this.loadConfig(), workspace: this.workspace, logger: this.logger}, (images, ctx) =>
+    return runImagesCommand({loaded: this.loadConfig(), workspace: this.workspace, logger: this.logger, signal: this.interruption}, (images, ctx) =>
       images.pushImages({...ctx, force: flags.force, parallel: flags.parallel}),
     )
   }

@@ -2,9 +2,9 @@ import {rm} from 'node:fs/promises'
 
 import test from 'ava'
 
-import {ConfigError, ImageBuildError, partialResultOf, RegistryError} from '../../../src/errors.js'
+import {ConfigError, ImageBuildError, InterruptedError, partialResultOf, RegistryError} from '../../../src/errors.js'
 import {buildImages, formatImageResults, type ImagesContext, stripCredentials} from '../../../src/images/index.js'
-import type {ImageBuilder, ImagePlan} from '../../../src/images/types.js'
+import type {ImageBuilder, ImagePlan, ImageResult} from '../../../src/images/types.js'
 import {MemoryLogger} from '../../../src/util/log.js'
 import {DIGEST, FakePusher, FakeRegistry} from './_fakes.js'
 import {COMMIT, configWith, image, workspace} from './_helpers.js'
@@ -182,4 +182,36 @@ test('no images: nothing to do', async (t) => {
 test('stripCredentials keeps the source URL but not its secrets', (t) => {
   t.is(stripCredentials('https://user:tok@git.example/shop.git'), 'https://git.example/shop.git')
   t.is(stripCredentials('git@github.example:org/shop.git'), 'git@github.example:org/shop.git')
+})
+
+test('interrupted (the command\'s first signal): one InterruptedError (exit 130) saying what was running, what finished and what not; the finished images are its partial result', async (t) => {
+  const ws = await workspace(['php-fpm', 'elasticsearch'])
+  t.teardown(() => rm(ws, {recursive: true, force: true}))
+  const controller = new AbortController()
+  const {ctx, pusher} = context(ws, undefined, {signal: controller.signal})
+  ctx.services!.builder = {
+    describe: async () => 'a fake builder',
+    async build(plan, _labels, options) {
+      if (plan.name !== 'php-fpm') return
+      // php-fpm builds until it is stopped; the signal comes once elasticsearch is pushed.
+      const stopped = new Promise((_resolve, reject) => options.signal!.addEventListener('abort', () => reject(new ImageBuildError(`build of ${plan.reference} was stopped by SIGTERM`)), {once: true}))
+      while (pusher.pushed.length === 0) await new Promise((r) => setTimeout(r, 5))
+      controller.abort(new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'}))
+      await stopped
+    },
+  }
+  const error = await t.throwsAsync(buildImages(ctx), {instanceOf: InterruptedError})
+  t.is(error.exitCode, 130)
+  t.is(error.message, `images build: interrupted by SIGTERM while building php-fpm; finished: elasticsearch (built and pushed: 127.0.0.1:5000/ci/elasticsearch:ci-commit-${COMMIT}); not finished: php-fpm`)
+  t.deepEqual(partialResultOf<ImageResult[]>(error)?.map((r) => [r.name, r.status]), [['elasticsearch', 'built']])
+})
+
+test('already interrupted: nothing is asked or built', async (t) => {
+  const ws = await workspace(['php-fpm', 'elasticsearch'])
+  t.teardown(() => rm(ws, {recursive: true, force: true}))
+  const {ctx, registry, builder} = context(ws, undefined, {signal: AbortSignal.abort(new InterruptedError('interrupted by SIGINT', {signal: 'SIGINT'}))})
+  const error = await t.throwsAsync(buildImages(ctx), {instanceOf: InterruptedError})
+  t.is(error.message, 'images build: interrupted by SIGINT; finished: none; not finished: php-fpm, elasticsearch')
+  t.deepEqual(registry.asked, [])
+  t.deepEqual(builder.built, [])
 })

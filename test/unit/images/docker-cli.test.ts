@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import test from 'ava'
 
-import {ImageBuildError, RegistryError} from '../../../src/errors.js'
+import {ImageBuildError, InterruptedError, RegistryError} from '../../../src/errors.js'
 import {BuildxBuildStrategy, detectBuildStrategy, DockerCliImageBuilder, LegacyBuildStrategy} from '../../../src/images/builder.js'
 import {DockerCli, userPluginsDir} from '../../../src/images/docker-cli.js'
 import {planImages} from '../../../src/images/plan.js'
@@ -254,4 +254,30 @@ test('SIGTERM during a run removes the temporary DOCKER_CONFIG, then the process
   t.is(signal, 'SIGTERM')
   t.is(code, null)
   t.false(existsSync(configDir))
+})
+
+// Serial: it counts the process's signal listeners, which the other tests' instances add to.
+test.serial('the caller\'s signal (the command\'s first SIGINT/SIGTERM) stops docker and removes the temporary DOCKER_CONFIG at once; SIGINT/SIGTERM are left to the caller', async (t) => {
+  const fake = await fakeDocker({})
+  t.teardown(fake.cleanup)
+  const controller = new AbortController()
+  const count = () => ({SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM'), SIGHUP: process.listenerCount('SIGHUP'), exit: process.listenerCount('exit')})
+  const before = count()
+  const docker = new DockerCli({env: fake.env, tempRoot: fake.tempRoot, signal: controller.signal})
+  t.teardown(() => docker.dispose())
+  const configDir = docker.dockerConfig
+  // SIGHUP is nobody else's: still handled here; the exit handler is the safety net for a second signal's process.exit.
+  t.deepEqual(count(), {...before, SIGHUP: before.SIGHUP + 1, exit: before.exit + 1})
+  const running = docker.run(['sleep'])
+  for (let i = 0; i < 100 && !fake.calls().some((c) => c.args[0] === 'sleep'); i++) await new Promise((r) => setTimeout(r, 50))
+  const reason = new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'})
+  controller.abort(reason)
+  // Gone as the signal aborts, not once docker has ended.
+  t.false(existsSync(configDir))
+  t.is((await running).signal, 'SIGTERM', 'the docker child was stopped')
+  t.deepEqual(count(), before)
+  // No new docker command, and so no new DOCKER_CONFIG.
+  t.is(await t.throwsAsync(docker.run(['version'])), reason)
+  t.deepEqual(readdirSync(fake.tempRoot), [])
+  t.true(docker.usedDockerConfig)
 })

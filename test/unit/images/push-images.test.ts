@@ -2,7 +2,7 @@ import {rm} from 'node:fs/promises'
 
 import test from 'ava'
 
-import {ConfigError, ImageNotBuiltError, RegistryError, ToolError} from '../../../src/errors.js'
+import {ConfigError, ImageNotBuiltError, InterruptedError, RegistryError, ToolError} from '../../../src/errors.js'
 import {formatImageResults, pushImages, type PushImagesContext} from '../../../src/images/index.js'
 import type {LocalImageStore} from '../../../src/images/types.js'
 import {MemoryLogger} from '../../../src/util/log.js'
@@ -173,4 +173,27 @@ test('the tags are computed as images build computes them: a missing Dockerfile 
 
 test('no images: nothing to do', async (t) => {
   t.deepEqual(await pushImages(context('/nonexistent', []).ctx), [])
+})
+
+test('interrupted while pushing: one InterruptedError (exit 130) naming what was pushed and what not', async (t) => {
+  const c = context(await tempWorkspace(t), undefined, {parallel: 1})
+  const controller = new AbortController()
+  c.ctx.signal = controller.signal
+  const pushed: string[] = []
+  c.ctx.services!.pusher = {
+    async push(plan, options) {
+      if (plan.name === 'php-fpm') {
+        pushed.push(plan.name)
+        return {digest: DIGEST('e')}
+      }
+      // elasticsearch is being pushed when the signal comes.
+      const stopped = new Promise<never>((_resolve, reject) => options.signal!.addEventListener('abort', () => reject(new RegistryError('push stopped')), {once: true}))
+      controller.abort(new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'}))
+      return stopped
+    },
+  }
+  const error = await t.throwsAsync(pushImages(c.ctx), {instanceOf: InterruptedError})
+  t.is(error.exitCode, 130)
+  t.is(error.message, `images push: interrupted by SIGTERM while pushing elasticsearch; finished: php-fpm (pushed: ${ref('php-fpm')}); not finished: elasticsearch`)
+  t.deepEqual(pushed, ['php-fpm'])
 })

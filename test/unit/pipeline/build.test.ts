@@ -210,6 +210,28 @@ test('a build interrupted inside a stage reports the stage\'s own account, and w
   t.regex(result.error!.message, /^deploy: build of feature\/x: interrupted by SIGTERM while waiting for the rollout \(after 2s\); released the branch lock; exported the logs into \S+; namespace \S+ left as it is: delete it with `shopsys-ci cleanup`$/)
 })
 
+test('a build interrupted in the images stage says, from the stage, which images finished; the report lists them', async (t) => {
+  const run = await makeRun()
+  const controller = new AbortController()
+  run.signal = controller.signal
+  const calls: string[] = []
+  const stages = fakeStages(calls)
+  const done = {name: 'es', placeholder: 'es', repository: 'r/u/es', tag: 't', reference: 'r/u/es:t', status: 'built' as const, durationMs: 5}
+  stages.images = async (r) => {
+    controller.abort(new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'}))
+    const parts = {what: 'images build', during: 'building php', left: 'stopped its docker commands and deleted the temporary DOCKER_CONFIG (the registry login); finished: es (built and pushed: r/u/es:t); not finished: php'}
+    throw withPartialResult(InterruptedError.of(abortedBy(r.signal), parts), [done])
+  }
+  const result = await runBuild(run, stages)
+  t.deepEqual(calls, [])
+  t.is(result.report.exitCode, 130)
+  t.is(
+    result.error!.message,
+    'images: build of feature/x: interrupted by SIGTERM while images: building php; stopped its docker commands and deleted the temporary DOCKER_CONFIG (the registry login); finished: es (built and pushed: r/u/es:t); not finished: php; nothing was deployed',
+  )
+  t.deepEqual(result.report.images, [done])
+})
+
 test('the owner heartbeat runs from the deploy until before cleanup, also when a phase fails', async (t) => {
   const run = await makeRun()
   const calls: string[] = []
