@@ -3,7 +3,7 @@
  * no build needed) or, with `compiled`, of bin/run.js, with a controlled environment. Tests that use it are serial-safe: no shared state.
  */
 import {spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {cp, mkdtemp} from 'node:fs/promises'
 import {constants as osConstants, tmpdir} from 'node:os'
 import path from 'node:path'
@@ -75,6 +75,8 @@ export interface RunningCli {
   /** Resolves once `pattern` appears on stdout or stderr (rejects if the CLI exits first). */
   waitFor(pattern: RegExp): Promise<void>
   kill(signal: NodeJS.Signals): void
+  /** The CLI's process ID (its docker children have it as their parent). */
+  readonly pid: number
   /** The exit code (or 128 + n when a signal killed it, as a shell reports it). */
   exited: Promise<number>
 }
@@ -127,6 +129,23 @@ export function startCli(args: string[], options: Omit<CliOptions, 'input'> = {}
       })
     },
     kill: (signal) => child.kill(signal),
+    pid: child.pid!,
     exited,
   }
+}
+
+/** Every process now: its ID, its parent's and its command line (from /proc). */
+export function processes(): Array<{pid: number; ppid: number; cmdline: string}> {
+  const found: Array<{pid: number; ppid: number; cmdline: string}> = []
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    try {
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()
+      found.push({pid: Number(pid), ppid, cmdline})
+    } catch {
+      // The process is gone.
+    }
+  }
+  return found
 }

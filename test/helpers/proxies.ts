@@ -65,11 +65,17 @@ export async function resettingProxy(t: Teardown): Promise<{kubeconfig: string; 
 
 /**
  * `freeze()` makes every connection open at that moment go silent without closing (a load
- * balancer that dropped its state); later ones pass.
+ * balancer that dropped its state); later ones pass. `hold()` freezes those, and every later one
+ * too (accepted, never passed on): an API server that stopped answering altogether.
  */
-export async function freezingProxy(t: Teardown): Promise<{kubeconfig: string; freeze(): void}> {
+export async function freezingProxy(t: Teardown): Promise<{kubeconfig: string; freeze(): void; hold(): void}> {
   const open = new Set<() => void>()
+  let holding = false
   const kubeconfig = await proxy(t, (client, connect) => {
+    if (holding) {
+      client.pause()
+      return
+    }
     const upstream = connect()
     client.pipe(upstream).pipe(client)
     open.add(() => {
@@ -79,11 +85,16 @@ export async function freezingProxy(t: Teardown): Promise<{kubeconfig: string; f
       upstream.pause()
     })
   })
+  const freeze = () => {
+    for (const f of open) f()
+    open.clear()
+  }
   return {
     kubeconfig,
-    freeze: () => {
-      for (const f of open) f()
-      open.clear()
+    freeze,
+    hold: () => {
+      holding = true
+      freeze()
     },
   }
 }

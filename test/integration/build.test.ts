@@ -4,13 +4,16 @@
  * nodes, the checks phase exec'd, logs exported, and the namespace deleted.
  */
 import {spawn} from 'node:child_process'
-import {copyFile, readdir, readFile, writeFile} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {readdirSync} from 'node:fs'
+import {copyFile, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
 
-import {cleanEnv, copyExample, REPO_ROOT, runCli} from '../helpers/cli.js'
-import {kube, requireStackEnv, run, uniqueName, waitForNamespaceGone} from '../helpers/stack.js'
+import {cleanEnv, copyExample, processes, REPO_ROOT, runCli, startCli} from '../helpers/cli.js'
+import {kube, requireStackEnv, run, uniqueName, waitFor, waitForNamespaceGone} from '../helpers/stack.js'
 
 const stack = requireStackEnv()
 const {core} = kube()
@@ -145,4 +148,44 @@ test.serial('SIGTERM while waiting for the rollout: the build stops, exports the
   t.true((await readdir(path.join(ws, 'shopsys-ci/logs'))).length > 0)
   await waitForNamespaceGone(core, report.namespace, {timeoutMs: 5_000}).catch(() => undefined)
   t.false(await namespaceExists(report.namespace))
+})
+
+test.serial('SIGTERM in the images stage: docker stopped, the DOCKER_CONFIG deleted, nothing deployed, exit 130 with one line naming what finished', async (t) => {
+  const ws = await workspace()
+  const tmp = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-h17-tmp-'))
+  t.teardown(() => rm(tmp, {recursive: true, force: true}))
+  // A php-fpm step that runs until it is stopped; its shell's command line carries the marker.
+  // (The images keep the example's names: its templates use them; the tags are this run's.)
+  const [php, es, marker] = ['php-fpm', 'elasticsearch', `h17-marker-${randomBytes(4).toString('hex')}`]
+  const dockerfile = path.join(ws, 'docker/php-fpm/Dockerfile')
+  await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace('FROM base AS ci\n', `FROM base AS ci\nRUN ["/bin/sh", "-c", "echo slow-step; sleep 3600; echo never", "${marker}"]\n`))
+  const commitId = await commit(ws)
+  const branch = `it/${uniqueName('h17-images-sigterm')}`
+  const slowStepRuns = () => processes().some((p) => p.cmdline.includes(marker))
+  const cli = startCli(['build', '--cleanup'], {env: {...buildEnv(ws, branch), TMPDIR: tmp}})
+  await cli.waitFor(new RegExp(`^\\[${php}\\] slow-step$`, 'm'))
+  await cli.waitFor(new RegExp(`^\\[${es}\\] (pushed|reused) `, 'm'))
+  t.true(slowStepRuns())
+  const dockerConfigs = () => readdirSync(tmp).filter((n) => n.startsWith('shopsys-ci-docker-'))
+  t.is(dockerConfigs().length, 1, 'logged in: the temporary DOCKER_CONFIG exists')
+
+  cli.kill('SIGTERM')
+  t.is(await cli.exited, 130, cli.stderr.slice(-3000))
+  t.regex(cli.stderr, /^WARNING: SIGTERM received: stopping; logs and cleanup still run \(send it again to exit at once\)$/m)
+  t.regex(
+    cli.stderr,
+    new RegExp(
+      `^Error: images: build of ${branch}: interrupted by SIGTERM while images: building ${php}; stopped its docker commands and deleted the temporary DOCKER_CONFIG \\(the registry login\\); ` +
+        `finished: ${es} \\((built and pushed|reused): [^)]+\\); not finished: ${php}; nothing was deployed\n\\(exit 130, INTERRUPTED\\)$`,
+      'm',
+    ),
+  )
+  t.deepEqual(dockerConfigs(), [], 'the registry login is not left on disk')
+  const report = JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8'))
+  t.is(report.exitCode, 130)
+  t.deepEqual(report.images.map((i: {name: string}) => i.name), [es], 'the finished image is in the report')
+  t.false(await namespaceExists(report.namespace))
+  // The CLI waited for its docker children; the daemon stops the build when its client goes.
+  t.deepEqual(processes().filter((p) => /\bdocker\b/.test(p.cmdline) && p.cmdline.includes(commitId)), [])
+  await waitFor('the slow build step to be stopped in the daemon', () => !slowStepRuns())
 })

@@ -10,6 +10,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {readdir, readFile} from 'node:fs/promises'
+import net from 'node:net'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -132,4 +133,39 @@ export async function filesContaining(dir: string, needle: string): Promise<stri
   }
   if (existsSync(dir)) await walk(dir)
   return hits
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the stack's registry that passes everything, except that a
+ * connection goes silent, unanswered and never closed, at the first request bytes `stall` picks
+ * (e.g. one repository's `/blobs/uploads/`): a push that hangs, for as long as the test wants.
+ */
+export async function stallingRegistryProxy(t: {teardown(fn: () => void): void}, stall: (request: string) => boolean): Promise<{registry: string; stalled: Promise<void>}> {
+  const [host, port] = registry!.registry.split(':')
+  const sockets = new Set<net.Socket>()
+  let onStall!: () => void
+  const stalled = new Promise<void>((resolve) => (onStall = resolve))
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), host)
+    sockets.add(client).add(upstream)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+    upstream.pipe(client)
+    client.on('data', (chunk: Buffer) => {
+      if (stall(chunk.toString('latin1'))) {
+        upstream.unpipe(client)
+        client.pause()
+        upstream.pause()
+        onStall()
+      } else {
+        upstream.write(chunk)
+      }
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => {
+    server.close()
+    for (const socket of sockets) socket.destroy()
+  })
+  return {registry: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, stalled}
 }

@@ -13,6 +13,7 @@ import test from 'ava'
 import {microTime} from '../../src/kube/client.js'
 import {branchLockName} from '../../src/kube/constants.js'
 import {startCli} from '../helpers/cli.js'
+import {freezingProxy} from '../helpers/proxies.js'
 import {apiStatus} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, fixture, kube, misbehaving, namespaceExists, requireKubeconfig, SYSTEM_NAMESPACE, uniqueProject} from './kube-helpers.js'
 
@@ -44,11 +45,11 @@ phases:
   return {ws, podDir}
 }
 
-function cli(ws: string, branch: string, args: string[]) {
+function cli(ws: string, branch: string, args: string[], kubeconfig = process.env.KUBECONFIG) {
   return startCli(args, {
     compiled: true,
     env: {
-      KUBECONFIG: process.env.KUBECONFIG,
+      KUBECONFIG: kubeconfig,
       SHOPSYS_CI_SYSTEM_NAMESPACE: SYSTEM_NAMESPACE,
       WORKSPACE: ws,
       BRANCH_NAME: branch,
@@ -152,4 +153,24 @@ test('SIGTERM while cleanup waits for the namespace to go: exit 130, the lock re
   t.false(await lockExists(namespace))
   const ns = await k.core.readNamespace({name: namespace})
   t.truthy(ns.metadata?.deletionTimestamp, 'Terminating, as the cleanup had asked before the signal')
+})
+
+test('a second SIGTERM, once the first one\'s notice is out, exits deploy at once (130), releasing nothing: the branch lock stays until it expires', async (t) => {
+  const project = uniqueProject('h17')
+  cleanupProject(t, project)
+  const {ws} = workspace(project, misbehaving('unready'))
+  const proxy = await freezingProxy(t)
+  const deploy = cli(ws, 'feature/twice', ['deploy'], proxy.kubeconfig)
+  await deploy.waitFor(/waiting for 2 workload\(s\) in (\S+)/)
+  const namespace = /waiting for 2 workload\(s\) in (\S+)/.exec(deploy.stdout)![1]
+  // The API server stops answering: the first signal's release of the lock hangs, so its handling
+  // is still going when the second signal comes.
+  proxy.hold()
+  deploy.kill('SIGTERM')
+  await deploy.waitFor(/^WARNING: SIGTERM received: stopping; what this command holds is released first \(send it again to exit at once\)$/m)
+  deploy.kill('SIGTERM')
+  t.is(await deploy.exited, 130, deploy.stderr)
+  t.regex(deploy.stderr, /^WARNING: SIGTERM again: exiting at once \(exit 130\), releasing nothing \(a branch lock expires within 30 s\)$/m)
+  t.notRegex(deploy.stderr, /^Error: /m, 'at once: not after the first signal\'s account')
+  t.true(await lockExists(namespace), 'released nothing: the lock expires by itself')
 })
