@@ -7,7 +7,7 @@ export default class ImagesBuild extends CiCommand<typeof ImagesBuild> {
   static summary = 'Build the configured images (and push them with --push), skipping those already in the registry.'
   static description = `For every image of the config: compute its tag (commit, content or template policy), ask the registry over HTTP whether the tag exists (then the image is "reused": neither built nor pushed), otherwise build it with docker (BuildKit through buildx when present, else the legacy builder) and, with --push, push it with retries.
 
-Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAME>/<image> on Docker Hub (DOCKER_REGISTRY empty). Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end. The commit is GIT_COMMIT, else the workspace's git HEAD.`
+Repositories are <DOCKER_REGISTRY>/<DOCKER_USERNAME>/<image>, or <DOCKER_USERNAME>/<image> on Docker Hub (DOCKER_REGISTRY empty). Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end. On SIGINT/SIGTERM (a Jenkins abort) docker is stopped and that DOCKER_CONFIG deleted at once; the command exits 130 naming the images that finished. The commit is GIT_COMMIT, else the workspace's git HEAD.`
   static examples = [
     {
       description: 'Build and push every image of .ci/shopsys-ci.yaml to a private registry (DOCKER_USERNAME and DOCKER_PASSWORD bound by Jenkins withCredentials):',

@@ -7,7 +7,7 @@ export default class ImagesPush extends CiCommand<typeof ImagesPush> {
   static summary = 'Push the images an earlier `images build` left in the local Docker daemon, skipping those already in the registry.'
   static description = `For every image of the config: compute its reference exactly as images build does (same config, commit, registry and tag policy), ask the registry over HTTP whether the tag exists (then the image is "reused" and not pushed), otherwise push the local image with that reference, with retries. The pushed digest is reported per image.
 
-Every image that needs a push must exist in the local Docker daemon before anything is pushed; the missing ones are reported together (exit 2): run images build first, with the same GIT_COMMIT, DOCKER_REGISTRY and DOCKER_USERNAME. Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end.`
+Every image that needs a push must exist in the local Docker daemon before anything is pushed; the missing ones are reported together (exit 2): run images build first, with the same GIT_COMMIT, DOCKER_REGISTRY and DOCKER_USERNAME. Credentials come from DOCKER_USERNAME and DOCKER_PASSWORD; docker logs in with --password-stdin into a temporary DOCKER_CONFIG that is removed at the end. On SIGINT/SIGTERM (a Jenkins abort) docker is stopped and that DOCKER_CONFIG deleted at once; the command exits 130 naming the images that finished.`
   static examples = [
     {
       description: 'Push what `images build` (without --push) built, e.g. after testing the images locally (DOCKER_USERNAME and DOCKER_PASSWORD bound by Jenkins withCredentials; the same variables as for the build):',
