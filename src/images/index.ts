@@ -224,7 +224,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
       plans.map((p) => ({id: p.name, deps: p.dependsOn})),
       parallel,
       async (name) => {
-        const r = await processImage(name)
+        const r = await processImage(name).catch(forgetUnlessInterrupted(doing, name, ctx.signal))
         doing.delete(name)
         results.set(name, r)
         return r
@@ -258,26 +258,27 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
 
     // 1. What needs a push, and is it here? Asked for every image before anything is pushed, so a
     //    missing image never leaves the registry with half of a run's images.
+    const checkImage = async (name: string): Promise<{plan: ImagePlan; imageId?: string}> => {
+      const plan = byName.get(name)!
+      started.set(name, now())
+      if (!ctx.force) {
+        doing.set(name, 'asking the registry about')
+        const reused = await reusedFromRegistry(session, plan, started.get(name)!, 'pushed', ctx.signal)
+        if (reused) {
+          doing.delete(name)
+          results.set(name, reused)
+          return {plan}
+        }
+      }
+      doing.set(name, 'looking for the local image of')
+      const imageId = await localImages.imageId(plan.reference, ctx.signal)
+      doing.delete(name)
+      return {plan, imageId}
+    }
     const checked = await runGraph(
       plans.map((p) => ({id: p.name, deps: []})),
       parallel,
-      async (name): Promise<{plan: ImagePlan; imageId?: string}> => {
-        const plan = byName.get(name)!
-        started.set(name, now())
-        if (!ctx.force) {
-          doing.set(name, 'asking the registry about')
-          const reused = await reusedFromRegistry(session, plan, started.get(name)!, 'pushed', ctx.signal)
-          if (reused) {
-            doing.delete(name)
-            results.set(name, reused)
-            return {plan}
-          }
-        }
-        doing.set(name, 'looking for the local image of')
-        const imageId = await localImages.imageId(plan.reference, ctx.signal)
-        doing.delete(name)
-        return {plan, imageId}
-      },
+      (name) => checkImage(name).catch(forgetUnlessInterrupted(doing, name, ctx.signal)),
     )
     if (ctx.signal?.aborted) throw interruptedImages('images push', ctx.signal, plans, finished(), {doing, push: true, dockerConfig: docker.usedDockerConfig})
     for (const plan of plans) {
@@ -303,9 +304,9 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
         const o = checked.get(name) as {state: 'done'; value: {imageId?: string}}
         doing.set(name, 'pushing')
         // Once, before the first push; a refused login is exit 5 before anything went up.
-        await login()
+        await login().catch(forgetUnlessInterrupted(doing, name, ctx.signal))
         say(name, `pushing ${plan.reference} (local image ${o.value.imageId})`)
-        const {digest} = await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})
+        const {digest} = await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal}).catch(forgetUnlessInterrupted(doing, name, ctx.signal))
         say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
         const r = imageResult(plan, 'pushed', started.get(name)!, now, digest)
         doing.delete(name)
@@ -342,6 +343,17 @@ function notBuiltError(missing: readonly ImagePlan[], reused: readonly ImagePlan
       ],
     },
   )
+}
+
+/**
+ * Rethrows; an image that failed on its own (before any signal) was not what the run was doing when
+ * it was interrupted, so it leaves `doing`.
+ */
+function forgetUnlessInterrupted(doing: Map<string, string>, name: string, signal: AbortSignal | undefined): (error: unknown) => never {
+  return (error) => {
+    if (!signal?.aborted) doing.delete(name)
+    throw error
+  }
 }
 
 /**

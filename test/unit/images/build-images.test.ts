@@ -215,3 +215,28 @@ test('already interrupted: nothing is asked or built', async (t) => {
   t.deepEqual(registry.asked, [])
   t.deepEqual(builder.built, [])
 })
+
+test('interrupted after another image failed on its own: the line names only what was still running', async (t) => {
+  const ws = await workspace(['php-fpm', 'elasticsearch'])
+  t.teardown(() => rm(ws, {recursive: true, force: true}))
+  const controller = new AbortController()
+  const {ctx} = context(ws, undefined, {signal: controller.signal})
+  let esFailed = false
+  ctx.services!.builder = {
+    describe: async () => 'a fake builder',
+    async build(plan, _labels, options) {
+      if (plan.name === 'elasticsearch') {
+        esFailed = true
+        throw new ImageBuildError(`build of ${plan.reference} failed (docker exited with 1)`)
+      }
+      const stopped = new Promise((_resolve, reject) => options.signal!.addEventListener('abort', () => reject(new ImageBuildError('stopped')), {once: true}))
+      // The signal comes a little after elasticsearch failed (a timer later: its failure has been handled).
+      do await new Promise((r) => setTimeout(r, 5))
+      while (!esFailed)
+      controller.abort(new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'}))
+      await stopped
+    },
+  }
+  const error = await t.throwsAsync(buildImages(ctx), {instanceOf: InterruptedError})
+  t.is(error.message, 'images build: interrupted by SIGTERM while building php-fpm; finished: none; not finished: php-fpm, elasticsearch')
+})
