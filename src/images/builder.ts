@@ -38,7 +38,12 @@ function commonArgs(plan: ImagePlan, labels: Record<string, string>, settings: B
 export class LegacyBuildStrategy implements BuildStrategy {
   readonly name = 'legacy'
 
-  constructor(private readonly settings: BuildSettings = {}) {}
+  /** `chosen`: DOCKER_BUILDKIT=0 asked for it, rather than no buildx being found. */
+  constructor(private readonly settings: BuildSettings & {chosen?: boolean} = {}) {}
+
+  get reason(): string {
+    return this.settings.chosen ? 'DOCKER_BUILDKIT=0' : 'no docker buildx found'
+  }
 
   args(plan: ImagePlan, labels: Record<string, string>): string[] {
     // --force-rm: without it, the container of a failed step stays behind (stopped, with its file
@@ -78,6 +83,8 @@ export class BuildxBuildStrategy implements BuildStrategy {
 }
 
 export async function detectBuildStrategy(docker: DockerCli, options: BuildxOptions = {}): Promise<BuildStrategy> {
+  // DOCKER_BUILDKIT=0 chooses the legacy builder for `docker build`; `docker buildx build` would ignore it.
+  if (docker.buildkitDisabled) return new LegacyBuildStrategy({network: options.network, chosen: true})
   return (await docker.hasBuildx()) ? new BuildxBuildStrategy(options) : new LegacyBuildStrategy({network: options.network})
 }
 
@@ -99,7 +106,7 @@ export class DockerCliImageBuilder implements ImageBuilder {
 
   async describe(): Promise<string> {
     const strategy = await this.getStrategy()
-    return strategy.name === 'buildx' ? 'BuildKit (docker buildx)' : 'the legacy builder (no docker buildx found)'
+    return strategy instanceof LegacyBuildStrategy ? `the legacy builder (${strategy.reason})` : 'BuildKit (docker buildx)'
   }
 
   async build(plan: ImagePlan, labels: Record<string, string>, options: StepOptions): Promise<void> {

@@ -158,6 +158,11 @@ export class DockerCli implements LocalImageStore {
   }
 
   /** Whether `docker buildx` is available (asked once, by its exit code). */
+  /** `DOCKER_BUILDKIT=0` in the environment: the user asks for the legacy builder, as `docker build` honours it. */
+  get buildkitDisabled(): boolean {
+    return this.baseEnv.DOCKER_BUILDKIT === '0'
+  }
+
   hasBuildx(): Promise<boolean> {
     this.buildx ??= this.run(['buildx', 'version']).then(
       (r) => r.exitCode === 0,

@@ -38,6 +38,13 @@ async function homeWithBuildx(): Promise<string> {
   return home
 }
 
+/** A user's environment with buildx installed per user, and no DOCKER_BUILDKIT=0 (test/stack/env sets it). */
+function buildkitEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  const env = userEnv({HOME: home, GIT_COMMIT: newCommit()})
+  delete env.DOCKER_BUILDKIT
+  return {...env, ...extra}
+}
+
 async function appWithNetwork(network?: string) {
   const app = await prepareApp()
   if (network) await appendFile(path.join(app.dir, '.ci/shopsys-ci.yaml'), `build:\n  network: ${network}\n`)
@@ -50,7 +57,7 @@ stackTest('BuildKit through a per-user buildx: both images built, pushed with th
   t.teardown(() => Promise.all([app.cleanup(), rm(home, {recursive: true, force: true})]))
   // New content for the ci stage, so BuildKit runs its RUN step rather than take it from its cache.
   await writeFile(path.join(app.dir, 'php-fpm/app/src/nonce.txt'), randomBytes(8).toString('hex'))
-  const env = userEnv({HOME: home, GIT_COMMIT: newCommit()})
+  const env = buildkitEnv(home)
 
   const first = await cli(['images', 'build', '--push', '--json', '--workspace', app.dir], env)
   t.is(first.code, 0, first.stderr)
@@ -76,11 +83,21 @@ stackTest('BuildKit through a per-user buildx: both images built, pushed with th
   t.deepEqual(json<Report>(second).images.map((i) => [i.name, i.status, i.digest]), cold.images.map((i) => [i.name, 'reused', i.digest]))
 })
 
+stackTest('DOCKER_BUILDKIT=0 keeps the legacy builder where buildx is installed, as docker build does', async (t) => {
+  const app = await appWithNetwork('none')
+  const home = await homeWithBuildx()
+  t.teardown(() => Promise.all([app.cleanup(), rm(home, {recursive: true, force: true})]))
+  const result = await cli(['images', 'build', '--json', '--workspace', app.dir], buildkitEnv(home, {DOCKER_BUILDKIT: '0'}))
+  t.is(result.code, 0, result.stderr)
+  t.regex(result.stderr, /building with the legacy builder \(DOCKER_BUILDKIT=0\)/)
+  t.regex(result.stderr, /^\[php-fpm\] Step 1\/\d+ : FROM scratch/m)
+})
+
 stackTest('BuildKit on a daemon without a bridge and no build.network: exit 4, BuildKit\'s error and what to set', async (t) => {
   const app = await appWithNetwork()
   const home = await homeWithBuildx()
   t.teardown(() => Promise.all([app.cleanup(), rm(home, {recursive: true, force: true})]))
-  const result = await cli(['images', 'build', '--workspace', app.dir], userEnv({HOME: home, GIT_COMMIT: newCommit()}))
+  const result = await cli(['images', 'build', '--workspace', app.dir], buildkitEnv(home))
   t.is(result.code, 4, result.stderr)
   t.regex(result.stdout, /building with BuildKit/)
   t.regex(result.stderr, /network bridge not found/)
@@ -94,7 +111,7 @@ stackTest('a failing RUN step under BuildKit: exit 4, the image named with its s
   const marker = `broken-step-${randomBytes(6).toString('hex')}`
   const dockerfile = path.join(app.dir, 'php-fpm/Dockerfile')
   await writeFile(dockerfile, (await readFile(dockerfile, 'utf8')).replace('FROM base AS ci\n', `FROM base AS ci\nRUN ["/bin/sh", "-c", "echo ${marker} >&2; exit 3"]\n`))
-  const result = await cli(['images', 'build', '--push', '--workspace', app.dir], userEnv({HOME: home, GIT_COMMIT: newCommit()}))
+  const result = await cli(['images', 'build', '--push', '--workspace', app.dir], buildkitEnv(home))
   t.is(result.code, 4, result.stderr)
   t.regex(result.stderr, /Error: image "php-fpm" failed: build of \S+\/php-fpm:ci-commit-[0-9a-f]{40} failed \(docker exited with \d+\)\n/)
   // The lines quoted under the error carry the step's own output and BuildKit's verdict on it.

@@ -50,6 +50,8 @@ export function userEnv(extra: Record<string, string> = {}): Record<string, stri
     if (v !== undefined && !/^(DOCKER_|GIT_|SHOPSYS_CI_TEST_REGISTRY_PASSWORD|FIXTURE_)/.test(k)) env[k] = v
   }
   if (process.env.DOCKER_HOST) env.DOCKER_HOST = process.env.DOCKER_HOST
+  // The stack's choice of builder (test/stack/env): the legacy one, unless a test asks for BuildKit.
+  if (process.env.DOCKER_BUILDKIT) env.DOCKER_BUILDKIT = process.env.DOCKER_BUILDKIT
   return {
     ...env,
     DOCKER_REGISTRY: registry!.registry,

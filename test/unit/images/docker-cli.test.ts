@@ -68,6 +68,17 @@ test('BuildKit through buildx when present, with inline cache', async (t) => {
   t.is(call.env.DOCKER_BUILDKIT, '1')
 })
 
+test('DOCKER_BUILDKIT=0 chooses the legacy builder even where buildx exists, as for docker build', async (t) => {
+  const fake = await fakeDocker({buildx: true})
+  t.teardown(fake.cleanup)
+  const docker = new DockerCli({env: {...fake.env, DOCKER_BUILDKIT: '0'}, tempRoot: fake.tempRoot})
+  t.teardown(() => docker.dispose())
+  const builder = new DockerCliImageBuilder(docker)
+  t.is(await builder.describe(), 'the legacy builder (DOCKER_BUILDKIT=0)')
+  await builder.build(plan(), LABELS, {onLine: () => {}})
+  t.deepEqual(fake.calls().map((c) => c.args.slice(0, 2).join(' ')), ['build --force-rm'], 'buildx not even asked')
+})
+
 test('build.network goes to both builders as --network, before the context', (t) => {
   const legacy = new LegacyBuildStrategy({network: 'host'}).args(plan(), {})
   const buildkit = new BuildxBuildStrategy({network: 'none'}).args(plan(), {})
