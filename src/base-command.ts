@@ -6,9 +6,11 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import createDebug from 'debug'
 
+import {secretValues} from './config/environment.js'
 import {type LoadedConfig, loadConfig} from './config/load.js'
 import {abortedBy, CiError, ExitCode, InterruptedError, interruptionOf} from './errors.js'
 import {type Logger, StreamLogger} from './util/log.js'
+import {type Redact, redactDeep, redactor} from './util/redact.js'
 
 const debug = createDebug('shopsys-ci:command')
 
@@ -34,6 +36,8 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected args!: Interfaces.InferredArgs<T['args']>
   protected logger!: Logger
+  /** Every secret variable's value (DOCKER_PASSWORD, …) becomes `***` in whatever the command prints. */
+  protected readonly redact: Redact = redactor(secretValues(process.env))
   /** What the first SIGINT/SIGTERM's notice says happens next (build: logs and cleanup still run). */
   protected interruptionNotice = 'stopping; what this command holds is released first'
   /** What the second signal's notice says is left as it is (the first signal released the rest). */
@@ -55,6 +59,7 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
     this.logger = new StreamLogger({
       out: this.jsonEnabled() ? process.stderr : process.stdout,
       verbose: this.flags.verbose || Boolean(process.env.DEBUG?.includes('shopsys-ci')),
+      redact: this.redact,
     })
   }
 
@@ -120,11 +125,17 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
   /** `--json` errors carry the message too (an Error's own properties do not serialize it). */
   protected toErrorJson(error: unknown): unknown {
     const e = error as Errors.CLIError & {exitCode?: number; code?: string}
-    return {error: {message: e.message, code: e.code, exitCode: e.oclif?.exit ?? e.exitCode, suggestions: e.suggestions}}
+    return {error: {message: this.redact(e.message), code: e.code, exitCode: e.oclif?.exit ?? e.exitCode, suggestions: e.suggestions?.map(this.redact)}}
+  }
+
+  protected toSuccessJson(result: unknown): unknown {
+    return redactDeep(result, this.redact)
   }
 
   protected async catch(error: Error & {exitCode?: number}): Promise<unknown> {
-    debug('%O', error)
+    // The stack and its causes, not the whole object: a client's error can carry its request, and so
+    // the kubeconfig's bearer token, in its properties.
+    debug('%s', this.redact(stackTrace(error)))
     const interrupted = this.interrupter?.controller.signal
     if (interrupted?.aborted && !interruptionOf(error)) {
       // Whatever failed once the signal came (an aborted request, a wait cut short) failed because of it.
@@ -132,15 +143,15 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
     }
     let cliError: Errors.CLIError
     if (error instanceof CiError) {
-      if (error.details && !this.jsonEnabled()) process.stderr.write(`${error.details.trimEnd()}\n`)
-      cliError = new Errors.CLIError(error.message, {exit: error.exitCode, code: error.code, suggestions: error.suggestions})
+      if (error.details && !this.jsonEnabled()) process.stderr.write(this.redact(`${error.details.trimEnd()}\n`))
+      cliError = new Errors.CLIError(this.redact(error.message), {exit: error.exitCode, code: error.code, suggestions: error.suggestions?.map(this.redact)})
     } else if (error instanceof Errors.CLIError || (error as {oclif?: unknown}).oclif) {
       // oclif's own errors (unknown flag, missing argument): already usage errors with exit 2. oclif's
       // catch takes the process's exit code from `exitCode`, which they lack: with --json it was 1.
       const oclifExit = (error as {oclif?: {exit?: number}}).oclif?.exit
       return super.catch(Object.assign(error, {exitCode: error.exitCode ?? oclifExit}))
     } else {
-      cliError = new Errors.CLIError(`unexpected error: ${error.message}`, {
+      cliError = new Errors.CLIError(this.redact(`unexpected error: ${error.message}`), {
         exit: ExitCode.unexpected,
         code: 'UNEXPECTED',
         suggestions: ['run again with DEBUG=shopsys-ci* to see the stack trace, and report it'],
@@ -162,4 +173,15 @@ export function formatError(message: string, code: string | undefined, exit: num
   if (suggestions.length > 0) lines.push('Try:', ...suggestions.map((s) => `  - ${s}`))
   lines.push(`(exit ${exit}${code ? `, ${code}` : ''})`)
   return `${lines.join('\n')}\n`
+}
+
+/** Pure: the error's stack and those of its causes (`caused by: …`), for DEBUG output. */
+export function stackTrace(error: unknown): string {
+  const lines: string[] = []
+  let current: unknown = error
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    lines.push(`${depth === 0 ? '' : 'caused by: '}${current instanceof Error ? (current.stack ?? current.message) : String(current)}`)
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return lines.join('\n')
 }

@@ -7,6 +7,7 @@ import path from 'node:path'
 
 import type {Env} from '../config/load.js'
 import {secretValues} from '../config/environment.js'
+import {redactDeep, redactor} from '../util/redact.js'
 import {reportDir} from '../conventions.js'
 import {writeFileAtomic} from '../util/fs.js'
 import type {BuildReport} from './build.js'
@@ -37,9 +38,7 @@ export function newReport(known: Partial<Pick<BuildReport, 'project' | 'branch' 
 /** Pure: the report with every secret variable's value replaced by `***` wherever it occurs, as in docker's output. */
 export function redactReport(report: BuildReport, env: Env): BuildReport {
   const secrets = secretValues(env)
-  if (secrets.length === 0) return report
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
-  return JSON.parse(JSON.stringify(report, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value))) as BuildReport
+  return secrets.length === 0 ? report : redactDeep(report, redactor(secrets))
 }
 
 /**

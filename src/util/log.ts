@@ -3,6 +3,7 @@
  * or colours unless stdout is a TTY. With --json, human output goes to stderr so stdout holds only JSON.
  */
 import {formatDuration} from './duration.js'
+import type {Redact} from './redact.js'
 
 export interface Logger {
   info(message: string): void
@@ -20,6 +21,8 @@ export interface StreamLoggerOptions {
   err?: NodeJS.WritableStream
   verbose?: boolean
   now?: () => number
+  /** Applied to every line before it is written (base-command: the secret variables' values). */
+  redact?: Redact
 }
 
 export class StreamLogger implements Logger {
@@ -29,8 +32,9 @@ export class StreamLogger implements Logger {
   private readonly now: () => number
 
   constructor(options: StreamLoggerOptions = {}) {
-    this.out = options.out ?? process.stdout
-    this.err = options.err ?? process.stderr
+    const redact = options.redact
+    this.out = redacting(options.out ?? process.stdout, redact)
+    this.err = redacting(options.err ?? process.stderr, redact)
     this.verbose = options.verbose ?? false
     this.now = options.now ?? (() => performance.now())
   }
@@ -82,4 +86,10 @@ export class MemoryLogger implements Logger {
     this.lines.push(`==> ${name}`)
     return fn()
   }
+}
+
+/** `stream` whose `write` of text goes through `redact` first (the stream itself when there is nothing to redact). */
+function redacting(stream: NodeJS.WritableStream, redact?: Redact): NodeJS.WritableStream {
+  if (!redact) return stream
+  return {write: (chunk: string) => stream.write(redact(chunk))} as unknown as NodeJS.WritableStream
 }
