@@ -17,6 +17,7 @@ import path from 'node:path'
 
 import {RegistryError, ToolError} from '../errors.js'
 import {run, type RunResult, tail} from '../util/process.js'
+import {type Redact, redactor} from '../util/redact.js'
 import {classifyDockerFailure, DEFAULT_RETRY, dockerTlsSuggestions, type RetryPolicy, TransientError, withRetry} from './retry.js'
 import type {LocalImageStore} from './types.js'
 
@@ -60,7 +61,7 @@ export function userPluginsDir(env: Readonly<Record<string, string | undefined>>
 export class DockerCli implements LocalImageStore {
   readonly binary: string
   private readonly baseEnv: Record<string, string>
-  private readonly secrets: string[]
+  readonly redact: Redact
   private readonly tempRoot: string
   private readonly userPlugins: string
   private readonly signal?: AbortSignal
@@ -82,7 +83,7 @@ export class DockerCli implements LocalImageStore {
     this.baseEnv = Object.fromEntries(
       Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined && !WITHHELD.includes(e[0])),
     )
-    this.secrets = (options.secrets ?? []).filter((s) => s.length > 0)
+    this.redact = redactor(options.secrets ?? [])
     this.tempRoot = options.tempRoot ?? tmpdir()
     this.userPlugins = userPluginsDir(options.env)
     this.signal = options.signal
@@ -114,12 +115,6 @@ export class DockerCli implements LocalImageStore {
   /** Whether a temporary DOCKER_CONFIG was made in this run (docker was called): what an interruption reports. */
   get usedDockerConfig(): boolean {
     return this.configCreated
-  }
-
-  redact(text: string): string {
-    let out = text
-    for (const secret of this.secrets) out = out.split(secret).join('***')
-    return out
   }
 
   async run(args: readonly string[], options: DockerRunOptions = {}): Promise<RunResult> {
