@@ -40,7 +40,7 @@ deploy:
   keep: false                      # keep the environment for review after the build
   ttl: 24h                         # how long a kept environment lives
   # imagePullSecret: true          # private registry: a pull secret in every branch's namespace
-  # namespaceLabels:               # e.g. a Pod Security level for the branch's namespace
+  # namespaceLabels:               # a Pod Security level for the branch's namespace (cluster/ requires one)
   #   pod-security.kubernetes.io/enforce: baseline
 
 capacity:

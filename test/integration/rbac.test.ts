@@ -178,6 +178,8 @@ function writeWorkspace(manifests: string): void {
   writeFileSync(path.join(ws, '.ci/shopsys-ci.yaml'), `project: ${PROJECT}
 deploy:
   timeout: 90s
+  # cluster/'s policy makes every namespace of the account enforce Pod Security (podSecurity: baseline).
+  namespaceLabels: {pod-security.kubernetes.io/enforce: baseline}
   ttl: 12h
   imagePullSecret: true
   resourceQuota: {pods: "20"}
@@ -382,6 +384,44 @@ test('as the CI account: writes outside managed namespaces are refused by the po
   t.is(foreign.metadata?.labels?.['app.kubernetes.io/managed-by'], undefined)
   t.is(foreign.metadata?.deletionTimestamp, undefined)
   t.is((await k.core.listNamespacedConfigMap({namespace: 'default', fieldSelector: `metadata.name=h19-${ID}`})).items.length, 0)
+})
+
+test('as the CI account: every namespace it makes enforces Pod Security, so a privileged pod is refused by Kubernetes', async (t) => {
+  const account = asAccount()
+  const managed = {'app.kubernetes.io/managed-by': 'shopsys-ci'}
+  const create = (name: string, labels: Record<string, string>) => account.core.createNamespace({dryRun: 'All', body: {metadata: {name, labels}}})
+
+  const none = await refusal(t, create(`h19-rbac-psa-${ID}`, managed))
+  t.regex(none, guard(`CREATE of namespace "h19-rbac-psa-${ID}" refused: it must be labelled pod-security.kubernetes.io/enforce=baseline \\(or stricter\\)`))
+  const privileged = await refusal(t, create(`h19-rbac-psa-${ID}`, {...managed, 'pod-security.kubernetes.io/enforce': 'privileged'}))
+  t.regex(privileged, guard('CREATE of namespace .* refused: it must be labelled pod-security.kubernetes.io/enforce=baseline'))
+  // Stricter than required is fine.
+  await t.notThrowsAsync(create(`h19-rbac-psa-${ID}`, {...managed, 'pod-security.kubernetes.io/enforce': 'restricted'}))
+
+  // The tool's own deploy, with the level in the app's config (writeWorkspace): a privileged container
+  // never becomes a pod; the rollout fails fast with Kubernetes' reason.
+  writeWorkspace(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: root-on-the-node
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: root-on-the-node}}
+  template:
+    metadata: {labels: {app: root-on-the-node}}
+    spec:
+      containers:
+      - name: app
+        image: 127.0.0.1:5000/shopsys-ci-test/php-fpm:1
+        securityContext: {privileged: true}
+`)
+  const env = {BRANCH_NAME: 'feature/privileged'}
+  const deploy = await cli(['deploy'], env)
+  t.is(deploy.exitCode, 6, deploy.stderr)
+  t.regex(deploy.stdout + deploy.stderr, /violates PodSecurity "baseline:latest": privileged/)
+  const namespace = JSON.parse((await cli(['names', '--json'], env)).stdout).namespace as string
+  t.is((await admin().core.readNamespace({name: namespace})).metadata?.labels?.['pod-security.kubernetes.io/enforce'], 'baseline')
+  t.is((await cli(['cleanup'], env)).exitCode, 0)
 })
 
 /** POST …/pods/<pod>/exec as the CI account, without a WebSocket upgrade: authorization and admission answer first. */
