@@ -3,7 +3,7 @@
  * every kube command of the CLI, and its admission policy refuses what lies outside the branches'
  * namespaces, whatever the tool (or someone holding its token) asks for.
  *
- * The manifests are applied with `kubectl apply -k` from a copy of cluster/ whose three settings
+ * The manifests are applied with `kubectl apply -k` from a copy of cluster/ whose naming settings
  * are changed the way docs/cluster.md tells an admin to (plus a nameSuffix on the cluster-scoped
  * objects), so that parallel runs never share a ServiceAccount, policy or system namespace. The
  * token comes from the TokenRequest API and only ever sits in memory and in a 0600 kubeconfig in a
@@ -88,7 +88,7 @@ test.before(async () => {
   state.dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-rbac-'))
   chmodSync(state.dir, 0o700)
 
-  // The admin's step: cluster/ with its three settings changed, applied with kubectl apply -k.
+  // The admin's step: cluster/ with its three names changed (podSecurity stays baseline), applied with kubectl apply -k.
   const overlay = path.join(state.dir, 'cluster')
   cpSync(path.join(REPO_ROOT, 'cluster'), overlay, {recursive: true})
   const file = path.join(overlay, 'kustomization.yaml')
