@@ -24,7 +24,7 @@ import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGES
 import type {HeldLease} from './lease.js'
 import {acquireBranchLock} from './locks.js'
 import {applyOrder, describeObject, type ManifestObject, planApply, readManifests} from './manifests.js'
-import {environmentLabels, isTerminating, namespaceMetadata, podSecurityLabels, readEnvironment} from './metadata.js'
+import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
 import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
@@ -176,11 +176,9 @@ export class ServerSideApplyDeployer implements Deployer {
         // Create, never apply, a namespace we did not see: if someone else created one with this
         // name meanwhile, the create fails and the ownership check runs on theirs.
         try {
-          // Labels only: ours make it ours at once, the Pod Security level guards it from the start.
-          // Everything else comes with the apply below, so that server-side apply owns it alone and
-          // takes it away when a later deploy drops it (a dropped Pod Security level stays: the safe side).
-          const labels = {...podSecurityLabels(config.deploy.namespaceLabels), ...meta.labels}
-          await kube.core.createNamespace({body: {metadata: {name: ns, labels}}, fieldManager: FIELD_MANAGER})
+          // Labels only: they make it ours at once. Everything else comes with the apply below, so
+          // that server-side apply owns it alone and takes it away when a later deploy drops it.
+          await kube.core.createNamespace({body: {metadata: {name: ns, labels: meta.labels}}, fieldManager: FIELD_MANAGER})
           progress.deletedFresh = false
         } catch (error) {
           if (!isConflict(error)) throw new DeployError(`cannot create namespace ${ns}: ${apiMessage(error)}`, {cause: error})

@@ -61,15 +61,6 @@ export function environmentLabels(identity: Pick<EnvironmentIdentity, 'project' 
 }
 
 /** Label selector of every environment of a project. */
-/**
- * Pure: the Pod Security Admission labels (`pod-security.kubernetes.io/*`) among the config's
- * namespace labels. The namespace is created with them, not only given them by the apply after: it
- * never exists without its level, and cluster/'s admission policy refuses a namespace without it.
- */
-export function podSecurityLabels(labels: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith('pod-security.kubernetes.io/')))
-}
-
 export function projectSelector(project: string): string {
   return `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE},${PROJECT_LABEL}=${project}`
 }

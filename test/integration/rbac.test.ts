@@ -386,17 +386,20 @@ test('as the CI account: writes outside managed namespaces are refused by the po
   t.is((await k.core.listNamespacedConfigMap({namespace: 'default', fieldSelector: `metadata.name=h19-${ID}`})).items.length, 0)
 })
 
-test('as the CI account: every namespace it makes enforces Pod Security, so a privileged pod is refused by Kubernetes', async (t) => {
+test('as the CI account: nothing is written in a namespace without Pod Security, so a privileged pod is refused by Kubernetes', async (t) => {
+  const k = admin()
   const account = asAccount()
-  const managed = {'app.kubernetes.io/managed-by': 'shopsys-ci'}
-  const create = (name: string, labels: Record<string, string>) => account.core.createNamespace({dryRun: 'All', body: {metadata: {name, labels}}})
-
-  const none = await refusal(t, create(`h19-rbac-psa-${ID}`, managed))
-  t.regex(none, guard(`CREATE of namespace "h19-rbac-psa-${ID}" refused: it must be labelled pod-security.kubernetes.io/enforce=baseline \\(or stricter\\)`))
-  const privileged = await refusal(t, create(`h19-rbac-psa-${ID}`, {...managed, 'pod-security.kubernetes.io/enforce': 'privileged'}))
-  t.regex(privileged, guard('CREATE of namespace .* refused: it must be labelled pod-security.kubernetes.io/enforce=baseline'))
+  // A managed namespace without a Pod Security level (as one deployed before cluster/ was applied).
+  const bare = `h19-rbac-psa-${ID}`
+  await k.core.createNamespace({body: {metadata: {name: bare, labels: {'app.kubernetes.io/managed-by': 'shopsys-ci'}}}})
+  t.teardown(() => deleteNamespace(k.core, bare))
+  const write = await refusal(t, account.core.createNamespacedConfigMap({namespace: bare, body: {metadata: {name: 'x'}}}))
+  t.regex(write, guard(`CREATE of configmaps in namespace "${bare}" refused: the namespace does not enforce Pod Security baseline`))
+  const relabel = await refusal(t, account.core.patchNamespace({name: bare, body: [{op: 'add', path: '/metadata/labels/pod-security.kubernetes.io~1enforce', value: 'privileged'}]}))
+  t.regex(relabel, guard(`UPDATE of namespace "${bare}" refused: it must be labelled pod-security.kubernetes.io/enforce=baseline \\(or stricter\\)`))
   // Stricter than required is fine.
-  await t.notThrowsAsync(create(`h19-rbac-psa-${ID}`, {...managed, 'pod-security.kubernetes.io/enforce': 'restricted'}))
+  await t.notThrowsAsync(account.core.patchNamespace({name: bare, body: [{op: 'add', path: '/metadata/labels/pod-security.kubernetes.io~1enforce', value: 'restricted'}]}))
+  await t.notThrowsAsync(account.core.createNamespacedConfigMap({namespace: bare, body: {metadata: {name: 'x'}}}))
 
   // The tool's own deploy, with the level in the app's config (writeWorkspace): a privileged container
   // never becomes a pod; the rollout fails fast with Kubernetes' reason.

@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {namespaceMetadata, podSecurityLabels, projectSelector, readEnvironment} from '../../../src/kube/metadata.js'
+import {namespaceMetadata, projectSelector, readEnvironment} from '../../../src/kube/metadata.js'
 import type {EnvironmentIdentity} from '../../../src/kube/types.js'
 
 const identity: EnvironmentIdentity = {
@@ -76,12 +76,4 @@ test('readEnvironment survives a hand-edited urls annotation and sees Terminatin
 
 test('project selector', (t) => {
   t.is(projectSelector('shop'), 'app.kubernetes.io/managed-by=shopsys-ci,shopsys-ci/project=shop')
-})
-
-test('the namespace is created with the config\'s Pod Security labels only (the rest comes with the apply)', (t) => {
-  t.deepEqual(podSecurityLabels({'pod-security.kubernetes.io/enforce': 'baseline', 'pod-security.kubernetes.io/warn': 'restricted', team: 'shop', 'example.com/pod-security.kubernetes.io': 'x'}), {
-    'pod-security.kubernetes.io/enforce': 'baseline',
-    'pod-security.kubernetes.io/warn': 'restricted',
-  })
-  t.deepEqual(podSecurityLabels({}), {})
 })
