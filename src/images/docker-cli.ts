@@ -152,12 +152,12 @@ export class DockerCli implements LocalImageStore {
     return address
   }
 
-  /** Whether `docker buildx` is available (asked once, by its exit code). */
   /** `DOCKER_BUILDKIT=0` in the environment: the user asks for the legacy builder, as `docker build` honours it. */
   get buildkitDisabled(): boolean {
     return this.baseEnv.DOCKER_BUILDKIT === '0'
   }
 
+  /** Whether `docker buildx` is available (asked once, by its exit code). */
   hasBuildx(): Promise<boolean> {
     this.buildx ??= this.run(['buildx', 'version']).then(
       (r) => r.exitCode === 0,
