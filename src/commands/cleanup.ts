@@ -7,7 +7,7 @@ import type {CleanupResult} from '../kube/types.js'
 
 export default class Cleanup extends CiCommand<typeof Cleanup> {
   static summary = 'Delete the branch\'s environment (its namespace) and wait until it is gone.'
-  static description = `Only ever deletes a namespace labelled app.kubernetes.io/managed-by=shopsys-ci and shopsys-ci/project=<project>; never default, kube-* or an unlabelled namespace, whatever the branch or --namespace (exit 8). A namespace that does not exist is a success.
+  static description = `Only ever deletes a namespace labelled app.kubernetes.io/managed-by=shopsys-ci and shopsys-ci/project=<project>; never default or kube-* (refused by name, exit 2), nor an unlabelled namespace or another project's (exit 8), whatever the branch or --namespace. A namespace that does not exist is a success.
 
 Leaves the environment alone (exit 0, with the reason) when it is kept for review (deploy --keep) or when a later build of the same branch has deployed it since (its owner annotation names another build); --force deletes it anyway. Without $BUILD_TAG or --owner (a person at a terminal) the owner check is skipped.`
   static examples = [

@@ -14,7 +14,7 @@ Never touches default, kube-*, unlabelled namespaces or other projects' namespac
   static examples = [
     {description: 'What would go, and why:', command: '<%= config.bin %> gc --dry-run'},
     {description: 'The periodic job (shopsysGc): branches from origin, 2 h grace:', command: '<%= config.bin %> gc --grace 2h'},
-    {description: 'Without a checkout: expiry and dead builds only:', command: '<%= config.bin %> gc --no-branch-check --json'},
+    {description: 'No git remote to ask (only the config file at hand): expiry and dead builds only:', command: '<%= config.bin %> gc --no-branch-check --json'},
   ]
   static flags = {
     remote: Flags.string({summary: 'Git remote (name or URL) whose branches still exist.', default: 'origin'}),
