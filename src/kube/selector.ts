@@ -33,7 +33,7 @@ export function parsePhaseTarget(target: string): PhaseTarget {
     parseSelector(text) // validates
     return {kind: 'selector', selector: text}
   }
-  throw new UsageError(`phase target "${target}" is neither deployment/<name>, statefulset/<name> nor a label selector like app=web,tier=php`)
+  throw new UsageError(`phase target "${target}" is neither deployment/<name>, statefulset/<name>, daemonset/<name> nor a label selector like app=web,tier=php`)
 }
 
 export type Requirement =
