@@ -8,7 +8,7 @@ import type {PhaseResult} from '../kube/types.js'
 
 export default class Run extends CiCommand<typeof Run> {
   static summary = 'Run one configured phase (fixtures, tests, checks) inside the branch\'s environment.'
-  static description = `Execs the phase's command in a Ready, non-terminating pod of its target (deployment/<name>, statefulset/<name> or a label selector), in its container, with its environment and working directory. Output is streamed live, each line prefixed with the phase name; the command's exit code decides (exit 7 when it is not 0). The phase's artifacts (JUnit XML, screenshots) are copied out into <workspace>/shopsys-ci/artifacts/<phase>/, whether the phase passed or not.`
+  static description = `Execs the phase's command in a Ready, non-terminating pod of its target (deployment/<name>, statefulset/<name>, daemonset/<name> or a label selector), in its container, with its environment and working directory. Output is streamed live, each line prefixed with the phase name; the command's exit code decides (exit 7 when it is not 0). The phase's artifacts (JUnit XML, screenshots) are copied out into <workspace>/shopsys-ci/artifacts/<phase>/, whether the phase passed or not.`
   static examples = [
     {description: 'Run the tests phase of the current branch:', command: 'BRANCH_NAME=feature/x <%= config.bin %> run tests'},
     {description: 'With a shorter timeout, JSON result (artifacts listed):', command: '<%= config.bin %> run acceptance --timeout 20m --json'},
