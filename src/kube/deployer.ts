@@ -364,7 +364,7 @@ export class ServerSideApplyDeployer implements Deployer {
           return result('kept', `namespace ${ns} is kept for review until ${info.expiresAt ?? '?'} (gc deletes it then; cleanup --force deletes it now)`)
         }
         if (identity.ownerSource !== 'generated' && info.owner && info.owner !== identity.owner) {
-          return result('owned-by-other-build', `namespace ${ns} now belongs to build ${info.owner} (deployed after ${identity.owner}); left to that build`)
+          return result('owned-by-other-build', `namespace ${ns} belongs to build ${info.owner}, not to this one (${identity.owner}): left to that build (cleanup --force deletes it anyway)`)
         }
       }
       const timeout = ctx.timeout ?? config.deploy.timeout
