@@ -146,10 +146,16 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
       if (error.details && !this.jsonEnabled()) process.stderr.write(this.redact(`${error.details.trimEnd()}\n`))
       cliError = new Errors.CLIError(this.redact(error.message), {exit: error.exitCode, code: error.code, suggestions: error.suggestions?.map(this.redact)})
     } else if (error instanceof Errors.CLIError || (error as {oclif?: unknown}).oclif) {
-      // oclif's own errors (unknown flag, missing argument): already usage errors with exit 2. oclif's
-      // catch takes the process's exit code from `exitCode`, which they lack: with --json it was 1.
-      const oclifExit = (error as {oclif?: {exit?: number}}).oclif?.exit
-      return super.catch(Object.assign(error, {exitCode: error.exitCode ?? oclifExit}))
+      // oclif's own errors (unknown flag, missing argument, bad flag value): usage errors, exit 2,
+      // in the same format as ours (a Jenkins log then has one shape of error to grep for), with
+      // the code USAGE and a pointer to --help instead of the whole usage text.
+      const oclif = error as Error & {oclif?: {exit?: number}; suggestions?: string[]}
+      const message = oclif.message.replace(/\n?See more help with --help\s*$/, '').trim()
+      cliError = new Errors.CLIError(this.redact(message), {
+        exit: error.exitCode ?? oclif.oclif?.exit ?? ExitCode.usage,
+        code: 'USAGE',
+        suggestions: [...(oclif.suggestions ?? []), `shopsys-ci ${this.id?.replaceAll(':', ' ') ?? ''} --help`.replace('  ', ' ')].map(this.redact),
+      })
     } else {
       cliError = new Errors.CLIError(this.redact(`unexpected error: ${error.message}`), {
         exit: ExitCode.unexpected,

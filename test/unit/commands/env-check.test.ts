@@ -72,3 +72,18 @@ test('an unknown flag exits 2 with --json too, the exit code its JSON error name
   t.is(JSON.parse(json.stdout).error.exitCode, 2)
   t.is(json.exitCode, 2, json.stdout)
 })
+
+test('oclif\'s own errors (unknown flag, bad value, missing argument) read like ours: Error:, Try:, (exit 2, USAGE)', async (t) => {
+  const plain = await runCli(['names', '--bogus'])
+  t.is(plain.stderr, 'Error: Nonexistent flag: --bogus\nTry:\n  - shopsys-ci names --help\n(exit 2, USAGE)\n')
+  t.notRegex(plain.stderr, /›|USAGE\n {2}\$/)
+  const value = await runCli(['images', 'build', '--parallel', 'x'])
+  t.is(value.exitCode, 2, value.stderr)
+  t.regex(value.stderr, /^Error: Parsing --parallel/m)
+  t.regex(value.stderr, /shopsys-ci images build --help\n\(exit 2, USAGE\)\n$/)
+  const missing = await runCli(['run'])
+  t.is(missing.exitCode, 2, missing.stderr)
+  t.regex(missing.stderr, /^Error: Missing 1 required arg/)
+  const json = JSON.parse((await runCli(['logs', 'export', '--bogus', '--json'])).stdout)
+  t.deepEqual(json, {error: {message: 'Nonexistent flag: --bogus', code: 'USAGE', exitCode: 2, suggestions: ['shopsys-ci logs export --help']}})
+})
