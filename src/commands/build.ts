@@ -9,7 +9,7 @@ import {formatSummary} from '../pipeline/summary.js'
 
 export default class Build extends CiCommand<typeof Build> {
   static summary = 'Run the whole pipeline for a branch: images, render, deploy, phases, logs, cleanup.'
-  static description = `Checks the environment, builds and pushes the images the registry does not have yet, renders the config templates and manifests, deploys the branch into its own namespace (lock, capacity slot, server-side apply, waits for every workload at once), runs the configured phases inside the cluster, exports every container's log to <workspace>/shopsys-ci/logs, and writes <workspace>/shopsys-ci/report.json: after every run, also one that failed at its config (docs/troubleshooting.md, report.json).
+  static description = `Checks the environment, the templates and the cluster (that the kubeconfig's account has every right the build will use, asked before any image is built), builds and pushes the images the registry does not have yet, renders the config templates and manifests, deploys the branch into its own namespace (lock, capacity slot, server-side apply, waits for every workload at once), runs the configured phases inside the cluster, exports every container's log to <workspace>/shopsys-ci/logs, and writes <workspace>/shopsys-ci/report.json: after every run, also one that failed at its config (docs/troubleshooting.md, report.json).
 
 With --cleanup the namespace is deleted at the end whatever happened, also on SIGINT/SIGTERM, unless the environment is kept (--keep or deploy.keep) for review until its ttl.`
   static examples = [

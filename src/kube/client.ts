@@ -24,6 +24,7 @@ export interface Kube {
   kc: K8s.KubeConfig
   core: K8s.CoreV1Api
   apps: K8s.AppsV1Api
+  authorization: K8s.AuthorizationV1Api
   batch: K8s.BatchV1Api
   coordination: K8s.CoordinationV1Api
   objects: K8s.KubernetesObjectApi
@@ -117,6 +118,7 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
     kc,
     core: retrying(kc.makeApiClient(k8s.CoreV1Api), retry),
     apps: retrying(kc.makeApiClient(k8s.AppsV1Api), retry),
+    authorization: retrying(kc.makeApiClient(k8s.AuthorizationV1Api), retry),
     batch: retrying(kc.makeApiClient(k8s.BatchV1Api), retry),
     coordination: retrying(kc.makeApiClient(k8s.CoordinationV1Api), retry),
     objects,

@@ -6,7 +6,14 @@ import {preflightRender, renderStage} from './render-stage.js'
 
 export const defaultStages: BuildStages = {
   async preflight(run) {
-    await preflightRender(run.ctx, run.commit)
+    const clusterAccess = async () => {
+      const {preflightClusterAccess} = await import('../kube/index.js')
+      const phases = (run.ctx.config.build.phases ?? run.ctx.config.phases.map((p) => p.name)).length > 0
+      await preflightClusterAccess({namespace: run.identity.namespace, phases, cleanup: run.options.cleanup && !run.options.keep, logger: run.logger, env: run.ctx.env})
+    }
+    // Both run to their end; a problem of the app (render) is reported before one of the cluster.
+    const [render, cluster] = await Promise.allSettled([preflightRender(run.ctx, run.commit), clusterAccess()])
+    for (const outcome of [render, cluster]) if (outcome.status === 'rejected') throw outcome.reason
   },
 
   async images(run) {

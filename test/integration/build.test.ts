@@ -5,18 +5,20 @@
  */
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {readdirSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {copyFile, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import net from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
+import YAML from 'yaml'
 
 import {cleanEnv, copyExample, processes, REPO_ROOT, runCli, startCli} from '../helpers/cli.js'
 import {kube, requireStackEnv, run, uniqueName, waitFor, waitForNamespaceGone} from '../helpers/stack.js'
 
 const stack = requireStackEnv()
-const {core} = kube()
+const {core, kc} = kube()
 
 async function workspace(): Promise<string> {
   const ws = await copyExample()
@@ -77,6 +79,8 @@ test.serial('build --cleanup of the example: images, render, deploy, phase, logs
   t.is(report.cleanup.outcome, 'deleted')
   t.false(await namespaceExists(report.namespace), 'the namespace is gone')
   t.regex(first.stdout, /=== shopsys-ci build SUCCEEDED/)
+  // The check stage asked the cluster for the 8 rights (phases, --cleanup) before building anything.
+  t.regex(first.stdout, new RegExp(`^cluster ${kc.getCurrentCluster()!.server.replaceAll('.', '\\.')} \\(context [^)]+\\): the account has the 8 rights the build needs$`, 'm'))
   t.regex(first.stdout, /phase +checks: exit 0, 1 artifact\(s\), 2 tests$/m, 'the JUnit totals are in the summary')
   t.notRegex(first.stdout + first.stderr, /leads nowhere/, 'every URL of the example is routed by its Ingresses')
   t.regex(first.stdout, /first +http:\/\/it-build-[a-z0-9-]+\.shopsys\.test:8000/)
@@ -188,4 +192,61 @@ test.serial('SIGTERM in the images stage: docker stopped, the DOCKER_CONFIG dele
   // The CLI waited for its docker children; the daemon stops the build when its client goes.
   t.deepEqual(processes().filter((p) => /\bdocker\b/.test(p.cmdline) && p.cmdline.includes(commitId)), [])
   await waitFor('the slow build step to be stopped in the daemon', () => !slowStepRuns())
+})
+
+/** Builds that must stop in the check stage: nothing built, pushed or deployed. */
+function assertStoppedAtCheck(t: import('ava').ExecutionContext, result: {stdout: string; stderr: string}, report: {exitCode: number; error: {stage: string}; stages: Array<{name: string; status: string}>; images?: unknown[]}) {
+  t.is(report.exitCode, 3)
+  t.is(report.error.stage, 'check')
+  t.deepEqual(report.stages.map((s) => `${s.name} ${s.status}`), ['check failed'])
+  t.deepEqual(report.images ?? [], [])
+  t.notRegex(result.stdout, /==> images/)
+}
+
+test.serial('a kubeconfig whose account lacks the rights: the build stops in the check stage, exit 3, listing each missing right; nothing is built', async (t) => {
+  // A ServiceAccount bound to nothing, with a token from the TokenRequest API in a 0600 kubeconfig.
+  const ns = uniqueName('it-norights')
+  await core.createNamespace({body: {metadata: {name: ns}}})
+  t.teardown(() => core.deleteNamespace({name: ns}).then(() => undefined, () => undefined))
+  await core.createNamespacedServiceAccount({namespace: ns, body: {metadata: {name: 'nobody'}}})
+  const {status} = await core.createNamespacedServiceAccountToken({namespace: ns, name: 'nobody', body: {spec: {audiences: [], expirationSeconds: 600}}})
+  const cluster = kc.getCurrentCluster()!
+  const ca = cluster.caData ?? (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined)
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-norights-')), 'config')
+  writeFileSync(kubeconfig, YAML.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{name: 'ci', cluster: {server: cluster.server, ...(ca ? {'certificate-authority-data': ca} : {})}}],
+    users: [{name: 'nobody', user: {token: status!.token}}],
+    contexts: [{name: 'norights', context: {cluster: 'ci', user: 'nobody'}}],
+    'current-context': 'norights',
+  }), {mode: 0o600})
+  const ws = await workspace()
+  const result = await runCli(['build', '--cleanup'], {env: {...buildEnv(ws, `it/${uniqueName('norights')}`), KUBECONFIG: kubeconfig}})
+  t.is(result.exitCode, 3, result.stdout.slice(-2000) + result.stderr)
+  t.regex(result.stderr, new RegExp(`the kubeconfig's account may not do 8 things the build needs on ${cluster.server.replaceAll('.', '\\.')} \\(context norights\\); nothing was built or deployed`))
+  t.regex(result.stderr, /^ {2}- create namespaces \(cluster-wide\): for the branch's namespace$/m)
+  t.regex(result.stderr, /^ {2}- create pods\/exec in namespace \S+: for running the phases$/m)
+  t.regex(result.stderr, /^ {2}- delete namespaces \S+ \(cluster-wide\): for deleting the namespace at the end \(--cleanup\)$/m)
+  t.regex(result.stderr, /kubectl --context norights auth can-i create leases\.coordination\.k8s\.io -n shopsys-ci-system/)
+  t.regex(result.stderr, /\(exit 3, CLUSTER_FORBIDDEN\)/)
+  t.false(result.stdout.includes(status!.token!) || result.stderr.includes(status!.token!), 'the token is never printed')
+  assertStoppedAtCheck(t, result, JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8')))
+})
+
+test.serial('an API server that does not answer: the build stops in the check stage, exit 3, before any image is built', async (t) => {
+  const port = await new Promise<number>((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const {port: p} = server.address() as net.AddressInfo
+      server.close(() => resolve(p))
+    })
+  })
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-unreachable-')), 'config')
+  writeFileSync(kubeconfig, readFileSync(stack.kubeconfig, 'utf8').replace(/server: https:\/\/[^\s]+/g, `server: https://127.0.0.1:${port}`))
+  const ws = await workspace()
+  const result = await runCli(['build'], {env: {...buildEnv(ws, `it/${uniqueName('unreachable')}`), KUBECONFIG: kubeconfig}})
+  t.is(result.exitCode, 3, result.stdout.slice(-2000) + result.stderr)
+  t.regex(result.stderr, new RegExp(`no answer from https://127\\.0\\.0\\.1:${port} \\(createSelfSubjectAccessReview: connect ECONNREFUSED`))
+  t.regex(result.stderr, /\(exit 3, CLUSTER_UNREACHABLE\)/)
+  assertStoppedAtCheck(t, result, JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8')))
 })

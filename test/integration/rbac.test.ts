@@ -28,7 +28,9 @@ import {
 import test from 'ava'
 import YAML from 'yaml'
 
+import {buildAccessChecks, reviewAccess} from '../../src/kube/access.js'
 import {runCli} from '../helpers/cli.js'
+import {clientsThrough} from '../helpers/proxies.js'
 import {apiStatus, deleteNamespace, kube, requireKubeconfig, runOk, waitFor, waitForPods} from '../helpers/stack.js'
 import {fixture, REPO_ROOT} from './kube-helpers.js'
 
@@ -335,6 +337,16 @@ test('as the CI account: deploy (pull secret, quota, prune), status, list, run, 
     t.false(stdout.includes(state.token!) || stderr.includes(state.token!), 'the token was printed')
     t.false(stdout.includes(PULL_PASSWORD) || stderr.includes(PULL_PASSWORD), 'the registry password was printed')
   }
+})
+
+test('as the CI account: the build\'s preflight finds every right it asks for (it must never refuse a build cluster/ allows)', async (t) => {
+  const checks = buildAccessChecks({namespace: `${PROJECT}-feature-preflight`, systemNamespace: SYSTEM_NAMESPACE, phases: true, cleanup: true})
+  const outcome = await reviewAccess(clientsThrough(state.kubeconfig!), checks)
+  t.is(outcome.unchecked, undefined)
+  t.deepEqual(outcome.denied, [])
+  // And the review is not a yes to everything: the account may not create a ClusterRole.
+  const other = await reviewAccess(clientsThrough(state.kubeconfig!), [{verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', why: 'a control'}])
+  t.is(other.denied.length, 1)
 })
 
 test('as the CI account: writes outside managed namespaces are refused by the policy', async (t) => {
