@@ -169,6 +169,8 @@ function crossCheck(config: Config, file: string, lineOf: (key: string) => numbe
   for (const name of config.build.phases ?? []) {
     if (!phaseNames.has(name)) add('build.phases', `no phase named "${name}" (phases: ${[...phaseNames].join(', ') || 'none'})`)
   }
+  // Like tagTemplate without tag: template: a setting that does nothing is a mistake to point out.
+  if (!config.build.cache.registry && config.build.cache.fallbackBranches.length > 0) add('build.cache.fallbackBranches', 'only used with build.cache.registry: true (it is false)')
   if (Object.keys(config.names.hosts).length === 0) add('names.hosts', 'at least one host is needed')
   return problems
 }

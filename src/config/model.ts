@@ -84,6 +84,14 @@ export interface DeployConfig {
   limitRange?: unknown[]
 }
 
+/** The registry build cache (docs/images.md, *Registry build cache*). */
+export interface BuildCacheConfig {
+  /** Use, and after a push publish, each image's `<repository>:ci-cache-<branch slug>` as build cache. */
+  registry: boolean
+  /** Branches whose cache a branch uses until it has its own (e.g. master), in this order after its own. */
+  fallbackBranches: string[]
+}
+
 export interface CapacityConfig {
   /** 0 = unlimited. */
   maxEnvironments: number
@@ -113,6 +121,7 @@ export interface Config {
     parallel: number
     /** `docker build --network` of every image's RUN steps (`host`, `none`, a network's name); default: docker's. */
     network?: string
+    cache: BuildCacheConfig
   }
   /** Where generated files go, relative to the workspace. */
   output: string
@@ -199,6 +208,13 @@ export const configSchema: Schema = object({
       phases: list(str()),
       parallel: {schema: int({min: 1, max: 16}), default: 2},
       network: str({pattern: /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, patternHint: 'host, none, default or the name of a Docker network'}),
+      cache: {
+        schema: object({
+          registry: {schema: bool(), default: false},
+          // `HEAD` is what a detached checkout calls its branch, never a branch with a cache.
+          fallbackBranches: {schema: list(str({pattern: /^(?!HEAD$)[^\s]+$/, patternHint: 'a branch name as Jenkins or git writes it, e.g. master or release/1.2'})), default: []},
+        }),
+      },
     }),
   },
   output: {schema: relPath, default: '.shopsys-ci'},

@@ -6,15 +6,15 @@
 import {ImageBuildError} from '../errors.js'
 import {tail} from '../util/process.js'
 import {daemonError, type DockerCli, isDaemonUnreachable} from './docker-cli.js'
-import type {ImageBuilder, ImagePlan, StepOptions} from './types.js'
+import type {BuildOptions, ImageBuilder, ImagePlan} from './types.js'
 
 /** Lines of build output quoted in an error. */
 export const ERROR_TAIL_LINES = 25
 
 export interface BuildStrategy {
   readonly name: 'legacy' | 'buildx'
-  /** The docker arguments that build `plan`. */
-  args(plan: ImagePlan, labels: Record<string, string>): string[]
+  /** The docker arguments that build `plan`, with `cacheFrom` as `--cache-from` sources. */
+  args(plan: ImagePlan, labels: Record<string, string>, cacheFrom?: readonly string[]): string[]
   /** Extra environment for the build. */
   env(): Record<string, string>
 }
@@ -25,12 +25,13 @@ export interface BuildSettings {
   network?: string
 }
 
-function commonArgs(plan: ImagePlan, labels: Record<string, string>, settings: BuildSettings): string[] {
+function commonArgs(plan: ImagePlan, labels: Record<string, string>, settings: BuildSettings, cacheFrom: readonly string[]): string[] {
   const args = ['--file', plan.dockerfile, '--tag', plan.reference]
   if (settings.network) args.push('--network', settings.network)
   if (plan.image.target) args.push('--target', plan.image.target)
   for (const key of Object.keys(plan.buildArgs).sort()) args.push('--build-arg', `${key}=${plan.buildArgs[key]}`)
   for (const key of Object.keys(labels).sort()) args.push('--label', `${key}=${labels[key]}`)
+  for (const source of cacheFrom) args.push('--cache-from', source)
   return args
 }
 
@@ -45,20 +46,16 @@ export class LegacyBuildStrategy implements BuildStrategy {
     return this.settings.chosen ? 'DOCKER_BUILDKIT=0' : 'no docker buildx found'
   }
 
-  args(plan: ImagePlan, labels: Record<string, string>): string[] {
+  /** `cacheFrom`: images in the local store (pulled first): the legacy builder reads no registry for its cache. */
+  args(plan: ImagePlan, labels: Record<string, string>, cacheFrom: readonly string[] = []): string[] {
     // --force-rm: without it, the container of a failed step stays behind (stopped, with its file
     // system, e.g. a half-installed vendor/) after every failed build on the agent.
-    return ['build', '--force-rm', ...commonArgs(plan, labels, this.settings), plan.contextDir]
+    return ['build', '--force-rm', ...commonArgs(plan, labels, this.settings, cacheFrom), plan.contextDir]
   }
 
   env(): Record<string, string> {
     return {DOCKER_BUILDKIT: '0'}
   }
-}
-
-export interface BuildxOptions extends BuildSettings {
-  /** Extra `--cache-from` sources (e.g. `type=registry,ref=<repo>:buildcache`). */
-  cacheFrom?: string[]
 }
 
 /**
@@ -68,13 +65,11 @@ export interface BuildxOptions extends BuildSettings {
 export class BuildxBuildStrategy implements BuildStrategy {
   readonly name = 'buildx'
 
-  constructor(private readonly options: BuildxOptions = {}) {}
+  constructor(private readonly options: BuildSettings = {}) {}
 
-  args(plan: ImagePlan, labels: Record<string, string>): string[] {
-    const args = ['buildx', 'build', '--load', '--progress', 'plain', '--provenance', 'false', ...commonArgs(plan, labels, this.options), '--cache-to', 'type=inline']
-    for (const source of this.options.cacheFrom ?? []) args.push('--cache-from', source)
-    args.push(plan.contextDir)
-    return args
+  /** `cacheFrom`: registry references; BuildKit fetches the inlined cache's metadata, and only the layers it reuses. */
+  args(plan: ImagePlan, labels: Record<string, string>, cacheFrom: readonly string[] = []): string[] {
+    return ['buildx', 'build', '--load', '--progress', 'plain', '--provenance', 'false', ...commonArgs(plan, labels, this.options, cacheFrom), '--cache-to', 'type=inline', plan.contextDir]
   }
 
   env(): Record<string, string> {
@@ -82,7 +77,7 @@ export class BuildxBuildStrategy implements BuildStrategy {
   }
 }
 
-export async function detectBuildStrategy(docker: DockerCli, options: BuildxOptions = {}): Promise<BuildStrategy> {
+export async function detectBuildStrategy(docker: DockerCli, options: BuildSettings = {}): Promise<BuildStrategy> {
   // DOCKER_BUILDKIT=0 chooses the legacy builder for `docker build`; `docker buildx build` would ignore it.
   if (docker.buildkitDisabled) return new LegacyBuildStrategy({network: options.network, chosen: true})
   return (await docker.hasBuildx()) ? new BuildxBuildStrategy(options) : new LegacyBuildStrategy({network: options.network})
@@ -94,14 +89,18 @@ export class DockerCliImageBuilder implements ImageBuilder {
   constructor(
     private readonly docker: DockerCli,
     strategy?: BuildStrategy,
-    private readonly buildxOptions: BuildxOptions = {},
+    private readonly settings: BuildSettings = {},
   ) {
     if (strategy) this.strategy = Promise.resolve(strategy)
   }
 
   private getStrategy(): Promise<BuildStrategy> {
-    this.strategy ??= detectBuildStrategy(this.docker, this.buildxOptions)
+    this.strategy ??= detectBuildStrategy(this.docker, this.settings)
     return this.strategy
+  }
+
+  async cacheFromNeedsPull(): Promise<boolean> {
+    return (await this.getStrategy()).name === 'legacy'
   }
 
   async describe(): Promise<string> {
@@ -109,9 +108,9 @@ export class DockerCliImageBuilder implements ImageBuilder {
     return strategy instanceof LegacyBuildStrategy ? `the legacy builder (${strategy.reason})` : 'BuildKit (docker buildx)'
   }
 
-  async build(plan: ImagePlan, labels: Record<string, string>, options: StepOptions): Promise<void> {
+  async build(plan: ImagePlan, labels: Record<string, string>, options: BuildOptions): Promise<void> {
     const strategy = await this.getStrategy()
-    const result = await this.docker.run(strategy.args(plan, labels), {env: strategy.env(), onLine: options.onLine, signal: options.signal})
+    const result = await this.docker.run(strategy.args(plan, labels, options.cacheFrom), {env: strategy.env(), onLine: options.onLine, signal: options.signal})
     if (result.exitCode === 0) return
     const output = tail(result.output, ERROR_TAIL_LINES)
     if (isDaemonUnreachable(output)) throw daemonError(output)

@@ -4,6 +4,8 @@
  * itself (Docker, the registry client) is loaded only once the command runs.
  */
 import type {LoadedConfig} from '../config/load.js'
+import type {Config} from '../config/model.js'
+import {resolveBranch} from '../names/branch.js'
 import {resolveCommit} from '../pipeline/context.js'
 import type {Logger} from '../util/log.js'
 import type {ImagesBaseContext} from './index.js'
@@ -33,4 +35,14 @@ export async function runImagesCommand(
   const results = await base.logger.stage('images', () => operation(images, ctx))
   base.logger.info(results.length === 0 ? 'no images configured' : images.formatImageResults(results))
   return {commit, images: results}
+}
+
+/**
+ * The branch whose registry build cache `images build` uses (`--branch`, BRANCH_NAME, JOB_NAME, git,
+ * as everywhere): asked only when build.cache.registry is on, so that without it a detached checkout
+ * without BRANCH_NAME builds as before.
+ */
+export async function cacheBranch(config: Config, workspace: string, flag: string | undefined): Promise<string | undefined> {
+  if (!config.build.cache.registry) return undefined
+  return (await resolveBranch({flag, env: process.env, cwd: workspace})).branch
 }

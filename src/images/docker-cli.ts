@@ -19,7 +19,7 @@ import {RegistryError, ToolError} from '../errors.js'
 import {run, type RunResult, tail} from '../util/process.js'
 import {type Redact, redactor} from '../util/redact.js'
 import {classifyDockerFailure, DEFAULT_RETRY, dockerTlsSuggestions, type RetryPolicy, TransientError, withRetry} from './retry.js'
-import type {LocalImageStore} from './types.js'
+import type {CacheImageStore, LocalImageStore} from './types.js'
 
 /**
  * Terminal escape sequences (CSI). The legacy builder wraps a step's stderr in `ESC[91m … ESC[0m`
@@ -58,7 +58,7 @@ export function userPluginsDir(env: Readonly<Record<string, string | undefined>>
   return path.join(env.DOCKER_CONFIG || path.join(env.HOME || homedir(), '.docker'), 'cli-plugins')
 }
 
-export class DockerCli implements LocalImageStore {
+export class DockerCli implements LocalImageStore, CacheImageStore {
   readonly binary: string
   private readonly baseEnv: Record<string, string>
   readonly redact: Redact
@@ -180,6 +180,29 @@ export class DockerCli implements LocalImageStore {
       details: output || undefined,
       suggestions: ['check that the Docker daemon is running (DOCKER_HOST) and that docker image inspect works for this user'],
     })
+  }
+
+  /**
+   * `docker pull --quiet <reference>` (into the daemon; logged in first, if the registry wants it):
+   * `missing` when the registry has no such manifest, a RegistryError for any other failure.
+   */
+  async pull(reference: string, signal?: AbortSignal): Promise<'pulled' | 'missing'> {
+    const result = await this.run(['pull', '--quiet', reference], {signal})
+    if (result.exitCode === 0) return 'pulled'
+    const output = tail(result.output, 10)
+    if (isDaemonUnreachable(output)) throw daemonError(output)
+    // distribution: `manifest unknown`; docker words a missing tag `manifest for … not found`.
+    if (/manifest unknown|manifest for \S+ not found/i.test(output)) return 'missing'
+    throw new RegistryError(`docker pull ${reference} failed: ${output.split('\n').pop() || `exit ${result.exitCode}`}`, {details: output || undefined})
+  }
+
+  /** `docker tag <source> <target>`. */
+  async tag(source: string, target: string, signal?: AbortSignal): Promise<void> {
+    const result = await this.run(['tag', source, target], {signal})
+    if (result.exitCode === 0) return
+    const output = tail(result.output, 10)
+    if (isDaemonUnreachable(output)) throw daemonError(output)
+    throw new ToolError(`docker tag ${source} ${target} failed: ${output.split('\n').pop() || `exit ${result.exitCode}`}`, {details: output || undefined})
   }
 
   /**

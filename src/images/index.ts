@@ -8,11 +8,12 @@
  * login and pusher, for images an earlier `images build` left in the local Docker daemon.
  */
 import type {Config} from '../config/model.js'
-import {abortedBy, CiError, ImageBuildError, ImageNotBuiltError, InterruptedError, RegistryError, withPartialResult} from '../errors.js'
+import {abortedBy, CiError, ImageBuildError, ImageNotBuiltError, InterruptedError, RegistryError, UsageError, withPartialResult} from '../errors.js'
 import type {Logger} from '../util/log.js'
 import {formatTable} from '../util/table.js'
 import {tail} from '../util/process.js'
 import {DockerCliImageBuilder} from './builder.js'
+import {RegistryBuildCache} from './cache.js'
 import {DockerCli} from './docker-cli.js'
 import {checkImageInputs, computeInputsDigests, planImages} from './plan.js'
 import {DockerCliImagePusher} from './pusher.js'
@@ -20,10 +21,11 @@ import {registryApiBase, registryFromEnv, type Registry} from './reference.js'
 import {HttpRegistryClient} from './registry.js'
 import {DEFAULT_RETRY, type RetryPolicy} from './retry.js'
 import {type Outcome, runGraph} from './scheduler.js'
-import type {ImageBuilder, ImagePlan, ImagePusher, ImageResult, LocalImageStore, RegistryClient} from './types.js'
+import type {CacheImageStore, ImageBuilder, ImagePlan, ImagePusher, ImageResult, LocalImageStore, RegistryClient} from './types.js'
 
-export type {ImageBuilder, ImagePlan, ImagePusher, ImageResult, ImageStatus, LocalImageStore, ManifestInfo, RegistryClient, Tagger, TagInput} from './types.js'
+export type {BuildOptions, CacheImageStore, ImageBuilder, ImagePlan, ImagePusher, ImageResult, ImageStatus, LocalImageStore, ManifestInfo, RegistryClient, Tagger, TagInput} from './types.js'
 export {BuildxBuildStrategy, DockerCliImageBuilder, LegacyBuildStrategy, detectBuildStrategy} from './builder.js'
+export {CACHE_TAG_PREFIX, cacheRefs, cacheTag, RegistryBuildCache} from './cache.js'
 export {DockerCli} from './docker-cli.js'
 export {checkImageInputs, computeInputsDigests, dependencyBuildArg, orderImages, planImages} from './plan.js'
 export {DockerCliImagePusher, parsePushDigest} from './pusher.js'
@@ -59,6 +61,8 @@ export interface ImagesContext extends ImagesBaseContext {
   forceBuild?: boolean
   /** `org.opencontainers.image.source` (default: GIT_URL without credentials). */
   source?: string
+  /** The branch being built: whose registry build cache is used and, with `push`, moved (needed with build.cache.registry). */
+  branch?: string
 }
 
 export interface PushImagesContext extends ImagesBaseContext {
@@ -74,6 +78,8 @@ export interface ImageServices {
   localImages: LocalImageStore
   /** Logs docker in (once) before the first push; default: `docker login --password-stdin`. */
   login: () => Promise<void>
+  /** Pulls and tags for the registry build cache; default: the Docker daemon. */
+  cacheImages: CacheImageStore
 }
 
 /** One run of either command: the plans and the services, wired once (see `withSession`). */
@@ -183,6 +189,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
   return withSession(ctx, async (session) => {
     const {plans, byName, parallel, docker, registry, pusher, login, say, now} = session
     const builder = ctx.services?.builder ?? new DockerCliImageBuilder(docker, undefined, {network: config.build.network})
+    const cache = buildCache(ctx, session)
     const labels = {
       'org.opencontainers.image.revision': ctx.commit,
       'org.opencontainers.image.source': ctx.source ?? sourceFromEnv(ctx.env) ?? `file://${ctx.workspace}`,
@@ -202,20 +209,31 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
         if (reused) return reused
         say(name, `${plan.reference} is not in ${registry.displayName} yet: building`)
       }
-      doing.set(name, 'building')
-      // Images built FROM a reused dependency need it from the registry: be logged in first.
-      if (ctx.push || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
       if (!builderAnnounced) {
         builderAnnounced = true
         logger.info(`building with ${await builder.describe()}`)
       }
-      await builder.build(plan, labels, {onLine: (line) => say(name, line), signal: ctx.signal})
+      let cacheFrom: string[] = []
+      if (cache) {
+        doing.set(name, 'looking up the build cache of')
+        cacheFrom = await cache.sources(plan, {pull: (await builder.cacheFromNeedsPull?.()) ?? false, signal: ctx.signal})
+      }
+      doing.set(name, 'building')
+      // Images built FROM a reused dependency need it from the registry, and BuildKit reads a cache
+      // there: be logged in first.
+      if (ctx.push || cacheFrom.length > 0 || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
+      await builder.build(plan, labels, {onLine: (line) => say(name, line), signal: ctx.signal, cacheFrom})
       say(name, `built ${plan.reference}`)
       let digest: string | undefined
       if (ctx.push) {
         doing.set(name, 'pushing')
         digest = (await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal})).digest
         say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
+        // Only a pushed build moves the cache tag: a local one's layers are not in the registry.
+        if (cache) {
+          doing.set(name, 'pushing the build cache of')
+          await cache.publish(plan, ctx.signal)
+        }
       }
       return imageResult(plan, 'built', started, now, digest)
     }
@@ -234,6 +252,28 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
     const failed = plans.filter((p) => outcomes.get(p.name)?.state !== 'done')
     if (failed.length > 0) throw summarizeFailure(plans, outcomes, ctx.push)
     return config.images.map((image) => results.get(image.name)!)
+  })
+}
+
+/** The registry build cache of the run, when build.cache.registry is on. */
+function buildCache(ctx: ImagesContext, session: Session): RegistryBuildCache | undefined {
+  const settings = ctx.config.build.cache
+  if (!settings.registry) return undefined
+  if (!ctx.branch?.trim()) {
+    throw new UsageError('build.cache.registry is on, but the branch whose cache to use is not known', {
+      suggestions: ['set BRANCH_NAME or pass --branch <name>', 'or set build.cache.registry to false in the config'],
+    })
+  }
+  const {logger} = ctx
+  return new RegistryBuildCache({
+    branch: ctx.branch,
+    fallbackBranches: settings.fallbackBranches,
+    registry: session.registry,
+    images: ctx.services?.cacheImages ?? session.docker,
+    pusher: session.pusher,
+    login: session.login,
+    say: session.say,
+    warn: (name, message) => logger.warn(session.docker.redact(`[${name}] ${message}`)),
   })
 }
 

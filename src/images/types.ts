@@ -78,11 +78,21 @@ export interface StepOptions {
   signal?: AbortSignal
 }
 
+export interface BuildOptions extends StepOptions {
+  /** `--cache-from` sources: references of earlier builds (the registry build cache, cache.ts). */
+  cacheFrom?: readonly string[]
+}
+
 export interface ImageBuilder {
   /** Which strategy builds (`legacy` or `buildx`), for the log. */
   describe(): Promise<string>
+  /**
+   * Whether `cacheFrom` sources must be in the local image store, i.e. pulled first (the legacy
+   * builder), rather than read from the registry by the builder itself (BuildKit). Absent: false.
+   */
+  cacheFromNeedsPull?(): Promise<boolean>
   /** Builds `plan.reference` into the local image store; throws ImageBuildError. */
-  build(plan: ImagePlan, labels: Record<string, string>, options: StepOptions): Promise<void>
+  build(plan: ImagePlan, labels: Record<string, string>, options: BuildOptions): Promise<void>
 }
 
 export interface ImagePusher {
@@ -94,4 +104,12 @@ export interface ImagePusher {
 export interface LocalImageStore {
   /** The local image ID (`sha256:…`) tagged `reference`, or undefined when the daemon has no such image. */
   imageId(reference: string, signal?: AbortSignal): Promise<string | undefined>
+}
+
+/** What the registry build cache (cache.ts) does in the Docker daemon. */
+export interface CacheImageStore {
+  /** `docker pull`: `missing` when the registry has no such tag; throws on any other failure. */
+  pull(reference: string, signal?: AbortSignal): Promise<'pulled' | 'missing'>
+  /** `docker tag source target`; throws when docker refuses. */
+  tag(source: string, target: string, signal?: AbortSignal): Promise<void>
 }

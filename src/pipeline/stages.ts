@@ -27,6 +27,7 @@ export const defaultStages: BuildStages = {
       logger: run.logger,
       push: true,
       forceBuild: run.options.forceBuild,
+      branch: run.ctx.branch.branch,
       signal: run.signal,
     })
     if (results.length > 0) run.logger.info(formatImageResults(results))

@@ -57,15 +57,36 @@ test('BuildKit through buildx when present, with inline cache', async (t) => {
   const docker = new DockerCli({env: fake.env, tempRoot: fake.tempRoot})
   t.teardown(() => docker.dispose())
   t.true((await detectBuildStrategy(docker)) instanceof BuildxBuildStrategy)
-  const builder = new DockerCliImageBuilder(docker, undefined, {cacheFrom: ['type=registry,ref=127.0.0.1:5000/ci/php-fpm:buildcache']})
+  const builder = new DockerCliImageBuilder(docker)
   t.regex(await builder.describe(), /BuildKit/)
+  t.false(await builder.cacheFromNeedsPull(), 'BuildKit reads --cache-from references from the registry itself')
   await builder.build(plan(), LABELS, {onLine: () => {}})
   const call = fake.calls().at(-1)!
   t.deepEqual(call.args.slice(0, 3), ['buildx', 'build', '--load'])
   t.true(call.args.join(' ').includes('--cache-to type=inline'))
-  t.true(call.args.join(' ').includes('--cache-from type=registry,ref=127.0.0.1:5000/ci/php-fpm:buildcache'))
+  t.false(call.args.includes('--cache-from'), 'no cache sources unless the build is given some')
   t.is(call.args.at(-1), '/ws/php-fpm')
   t.is(call.env.DOCKER_BUILDKIT, '1')
+})
+
+test('cache sources: --cache-from for each, in order, before the context, with both builders', async (t) => {
+  const sources = ['127.0.0.1:5000/ci/php-fpm:ci-cache-feature-x', '127.0.0.1:5000/ci/php-fpm:ci-cache-master']
+  const expected = ['--cache-from', sources[0], '--cache-from', sources[1]]
+  for (const buildx of [true, false]) {
+    const fake = await fakeDocker({buildx})
+    t.teardown(fake.cleanup)
+    const docker = new DockerCli({env: fake.env, tempRoot: fake.tempRoot})
+    t.teardown(() => docker.dispose())
+    const builder = new DockerCliImageBuilder(docker)
+    t.is(await builder.cacheFromNeedsPull(), !buildx, 'the legacy builder only reads local images')
+    await builder.build(plan(), LABELS, {onLine: () => {}, cacheFrom: sources})
+    const args = fake.calls().at(-1)!.args
+    const at = args.indexOf('--cache-from')
+    t.deepEqual(args.slice(at, at + 4), expected, buildx ? 'buildx' : 'legacy')
+    t.is(args.filter((a) => a === '--cache-from').length, 2)
+    t.is(args.at(-1), '/ws/php-fpm')
+    if (buildx) t.true(args.join(' ').includes('--cache-to type=inline'), 'the inlined cache stays on')
+  }
 })
 
 test('DOCKER_BUILDKIT=0 chooses the legacy builder even where buildx exists, as for docker build', async (t) => {
