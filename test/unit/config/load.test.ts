@@ -108,6 +108,31 @@ test('build.network: a Docker network name, not an option or a shell word', (t) 
   t.regex(p.message, /host, none, default or the name of a Docker network/)
 })
 
+test('build.cache: off by default; registry and fallbackBranches; typos and misuse reported with their line', (t) => {
+  t.deepEqual(parseConfig('project: shop\n', FILE, {}).build.cache, {registry: false, fallbackBranches: []})
+  t.deepEqual(parseConfig('project: shop\nbuild:\n  cache:\n', FILE, {}).build.cache, {registry: false, fallbackBranches: []}, 'an empty section: the defaults')
+  t.deepEqual(parseConfig('project: shop\nbuild:\n  cache:\n    registry: true\n    fallbackBranches: [master, release/1.2]\n', FILE, {}).build.cache, {registry: true, fallbackBranches: ['master', 'release/1.2']})
+  t.deepEqual(parseConfig('project: shop\nbuild:\n  cache:\n    registry: ${CACHE:-false}\n', FILE, {CACHE: 'true'}).build.cache.registry, true)
+
+  const [typo] = problems('project: shop\nbuild:\n  cache:\n    registy: true\n')
+  t.is(typo.key, 'build.cache.registy')
+  t.is(typo.line, 4)
+  t.regex(typo.message, /unknown key \(did you mean "registry"\?\); known keys here: registry, fallbackBranches/)
+  const [section] = problems('project: shop\nbuild:\n  cash:\n    registry: true\n')
+  t.regex(section.message, /did you mean "cache"/)
+
+  const found = problems('project: shop\nbuild:\n  cache:\n    registry: yes please\n    fallbackBranches: master\n')
+  t.deepEqual(found.map((p) => p.key), ['build.cache.registry', 'build.cache.fallbackBranches'])
+  t.regex(found[0].message, /expected true or false/)
+  t.regex(found[1].message, /expected a list/)
+  const [head] = problems('project: shop\nbuild:\n  cache:\n    registry: true\n    fallbackBranches: [HEAD]\n')
+  t.is(head.key, 'build.cache.fallbackBranches[0]')
+  const [unused] = problems('project: shop\nbuild:\n  cache:\n    fallbackBranches: [master]\n')
+  t.is(unused.key, 'build.cache.fallbackBranches')
+  t.is(unused.line, 4)
+  t.regex(unused.message, /only used with build\.cache\.registry: true/)
+})
+
 test('a missing required key is reported', (t) => {
   const found = problems('images:\n  - context: .\n')
   const keys = found.map((p) => p.message)

@@ -4,7 +4,7 @@ import type {ImagePlan, ImagePusher, LocalImageStore, RegistryClient, StepOption
 
 export const DIGEST = (c: string) => `sha256:${c.repeat(64)}`
 
-/** A registry that has the repositories of `existing` (path → digest, any tag), or fails every lookup. */
+/** A registry that has the repositories of `existing` (path → digest, any tag; or `path:tag` → digest, that tag), or fails every lookup. */
 export class FakeRegistry implements RegistryClient {
   readonly displayName = 'fake'
   readonly asked: string[] = []
@@ -12,7 +12,7 @@ export class FakeRegistry implements RegistryClient {
   async manifest(p: string, tag: string) {
     this.asked.push(`${p}:${tag}`)
     if (this.fail) throw this.fail
-    const digest = this.existing[p]
+    const digest = this.existing[`${p}:${tag}`] ?? this.existing[p]
     return digest ? {exists: true, digest} : {exists: false}
   }
 }

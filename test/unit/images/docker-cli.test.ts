@@ -100,6 +100,26 @@ test('DOCKER_BUILDKIT=0 chooses the legacy builder even where buildx exists, as 
   t.deepEqual(fake.calls().map((c) => c.args.slice(0, 2).join(' ')), ['build --force-rm'], 'buildx not even asked')
 })
 
+test('pull (the legacy builder\'s cache): pulled, missing (the registry has no such tag), or an error naming the reference', async (t) => {
+  const ref = '127.0.0.1:5000/ci/php-fpm:ci-cache-master'
+  const fake = await fakeDocker({pullMissing: [`${ref}-gone`]})
+  t.teardown(fake.cleanup)
+  const docker = new DockerCli({env: fake.env, tempRoot: fake.tempRoot})
+  t.teardown(() => docker.dispose())
+  t.is(await docker.pull(ref), 'pulled')
+  t.is(await docker.pull(`${ref}-gone`), 'missing')
+  t.deepEqual(fake.calls().map((c) => c.args), [['pull', '--quiet', ref], ['pull', '--quiet', `${ref}-gone`]])
+  await docker.tag('a:1', 'a:2')
+  t.deepEqual(fake.calls().at(-1)!.args, ['tag', 'a:1', 'a:2'])
+
+  const refused = await fakeDocker({pullError: 'Error response from daemon: Head "http://127.0.0.1:5000/v2/ci/php-fpm/manifests/ci-cache-master": toomanyrequests: slow down'})
+  t.teardown(refused.cleanup)
+  const other = new DockerCli({env: refused.env, tempRoot: refused.tempRoot})
+  t.teardown(() => other.dispose())
+  const error = await t.throwsAsync(other.pull(ref), {instanceOf: RegistryError})
+  t.regex(error.message, /^docker pull 127\.0\.0\.1:5000\/ci\/php-fpm:ci-cache-master failed: .*toomanyrequests: slow down$/)
+})
+
 test('build.network goes to both builders as --network, before the context', (t) => {
   const legacy = new LegacyBuildStrategy({network: 'host'}).args(plan(), {})
   const buildkit = new BuildxBuildStrategy({network: 'none'}).args(plan(), {})
