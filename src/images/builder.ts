@@ -46,7 +46,6 @@ export class LegacyBuildStrategy implements BuildStrategy {
     return this.settings.chosen ? 'DOCKER_BUILDKIT=0' : 'no docker buildx found'
   }
 
-  /** `cacheFrom`: images in the local store (pulled first): the legacy builder reads no registry for its cache. */
   args(plan: ImagePlan, labels: Record<string, string>, cacheFrom: readonly string[] = []): string[] {
     // --force-rm: without it, the container of a failed step stays behind (stopped, with its file
     // system, e.g. a half-installed vendor/) after every failed build on the agent.
@@ -67,7 +66,6 @@ export class BuildxBuildStrategy implements BuildStrategy {
 
   constructor(private readonly options: BuildSettings = {}) {}
 
-  /** `cacheFrom`: registry references; BuildKit fetches the inlined cache's metadata, and only the layers it reuses. */
   args(plan: ImagePlan, labels: Record<string, string>, cacheFrom: readonly string[] = []): string[] {
     return ['buildx', 'build', '--load', '--progress', 'plain', '--provenance', 'false', ...commonArgs(plan, labels, this.options, cacheFrom), '--cache-to', 'type=inline', plan.contextDir]
   }
@@ -99,9 +97,6 @@ export class DockerCliImageBuilder implements ImageBuilder {
     return this.strategy
   }
 
-  async cacheFromNeedsPull(): Promise<boolean> {
-    return (await this.getStrategy()).name === 'legacy'
-  }
 
   async describe(): Promise<string> {
     const strategy = await this.getStrategy()

@@ -2,7 +2,7 @@
  * The registry build cache (config `build.cache`, docs/images.md): every image built and pushed for a
  * branch is also pushed as `<repository>:ci-cache-<branch slug>`, a moving tag, and later builds of
  * the branch — or of a branch that has none yet, through `fallbackBranches` — build with those
- * references as `--cache-from`. So an agent without local layers rebuilds only the steps whose
+ * reference as `--cache-from`. So an agent without local layers rebuilds only the steps whose
  * inputs changed.
  *
  * The cache is an optimisation and never fails a build: a lookup, pull or push that fails is a
@@ -64,51 +64,53 @@ export class RegistryBuildCache {
   }
 
   /**
-   * The `--cache-from` sources of `plan`: the cache references the registry has (asked with a
-   * `HEAD` each, so a cache that does not exist costs no docker call), and with `pull` (the legacy
-   * builder, which only reads local images) only those that were pulled. One line says what was used.
+   * The `--cache-from` source of `plan`: the branch's own cache, else the first fallback branch's
+   * the registry has ("until it has its own"), pulled into the daemon. Each reference is asked with
+   * a `HEAD` first, so a cache that does not exist costs no docker call. At most one is pulled: a
+   * second source would mostly download layers the first does not share. One line says what was used.
+   *
+   * Pulled for both builders: the legacy builder only reads local images; BuildKit reads a registry
+   * reference itself, but the inline cache it then exports lacks the layers of the steps it took from
+   * that import (moby/buildkit#1981, #7146: seen with Docker 20.10), so every other build would
+   * be cold. From a local image it exports a complete one.
    */
-  async sources(plan: ImagePlan, {pull, signal}: {pull: boolean; signal?: AbortSignal}): Promise<string[]> {
+  async sources(plan: ImagePlan, signal?: AbortSignal): Promise<string[]> {
     const {registry, images, login, say, warn} = this.options
-    const refs = this.refs(plan)
-    const found = await Promise.all(
-      refs.map(async (ref) => {
-        try {
-          return (await registry.manifest(plan.path, ref.tag, signal)).exists
-        } catch (error) {
-          if (signal?.aborted) throw error
-          warn(plan.name, `build cache: cannot ask ${registry.displayName} for ${ref.reference}, building without it: ${firstLine(error)}`)
-          return false
-        }
-      }),
-    )
-    const parts: string[] = []
-    const missing = refs.filter((_, i) => !found[i]).map((r) => r.tag)
-    if (missing.length > 0) parts.push(`${missing.join(', ')} not in ${registry.displayName} yet`)
-    const sources: string[] = []
-    for (const ref of refs.filter((_, i) => found[i])) {
-      const from = ref.own ? 'this branch' : `fallback branch ${ref.branch}`
-      if (!pull) {
-        sources.push(ref.reference)
-        parts.push(`using ${ref.reference} (${from})`)
+    const notes: string[] = []
+    const missing: string[] = []
+    let source: string | undefined
+    for (const ref of this.refs(plan)) {
+      let exists: boolean
+      try {
+        exists = (await registry.manifest(plan.path, ref.tag, signal)).exists
+      } catch (error) {
+        if (signal?.aborted) throw error
+        warn(plan.name, `build cache: cannot ask ${registry.displayName} for ${ref.reference}, building without it: ${firstLine(error)}`)
+        continue
+      }
+      if (!exists) {
+        missing.push(ref.tag)
         continue
       }
       try {
         await login()
-        // Deleted since the HEAD (e.g. the registry's clean-up): as normal as never pushed.
+        // Deleted since the HEAD (e.g. by the registry's clean-up): as normal as never pushed.
         if ((await images.pull(ref.reference, signal)) === 'missing') {
-          parts.push(`${ref.tag} not in ${registry.displayName} any more`)
+          missing.push(ref.tag)
           continue
         }
-        sources.push(ref.reference)
-        parts.push(`pulled ${ref.reference} (${from})`)
       } catch (error) {
         if (signal?.aborted) throw error
         warn(plan.name, `build cache: cannot pull ${ref.reference}, building without it: ${firstLine(error)}`)
+        continue
       }
+      source = ref.reference
+      notes.push(`pulled ${ref.reference} (${ref.own ? 'this branch' : `fallback branch ${ref.branch}`})`)
+      break
     }
-    say(plan.name, `build cache: ${parts.join('; ')}${sources.length === 0 ? '; building without one' : ''}`)
-    return sources
+    if (missing.length > 0) notes.unshift(`${missing.join(', ')} not in ${registry.displayName} yet`)
+    say(plan.name, `build cache: ${notes.join('; ')}${source ? '' : '; building without one'}`)
+    return source ? [source] : []
   }
 
   /**

@@ -216,12 +216,11 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
       let cacheFrom: string[] = []
       if (cache) {
         doing.set(name, 'looking up the build cache of')
-        cacheFrom = await cache.sources(plan, {pull: (await builder.cacheFromNeedsPull?.()) ?? false, signal: ctx.signal})
+        cacheFrom = await cache.sources(plan, ctx.signal)
       }
       doing.set(name, 'building')
-      // Images built FROM a reused dependency need it from the registry, and BuildKit reads a cache
-      // there: be logged in first.
-      if (ctx.push || cacheFrom.length > 0 || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
+      // Images built FROM a reused dependency need it from the registry: be logged in first.
+      if (ctx.push || plan.dependsOn.some((d) => results.get(d)?.status === 'reused')) await login()
       await builder.build(plan, labels, {onLine: (line) => say(name, line), signal: ctx.signal, cacheFrom})
       say(name, `built ${plan.reference}`)
       let digest: string | undefined

@@ -79,18 +79,13 @@ export interface StepOptions {
 }
 
 export interface BuildOptions extends StepOptions {
-  /** `--cache-from` sources: references of earlier builds (the registry build cache, cache.ts). */
+  /** `--cache-from` sources: earlier builds' images, in the local image store (the registry build cache, cache.ts). */
   cacheFrom?: readonly string[]
 }
 
 export interface ImageBuilder {
   /** Which strategy builds (`legacy` or `buildx`), for the log. */
   describe(): Promise<string>
-  /**
-   * Whether `cacheFrom` sources must be in the local image store, i.e. pulled first (the legacy
-   * builder), rather than read from the registry by the builder itself (BuildKit). Absent: false.
-   */
-  cacheFromNeedsPull?(): Promise<boolean>
   /** Builds `plan.reference` into the local image store; throws ImageBuildError. */
   build(plan: ImagePlan, labels: Record<string, string>, options: BuildOptions): Promise<void>
 }

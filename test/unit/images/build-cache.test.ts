@@ -13,12 +13,8 @@ import {COMMIT, configWith, image, workspace} from './_helpers.js'
 
 class RecordingBuilder implements ImageBuilder {
   readonly cacheFrom = new Map<string, readonly string[]>()
-  constructor(private readonly needsPull = false) {}
   async describe() {
     return 'a fake builder'
-  }
-  async cacheFromNeedsPull() {
-    return this.needsPull
   }
   async build(plan: ImagePlan, _labels: Record<string, string>, options: BuildOptions) {
     this.cacheFrom.set(plan.name, options.cacheFrom ?? [])
@@ -39,13 +35,13 @@ class RecordingCacheImages implements CacheImageStore {
 const OWN = cacheTag('feature/x')
 const repo = (name: string) => `127.0.0.1:5000/ci/${name}`
 
-async function setup(t: {teardown(fn: () => unknown): void}, cache: {registry: boolean; fallbackBranches?: string[]}, extra: Partial<ImagesContext> = {}, existing: Record<string, string> = {}, needsPull = false) {
+async function setup(t: {teardown(fn: () => unknown): void}, cache: {registry: boolean; fallbackBranches?: string[]}, extra: Partial<ImagesContext> = {}, existing: Record<string, string> = {}) {
   const ws = await workspace(['php-fpm', 'elasticsearch'])
   t.teardown(() => rm(ws, {recursive: true, force: true}))
   const config = configWith([image('php-fpm'), image('elasticsearch')])
   config.build.cache = {registry: cache.registry, fallbackBranches: cache.fallbackBranches ?? []}
   const registry = new FakeRegistry(existing)
-  const builder = new RecordingBuilder(needsPull)
+  const builder = new RecordingBuilder()
   const pusher = new FakePusher()
   const cacheImages = new RecordingCacheImages()
   const logger = new MemoryLogger()
@@ -73,12 +69,13 @@ test('registry: false (the default): no cache lookup, no --cache-from, no cache 
   t.false(c.logger.lines.some((l) => l.includes('build cache')))
 })
 
-test('registry: true: the existing cache references become --cache-from; after the push the image becomes the branch\'s cache tag', async (t) => {
+test('registry: true: the cache the registry has is pulled and becomes --cache-from; after the push the image becomes the branch\'s cache tag', async (t) => {
   const c = await setup(t, {registry: true, fallbackBranches: ['master']}, {}, {'ci/php-fpm:ci-cache-master': DIGEST('c')})
   const results = await buildImages(c.ctx)
   t.deepEqual(results.map((r) => [r.name, r.status, r.tag]), [['php-fpm', 'built', `ci-commit-${COMMIT}`], ['elasticsearch', 'built', `ci-commit-${COMMIT}`]], 'the results name the image, not its cache tag')
   t.deepEqual(c.builder.cacheFrom.get('php-fpm'), [`${repo('php-fpm')}:ci-cache-master`])
   t.deepEqual(c.builder.cacheFrom.get('elasticsearch'), [])
+  t.deepEqual(c.cacheImages.calls.filter((l) => l.startsWith('pull')), [`pull ${repo('php-fpm')}:ci-cache-master`])
   t.deepEqual(c.registry.asked.filter((a) => a.startsWith('ci/php-fpm:')).sort(), [`ci/php-fpm:${OWN}`, 'ci/php-fpm:ci-cache-master', `ci/php-fpm:ci-commit-${COMMIT}`])
   for (const name of ['php-fpm', 'elasticsearch']) {
     const image = `${repo(name)}:ci-commit-${COMMIT}`
@@ -86,14 +83,6 @@ test('registry: true: the existing cache references become --cache-from; after t
     t.true(c.cacheImages.calls.includes(`tag ${image} ${repo(name)}:${OWN}`))
     t.true(c.logger.lines.includes(`[${name}] build cache: pushed ${repo(name)}:${OWN}`))
   }
-  t.deepEqual(c.cacheImages.calls.filter((l) => l.startsWith('pull')), [], 'BuildKit pulls nothing')
-})
-
-test('the legacy builder gets the cache pulled first', async (t) => {
-  const c = await setup(t, {registry: true}, {}, {[`ci/php-fpm:${OWN}`]: DIGEST('c')}, true)
-  await buildImages(c.ctx)
-  t.deepEqual(c.cacheImages.calls.filter((l) => l.startsWith('pull')), [`pull ${repo('php-fpm')}:${OWN}`])
-  t.deepEqual(c.builder.cacheFrom.get('php-fpm'), [`${repo('php-fpm')}:${OWN}`])
 })
 
 test('a reused image moves no cache tag; a local build (no push) uses the cache but pushes nothing', async (t) => {
@@ -107,7 +96,7 @@ test('a reused image moves no cache tag; a local build (no push) uses the cache 
   await buildImages(local.ctx)
   t.deepEqual(local.builder.cacheFrom.get('php-fpm'), [`${repo('php-fpm')}:${OWN}`], '--force-build still uses the cache')
   t.deepEqual(local.pusher.pushed, [])
-  t.deepEqual(local.cacheImages.calls, [])
+  t.deepEqual(local.cacheImages.calls, [`pull ${repo('php-fpm')}:${OWN}`], 'pulled, but no tag moved')
 })
 
 test('--force-build with push: built, pushed, and the cache tag moved', async (t) => {

@@ -95,45 +95,47 @@ function cache(overrides: Partial<RegistryBuildCacheOptions> = {}) {
 const OWN = `${REPO}:${cacheTag('feature/x')}`
 const MASTER = `${REPO}:ci-cache-master`
 
-test('sources for BuildKit: the references the registry has, asked with a HEAD each; nothing pulled, no login', async (t) => {
-  const registry = new FakeRegistry({[`ci/php-fpm:ci-cache-master`]: DIGEST('a')})
+test('sources: the branch\'s own cache when the registry has it, pulled (logged in first); fallbacks not even asked', async (t) => {
+  const registry = new FakeRegistry({'ci/php-fpm': DIGEST('a')})
   const c = cache({registry})
-  t.deepEqual(await c.cache.sources(plan, {pull: false}), [MASTER])
-  t.deepEqual(registry.asked.sort(), [`ci/php-fpm:${cacheTag('feature/x')}`, 'ci/php-fpm:ci-cache-master'])
-  t.deepEqual((c.options.images as FakeCacheImages).calls, [])
-  t.is(c.logins(), 0)
-  t.deepEqual(c.lines, [`[php-fpm] build cache: ${cacheTag('feature/x')} not in fake yet; using ${MASTER} (fallback branch master)`])
+  t.deepEqual(await c.cache.sources(plan), [OWN])
+  t.deepEqual(registry.asked, [`ci/php-fpm:${cacheTag('feature/x')}`])
+  t.deepEqual((c.options.images as FakeCacheImages).calls, [`pull ${OWN}`])
+  t.is(c.logins(), 1)
+  t.deepEqual(c.lines, [`[php-fpm] build cache: pulled ${OWN} (this branch)`])
   t.deepEqual(c.warnings, [])
 })
 
-test('sources for the legacy builder: only the references that exist are pulled (logged in first), own first', async (t) => {
-  const registry = new FakeRegistry({'ci/php-fpm': DIGEST('a')})
-  const c = cache({registry})
-  t.deepEqual(await c.cache.sources(plan, {pull: true}), [OWN, MASTER])
-  t.deepEqual((c.options.images as FakeCacheImages).calls, [`pull ${OWN}`, `pull ${MASTER}`])
-  t.true(c.logins() > 0)
-  t.deepEqual(c.lines, [`[php-fpm] build cache: pulled ${OWN} (this branch); pulled ${MASTER} (fallback branch master)`])
+test('sources: until the branch has its own, the first fallback the registry has; only that one is pulled', async (t) => {
+  const registry = new FakeRegistry({'ci/php-fpm:ci-cache-master': DIGEST('a'), 'ci/php-fpm:ci-cache-develop': DIGEST('b')})
+  const c = cache({registry, fallbackBranches: ['release', 'master', 'develop']})
+  t.deepEqual(await c.cache.sources(plan), [MASTER])
+  t.deepEqual(registry.asked, [`ci/php-fpm:${cacheTag('feature/x')}`, 'ci/php-fpm:ci-cache-release', 'ci/php-fpm:ci-cache-master'])
+  t.deepEqual((c.options.images as FakeCacheImages).calls, [`pull ${MASTER}`])
+  t.deepEqual(c.lines, [`[php-fpm] build cache: ${cacheTag('feature/x')}, ci-cache-release not in fake yet; pulled ${MASTER} (fallback branch master)`])
 })
 
-test('no cache yet: one info line, no warning, no docker call, no sources', async (t) => {
+test('no cache yet: one info line, no warning, no docker call, no login, no sources', async (t) => {
   const c = cache()
-  t.deepEqual(await c.cache.sources(plan, {pull: true}), [])
+  t.deepEqual(await c.cache.sources(plan), [])
   t.deepEqual((c.options.images as FakeCacheImages).calls, [])
+  t.is(c.logins(), 0)
   t.deepEqual(c.lines, [`[php-fpm] build cache: ${cacheTag('feature/x')}, ci-cache-master not in fake yet; building without one`])
   t.deepEqual(c.warnings, [])
 })
 
-test('a pull that finds nothing is normal (info); any other pull failure is a warning and the build goes on without that one', async (t) => {
+test('a pull that finds nothing is normal (info), the next reference is tried; any other pull failure is a warning and the build goes on', async (t) => {
   const images = new FakeCacheImages({[OWN]: 'missing', [MASTER]: new RegistryError('docker pull x failed: toomanyrequests')})
   const c = cache({registry: new FakeRegistry({'ci/php-fpm': DIGEST('a')}), images})
-  t.deepEqual(await c.cache.sources(plan, {pull: true}), [])
-  t.deepEqual(c.lines, [`[php-fpm] build cache: ${cacheTag('feature/x')} not in fake any more; building without one`])
+  t.deepEqual(await c.cache.sources(plan), [])
+  t.deepEqual(images.calls, [`pull ${OWN}`, `pull ${MASTER}`])
+  t.deepEqual(c.lines, [`[php-fpm] build cache: ${cacheTag('feature/x')} not in fake yet; building without one`])
   t.deepEqual(c.warnings, [`[php-fpm] build cache: cannot pull ${MASTER}, building without it: docker pull x failed: toomanyrequests`])
 })
 
 test('a failed lookup is a warning, not a failed build', async (t) => {
   const c = cache({registry: new FakeRegistry({}, new RegistryError('registry fake is unreachable'))})
-  t.deepEqual(await c.cache.sources(plan, {pull: false}), [])
+  t.deepEqual(await c.cache.sources(plan), [])
   t.is(c.warnings.length, 2)
   t.regex(c.warnings[0], /^\[php-fpm\] build cache: cannot ask fake for \S+, building without it: registry fake is unreachable$/)
 })
@@ -143,13 +145,13 @@ test('interrupted during a lookup or a pull: the interruption goes on, not a war
   const stop = new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'})
   const registry = {displayName: 'fake', manifest: async () => (controller.abort(stop), Promise.reject(stop))}
   const c = cache({registry})
-  await t.throwsAsync(c.cache.sources(plan, {pull: false, signal: controller.signal}), {is: stop})
+  await t.throwsAsync(c.cache.sources(plan, controller.signal), {is: stop})
   t.deepEqual(c.warnings, [])
 
   const pulling = new AbortController()
   const images = {pull: async () => (pulling.abort(stop), Promise.reject(stop)), tag: async () => {}}
   const d = cache({registry: new FakeRegistry({'ci/php-fpm': DIGEST('a')}), images})
-  await t.throwsAsync(d.cache.sources(plan, {pull: true, signal: pulling.signal}), {is: stop})
+  await t.throwsAsync(d.cache.sources(plan, pulling.signal), {is: stop})
   t.deepEqual(d.warnings, [])
 })
 
