@@ -3,7 +3,7 @@ import {rm} from 'node:fs/promises'
 
 import test from 'ava'
 
-import {UsageError} from '../../../src/errors.js'
+import {InterruptedError, UsageError} from '../../../src/errors.js'
 import {buildImages, type ImagesContext} from '../../../src/images/index.js'
 import {cacheTag} from '../../../src/images/cache.js'
 import type {BuildOptions, CacheImageStore, ImageBuilder, ImagePlan} from '../../../src/images/types.js'
@@ -112,4 +112,37 @@ test('registry: true without a branch: exit 2 saying where the branch comes from
   t.regex(error.message, /build\.cache\.registry is on, but the branch/)
   t.true(error.suggestions?.some((s) => s.includes('BRANCH_NAME')))
   t.is(c.builder.cacheFrom.size, 0)
+})
+
+test('interrupted while pulling the cache: exit 130 naming it; while pushing the cache tag: the image counts as finished', async (t) => {
+  const stop = () => new InterruptedError('interrupted by SIGTERM', {signal: 'SIGTERM'})
+  const pulling = new AbortController()
+  const a = await setup(t, {registry: true}, {signal: pulling.signal}, {'ci/php-fpm': DIGEST('c')})
+  a.ctx.config.images = [image('php-fpm')]
+  a.ctx.services!.registry = new FakeRegistry({[`ci/php-fpm:${OWN}`]: DIGEST('c')})
+  a.ctx.services!.cacheImages = {
+    pull: async () => {
+      pulling.abort(stop())
+      throw new Error('docker pull was stopped')
+    },
+    tag: async () => {},
+  }
+  const error = await t.throwsAsync(buildImages(a.ctx), {instanceOf: InterruptedError})
+  t.is(error.exitCode, 130)
+  t.is(error.message, 'images build: interrupted by SIGTERM while looking up the build cache of php-fpm; finished: none; not finished: php-fpm')
+  t.is(a.builder.cacheFrom.size, 0, 'nothing built')
+
+  const tagging = new AbortController()
+  const b = await setup(t, {registry: true}, {signal: tagging.signal})
+  b.ctx.config.images = [image('php-fpm')]
+  b.ctx.services!.cacheImages = {
+    pull: async () => 'pulled',
+    tag: async () => {
+      tagging.abort(stop())
+      throw new Error('docker tag was stopped')
+    },
+  }
+  const stopped = await t.throwsAsync(buildImages(b.ctx), {instanceOf: InterruptedError})
+  t.is(stopped.message, `images build: interrupted by SIGTERM; finished: php-fpm (built and pushed: ${repo('php-fpm')}:ci-commit-${COMMIT})`)
+  t.false(b.logger.lines.some((l) => l.startsWith('WARNING')), 'no warning for the cache push an interruption stopped')
 })
