@@ -1,8 +1,8 @@
 /**
  * The registry build cache (config `build.cache`, docs/images.md): every image built and pushed for a
  * branch is also pushed as `<repository>:ci-cache-<branch slug>`, a moving tag, and later builds of
- * the branch — or of a branch that has none yet, through `fallbackBranches` — build with those
- * reference as `--cache-from`. So an agent without local layers rebuilds only the steps whose
+ * the branch — or of a branch that has none yet, through `fallbackBranches` — pull that image and
+ * build with it as `--cache-from`. So an agent without local layers rebuilds only the steps whose
  * inputs changed.
  *
  * The cache is an optimisation and never fails a build: a lookup, pull or push that fails is a
