@@ -147,6 +147,15 @@ export class ClusterUnauthorizedError extends CiError {
   readonly code = 'CLUSTER_UNAUTHORIZED'
 }
 
+/**
+ * The kubeconfig's credentials could not even be made: its exec plugin (`aws eks get-token`,
+ * `gke-gcloud-auth-plugin`, `kubelogin`) is missing on the agent, failed, or printed no credential.
+ */
+export class ClusterCredentialError extends CiError {
+  readonly exitCode = ExitCode.environment
+  readonly code = 'CLUSTER_CREDENTIAL'
+}
+
 /** The API server's TLS certificate is not the one the kubeconfig trusts (wrong CA, expired, another name). */
 export class ClusterCertificateError extends CiError {
   readonly exitCode = ExitCode.environment

@@ -13,6 +13,7 @@ import {FIELD_MANAGER} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
 import {isNotFound} from './api-errors.js'
 import {reuseConnections} from './connections.js'
+import {explainCredentialFailures} from './credentials.js'
 import {retrying, withRetries} from './retry.js'
 
 export {apiMessage, elideInvalidValues, isConflict, isNotFound, statusCode} from './api-errors.js'
@@ -74,6 +75,7 @@ async function load(): Promise<Kube> {
   const k8s = await importClientNode()
   const kc = new k8s.KubeConfig()
   reuseConnections(kc)
+  explainCredentialFailures(kc)
   try {
     kc.loadFromDefault()
   } catch (error) {

@@ -4,12 +4,13 @@
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-cli.test.ts
  */
 import {spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
+import YAML from 'yaml'
 
 import {cleanEnv} from '../helpers/cli.js'
 import {cleanupNamespace, cleanupProject, deleteSystemNamespace, fixture, FIXTURES, kube, misbehaving, namespaceExists, REPO_ROOT, requireKubeconfig, SYSTEM_NAMESPACE, uniqueProject} from './kube-helpers.js'
@@ -223,4 +224,52 @@ test('an API server whose certificate the kubeconfig does not trust: exit 3 sayi
   t.regex(result.stderr, /cannot trust https:\/\/127\.0\.0\.1:\d+: its TLS certificate does not verify \(listNamespace: unable to verify the first certificate\)/)
   t.regex(result.stderr, /\(exit 3, CLUSTER_CERTIFICATE\)/)
   t.notRegex(result.stderr, /unexpected|WARNING/i)
+})
+
+test('a kubeconfig exec plugin (EKS, GKE, OIDC logins): its credential is used; missing, failing or garbled it is exit 3 naming the plugin', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-exec-plugin-'))
+  const real = YAML.parse(readFileSync(process.env.KUBECONFIG!, 'utf8')) as {users: Array<{user: Record<string, string>}>}
+  const {'client-certificate-data': cert, 'client-key-data': key} = real.users[0].user
+  t.truthy(cert && key, 'the stack kubeconfig has a client certificate')
+  // The plugin hands out the stack's own client certificate as an ExecCredential, like a real one hands out a token.
+  const credential = JSON.stringify({apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: {clientCertificateData: Buffer.from(cert, 'base64').toString(), clientKeyData: Buffer.from(key, 'base64').toString()}})
+  const plugin = (name: string, body: string) => {
+    const file = path.join(dir, name)
+    writeFileSync(file, `#!/bin/sh\n${body}\n`)
+    chmodSync(file, 0o755)
+    return file
+  }
+  writeFileSync(path.join(dir, 'credential.json'), credential)
+  const plugins = {
+    good: plugin('good-plugin', `cat '${path.join(dir, 'credential.json')}'`),
+    missing: path.join(dir, 'not-installed-plugin'),
+    failing: plugin('failing-plugin', 'echo "Error loading SSO Token: Token for my-sso-profile has expired" >&2; exit 255'),
+    garbled: plugin('garbled-plugin', 'echo "please log in first"'),
+  }
+  const kubeconfigWith = (command: string) => {
+    const config = YAML.parse(readFileSync(process.env.KUBECONFIG!, 'utf8')) as {users: Array<{user: unknown}>}
+    config.users[0].user = {exec: {apiVersion: 'client.authentication.k8s.io/v1beta1', command, args: ['eks', 'get-token'], interactiveMode: 'Never'}}
+    const file = path.join(dir, `${path.basename(command)}.kubeconfig`)
+    writeFileSync(file, YAML.stringify(config), {mode: 0o600})
+    return file
+  }
+  const ws = workspace(uniqueProject('cli'), fixture('tiny.yaml'))
+  const good = await cli(ws, ['list', '--json'], {KUBECONFIG: kubeconfigWith(plugins.good)})
+  t.is(good.code, 0, good.stderr)
+  t.deepEqual(JSON.parse(good.stdout).environments, [])
+
+  const missing = await cli(ws, ['list'], {KUBECONFIG: kubeconfigWith(plugins.missing)})
+  t.is(missing.code, 3, missing.stderr)
+  t.regex(missing.stderr, new RegExp(`^Error: cannot get credentials for the cluster from the kubeconfig \\(context [^)]+\\): its exec plugin ${plugins.missing}: ${plugins.missing} is not installed on this agent \\(not found on PATH\\)$`, 'm'))
+  t.regex(missing.stderr, /\(exit 3, CLUSTER_CREDENTIAL\)/)
+  t.notRegex(missing.stderr, /unexpected/i)
+
+  const failing = await cli(ws, ['list'], {KUBECONFIG: kubeconfigWith(plugins.failing)})
+  t.is(failing.code, 3, failing.stderr)
+  t.regex(failing.stderr, /its exec plugin \S+failing-plugin: it failed:\n {4}Error loading SSO Token: Token for my-sso-profile has expired\n/)
+  t.regex(failing.stderr, /renew it as the Jenkins user/)
+
+  const garbled = await cli(ws, ['list'], {KUBECONFIG: kubeconfigWith(plugins.garbled)})
+  t.is(garbled.code, 3, garbled.stderr)
+  t.regex(garbled.stderr, /its exec plugin \S+garbled-plugin: it printed no valid credential/)
 })
