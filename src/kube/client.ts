@@ -8,6 +8,7 @@
 import type * as K8s from '@kubernetes/client-node'
 
 import createDebug from 'debug'
+import {accessSync, constants} from 'node:fs'
 
 import {FIELD_MANAGER} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
@@ -84,7 +85,35 @@ async function load(): Promise<Kube> {
   if (!kc.getCurrentCluster()) {
     throw new EnvironmentError([{name: 'KUBECONFIG', purpose: 'access to the Kubernetes cluster', problem: 'no cluster configured (set KUBECONFIG, or create ~/.kube/config)'}])
   }
+  // Files the kubeconfig names are read at the first request, where a missing one was an "unexpected error".
+  const unreadable = unreadableKubeconfigFiles(kc)
+  if (unreadable.length > 0) throw new EnvironmentError(unreadable.map((problem) => ({name: 'KUBECONFIG', purpose: 'access to the Kubernetes cluster', problem})))
   return clientsFor(k8s, kc)
+}
+
+/**
+ * The certificate and key files the current context's cluster and user name, that cannot be read:
+ * a kubeconfig copied from another machine, or a credential file Jenkins did not put in place.
+ */
+export function unreadableKubeconfigFiles(kc: Pick<K8s.KubeConfig, 'getCurrentCluster' | 'getCurrentUser' | 'getCurrentContext'>): string[] {
+  const cluster = kc.getCurrentCluster()
+  const user = kc.getCurrentUser()
+  const files: Array<[string | undefined, string]> = [
+    [cluster?.caFile, `certificate-authority of cluster ${cluster?.name}`],
+    [user?.certFile, `client-certificate of user ${user?.name}`],
+    [user?.keyFile, `client-key of user ${user?.name}`],
+  ]
+  const problems: string[] = []
+  for (const [file, what] of files) {
+    if (!file) continue
+    try {
+      accessSync(file, constants.R_OK)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      problems.push(`${what} (context ${kc.getCurrentContext()}): ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`)
+    }
+  }
+  return problems
 }
 
 /** The clients of one kubeconfig (exported for tests that point one at a faulty proxy). */

@@ -272,4 +272,13 @@ test('a kubeconfig exec plugin (EKS, GKE, OIDC logins): its credential is used; 
   const garbled = await cli(ws, ['list'], {KUBECONFIG: kubeconfigWith(plugins.garbled)})
   t.is(garbled.code, 3, garbled.stderr)
   t.regex(garbled.stderr, /its exec plugin \S+garbled-plugin: it printed no valid credential/)
+
+  // A kubeconfig whose client certificate files are not on this agent: named before any request.
+  const files = YAML.parse(readFileSync(process.env.KUBECONFIG!, 'utf8')) as {users: Array<{user: unknown}>}
+  files.users[0].user = {'client-certificate': path.join(dir, 'absent.crt'), 'client-key': path.join(dir, 'absent.key')}
+  writeFileSync(path.join(dir, 'files.kubeconfig'), YAML.stringify(files), {mode: 0o600})
+  const absent = await cli(ws, ['list'], {KUBECONFIG: path.join(dir, 'files.kubeconfig')})
+  t.is(absent.code, 3, absent.stderr)
+  t.regex(absent.stderr, new RegExp(`- KUBECONFIG: client-certificate of user \\S+ \\(context [^)]+\\): ${path.join(dir, 'absent.crt')} does not exist`))
+  t.regex(absent.stderr, /\(exit 3, ENVIRONMENT\)/)
 })
