@@ -53,6 +53,11 @@ export interface ImagesBaseContext {
   retry?: RetryPolicy
   /** Clock for durations (tests). */
   now?: () => number
+  /**
+   * The branch being built: whose registry build cache a build uses, and which a pushed image moves
+   * (needed with build.cache.registry).
+   */
+  branch?: string
 }
 
 export interface ImagesContext extends ImagesBaseContext {
@@ -61,8 +66,6 @@ export interface ImagesContext extends ImagesBaseContext {
   forceBuild?: boolean
   /** `org.opencontainers.image.source` (default: GIT_URL without credentials). */
   source?: string
-  /** The branch being built: whose registry build cache is used and, with `push`, moved (needed with build.cache.registry). */
-  branch?: string
 }
 
 export interface PushImagesContext extends ImagesBaseContext {
@@ -255,7 +258,7 @@ export async function buildImages(ctx: ImagesContext): Promise<ImageResult[]> {
 }
 
 /** The registry build cache of the run, when build.cache.registry is on. */
-function buildCache(ctx: ImagesContext, session: Session): RegistryBuildCache | undefined {
+function buildCache(ctx: ImagesBaseContext, session: Session): RegistryBuildCache | undefined {
   const settings = ctx.config.build.cache
   if (!settings.registry) return undefined
   if (!ctx.branch?.trim()) {
@@ -289,6 +292,7 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
   return withSession(ctx, async (session) => {
     const {plans, byName, parallel, docker, registry, pusher, login, say, now} = session
     const localImages = ctx.services?.localImages ?? docker
+    const cache = buildCache(ctx, session)
     const started = new Map<string, number>()
     const results = new Map<string, ImageResult>()
     const doing = new Map<string, string>()
@@ -347,6 +351,11 @@ export async function pushImages(ctx: PushImagesContext): Promise<ImageResult[]>
         say(name, `pushing ${plan.reference} (local image ${o.value.imageId})`)
         const {digest} = await pusher.push(plan, {onLine: (line) => say(name, line), signal: ctx.signal}).catch(forgetUnlessInterrupted(doing, name, ctx.signal))
         say(name, `pushed ${plan.reference}${digest ? ` (${digest})` : ''}`)
+        // What `images build --push` would have done: the pushed build becomes the branch's cache.
+        if (cache) {
+          doing.set(name, 'pushing the build cache of')
+          await cache.publish(plan, ctx.signal)
+        }
         const r = imageResult(plan, 'pushed', started.get(name)!, now, digest)
         doing.delete(name)
         results.set(name, r)

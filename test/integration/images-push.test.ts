@@ -5,12 +5,13 @@
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {mkdtemp, readdir, rm} from 'node:fs/promises'
+import {appendFile, mkdtemp, readdir, rm} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test, {type ExecutionContext} from 'ava'
 
+import {cacheTag} from '../../src/images/cache.js'
 import {HttpRegistryClient} from '../../src/images/registry.js'
 import {prepareApp} from '../fixtures/images/prepare.js'
 import {run, STACK_HINT} from '../helpers/stack.js'
@@ -90,6 +91,25 @@ stackTest('images build, then images push: the registry has the tags with the di
   const forced = await cli(['images', 'push', '--force', '--json', '--workspace', app.dir], env)
   t.is(forced.code, 0, forced.stderr)
   t.deepEqual(json<Report>(forced).images.map((i) => [i.name, i.status, i.digest]), report.images.map((i) => [i.name, 'pushed', i.digest]))
+})
+
+stackTest('with build.cache.registry, images push makes each pushed image the branch\'s build cache, as images build --push does', async (t) => {
+  const {app, commit, env} = await setup(t)
+  await appendFile(path.join(app.dir, '.ci/shopsys-ci.yaml'), 'build:\n  cache:\n    registry: true\n')
+  const branch = `it/push-cache-${randomBytes(3).toString('hex')}`
+  const tag = cacheTag(branch)
+  t.teardown(() => run('docker', ['rmi', '--force', ...IMAGES.map((n) => `${registry!.registry}/${registry!.user}/${n}:${tag}`)]).then(() => undefined))
+  await cli(['images', 'build', '--workspace', app.dir, '--branch', branch], env).then((r) => t.is(r.code, 0, r.stderr))
+  const client = registryClient()
+  for (const name of IMAGES) t.false((await client.manifest(`${registry!.user}/${name}`, tag)).exists, `a local build moves no cache tag (${name})`)
+
+  const pushed = await cli(['images', 'push', '--json', '--workspace', app.dir, '--branch', branch], env)
+  t.is(pushed.code, 0, pushed.stderr)
+  for (const image of json<Report>(pushed).images) {
+    t.is(image.reference, reference(image.name, commit))
+    t.deepEqual(await client.manifest(`${registry!.user}/${image.name}`, tag), {exists: true, digest: image.digest}, `${image.name}'s cache tag is the pushed image`)
+    t.regex(pushed.stderr, new RegExp(`^\\[${image.name}\\] build cache: pushed ${escape(`${registry!.registry}/${registry!.user}/${image.name}:${tag}`)}$`, 'm'))
+  }
 })
 
 stackTest('a local image that is missing: exit 2 naming its reference and images build, and nothing is pushed', async (t) => {

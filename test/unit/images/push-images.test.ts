@@ -4,7 +4,8 @@ import test from 'ava'
 
 import {ConfigError, ImageNotBuiltError, InterruptedError, RegistryError, ToolError} from '../../../src/errors.js'
 import {formatImageResults, pushImages, type PushImagesContext} from '../../../src/images/index.js'
-import type {LocalImageStore} from '../../../src/images/types.js'
+import {cacheTag} from '../../../src/images/cache.js'
+import type {CacheImageStore, LocalImageStore} from '../../../src/images/types.js'
 import {MemoryLogger} from '../../../src/util/log.js'
 import {DIGEST, FakeLocalImages, FakePusher, FakeRegistry} from './_fakes.js'
 import {COMMIT, configWith, image, workspace} from './_helpers.js'
@@ -196,4 +197,35 @@ test('interrupted while pushing: one InterruptedError (exit 130) naming what was
   t.is(error.exitCode, 130)
   t.is(error.message, `images push: interrupted by SIGTERM while pushing elasticsearch; finished: php-fpm (pushed: ${ref('php-fpm')}); not finished: elasticsearch`)
   t.deepEqual(pushed, ['php-fpm'])
+})
+
+test('build.cache.registry: each pushed image also becomes the branch\'s cache tag (as images build --push does); a reused one does not', async (t) => {
+  const ws = await tempWorkspace(t)
+  const calls: string[] = []
+  const cacheImages: CacheImageStore = {
+    async pull(reference) {
+      calls.push(`pull ${reference}`)
+      return 'pulled'
+    },
+    async tag(source, target) {
+      calls.push(`tag ${source} ${target}`)
+    },
+  }
+  const c = context(ws, undefined, {branch: 'feature/x'})
+  c.ctx.config.build.cache = {registry: true, fallbackBranches: []}
+  c.ctx.services = {...c.ctx.services, cacheImages, registry: new FakeRegistry({[`ci/elasticsearch:ci-commit-${COMMIT}`]: DIGEST('f')})}
+  const results = await pushImages(c.ctx)
+  t.deepEqual(results.map((r) => r.status), ['pushed', 'reused'])
+  const cacheRef = `127.0.0.1:5000/ci/php-fpm:${cacheTag('feature/x')}`
+  t.deepEqual(calls, [`tag ${ref('php-fpm')} ${cacheRef}`], 'tagged once, nothing pulled: a push uses no cache')
+  t.deepEqual(c.pusher.pushed, [ref('php-fpm'), cacheRef])
+  t.true(c.logger.lines.includes(`[php-fpm] build cache: pushed ${cacheRef}`))
+
+  // Without the setting, nothing of the cache happens.
+  const off = context(ws)
+  off.ctx.services = {...off.ctx.services, cacheImages}
+  calls.length = 0
+  await pushImages(off.ctx)
+  t.deepEqual(calls, [])
+  t.deepEqual(off.pusher.pushed.sort(), [ref('elasticsearch'), ref('php-fpm')])
 })
