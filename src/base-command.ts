@@ -154,7 +154,7 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
       cliError = new Errors.CLIError(this.redact(message), {
         exit: error.exitCode ?? oclif.oclif?.exit ?? ExitCode.usage,
         code: 'USAGE',
-        suggestions: [...(oclif.suggestions ?? []), `shopsys-ci ${this.id?.replaceAll(':', ' ') ?? ''} --help`.replace('  ', ' ')].map(this.redact),
+        suggestions: [...(oclif.suggestions ?? []), [this.config.bin, ...(this.id?.split(':') ?? []), '--help'].join(' ')].map(this.redact),
       })
     } else {
       cliError = new Errors.CLIError(this.redact(`unexpected error: ${error.message}`), {

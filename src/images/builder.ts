@@ -97,7 +97,6 @@ export class DockerCliImageBuilder implements ImageBuilder {
     return this.strategy
   }
 
-
   async describe(): Promise<string> {
     const strategy = await this.getStrategy()
     return strategy instanceof LegacyBuildStrategy ? `the legacy builder (${strategy.reason})` : 'BuildKit (docker buildx)'

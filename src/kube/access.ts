@@ -51,17 +51,18 @@ export function buildAccessChecks({namespace, systemNamespace, phases, cleanup}:
   return checks
 }
 
+/** `leases.coordination.k8s.io`, or `pods` for the core group: how kubectl names a resource. */
+const qualified = (check: AccessCheck) => `${check.resource}${check.group ? `.${check.group}` : ''}`
+
 /** Pure: `create pods/exec in namespace x`, as `kubectl auth can-i` would be asked. */
 export function describeAccess(check: AccessCheck): string {
-  const resource = `${check.resource}${check.group ? `.${check.group}` : ''}${check.subresource ? `/${check.subresource}` : ''}`
-  return `${check.verb} ${resource}${check.name ? ` ${check.name}` : ''}${check.namespace ? ` in namespace ${check.namespace}` : ' (cluster-wide)'}`
+  return `${check.verb} ${qualified(check)}${check.subresource ? `/${check.subresource}` : ''}${check.name ? ` ${check.name}` : ''}${check.namespace ? ` in namespace ${check.namespace}` : ' (cluster-wide)'}`
 }
 
 /** Pure: the `kubectl auth can-i` command that asks the same question. */
 export function canICommand(check: AccessCheck, context?: string): string {
   // can-i reads RESOURCE/NAME, so a subresource goes in its own flag.
-  const resource = `${check.resource}${check.group ? `.${check.group}` : ''}${check.name ? `/${check.name}` : ''}`
-  return `kubectl${context ? ` --context ${context}` : ''} auth can-i ${check.verb} ${resource}${check.subresource ? ` --subresource=${check.subresource}` : ''}${check.namespace ? ` -n ${check.namespace}` : ''}`
+  return `kubectl${context ? ` --context ${context}` : ''} auth can-i ${check.verb} ${qualified(check)}${check.name ? `/${check.name}` : ''}${check.subresource ? ` --subresource=${check.subresource}` : ''}${check.namespace ? ` -n ${check.namespace}` : ''}`
 }
 
 export interface AccessOutcome {

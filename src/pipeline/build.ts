@@ -7,6 +7,7 @@
 import path from 'node:path'
 
 import {checkEnvironment, environmentProblems} from '../config/environment.js'
+import type {Config} from '../config/model.js'
 import {abortedBy, type CiError, EnvironmentError, InterruptedError, interruptionOf, ManifestError, partialResultOf, StageError} from '../errors.js'
 import type {ImageResult} from '../images/types.js'
 import type {CleanupResult, DeployResult, EnvironmentIdentity, LogsResult, PhaseResult} from '../kube/types.js'
@@ -104,6 +105,11 @@ export interface BuildResult {
   error?: CiError
 }
 
+/** The phases `build` runs, in order: `build.phases`, else every configured phase. */
+export function buildPhaseNames(config: Pick<Config, 'build' | 'phases'>): string[] {
+  return config.build.phases ?? config.phases.map((p) => p.name)
+}
+
 export async function runBuild(run: BuildRun, stages: BuildStages, now: () => number = () => performance.now()): Promise<BuildResult> {
   const {ctx, logger, options} = run
   const started = now()
@@ -150,7 +156,7 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
     const deployed = await stage('deploy', () => stages.deploy(run, rendered.manifestsFile!, rendered.manifests))
     report.deploy = {created: deployed.created, keep: deployed.keep, expiresAt: deployed.expiresAt, workloads: deployed.workloads, pruned: deployed.pruned}
     heartbeat = await stages.heartbeat?.(run)
-    for (const name of ctx.config.build.phases ?? ctx.config.phases.map((p) => p.name)) {
+    for (const name of buildPhaseNames(ctx.config)) {
       try {
         report.phases.push(await stage(`phase ${name}`, () => stages.phase(run, name)))
       } catch (error) {

@@ -1,14 +1,14 @@
 /** The real stages of `build`: Docker and the registry for images, kustomize, the Kubernetes API. */
 // pull-secret.js is light (no client), so it is loaded eagerly.
 import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
-import type {BuildRun, BuildStages} from './build.js'
+import {type BuildRun, buildPhaseNames, type BuildStages} from './build.js'
 import {preflightRender, renderStage} from './render-stage.js'
 
 export const defaultStages: BuildStages = {
   async preflight(run) {
     const clusterAccess = async () => {
       const {preflightClusterAccess} = await import('../kube/index.js')
-      const phases = (run.ctx.config.build.phases ?? run.ctx.config.phases.map((p) => p.name)).length > 0
+      const phases = buildPhaseNames(run.ctx.config).length > 0
       await preflightClusterAccess({namespace: run.identity.namespace, phases, cleanup: run.options.cleanup && !run.options.keep, logger: run.logger, env: run.ctx.env})
     }
     // Both run to their end; a problem of the app (render) is reported before one of the cluster.

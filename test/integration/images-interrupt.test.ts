@@ -94,6 +94,24 @@ async function inRegistry(s: Setup, name: string): Promise<boolean> {
   return (await client.manifest(`${registry!.user}/${name}`, `ci-commit-${s.commit}`)).exists
 }
 
+/**
+ * Sends the CLI one SIGTERM and checks the interruption as the user sees it: exit 130, the first
+ * notice, and the one error line: `interrupted` (regexp source), what `finished` and what not.
+ */
+async function sigtermExits130(t: ExecutionContext, cli: ReturnType<typeof startCli>, interrupted: string, finished: string, notFinished: string): Promise<void> {
+  cli.kill('SIGTERM')
+  t.is(await cli.exited, 130, cli.stderr)
+  t.regex(cli.stderr, NOTICE)
+  t.regex(
+    cli.stderr,
+    new RegExp(
+      `^Error: ${interrupted}; stopped its docker commands and deleted the temporary DOCKER_CONFIG \\(the registry login\\); ` +
+        `finished: ${finished}; not finished: ${notFinished}\n\\(exit 130, INTERRUPTED\\)$`,
+      'm',
+    ),
+  )
+}
+
 async function inDaemon(ref: string): Promise<boolean> {
   return (await run('docker', ['image', 'inspect', '--format', '{{.Id}}', ref])).code === 0
 }
@@ -106,17 +124,7 @@ stackTest('SIGTERM during images build --push: docker stopped, the DOCKER_CONFIG
   t.true(slowStepRuns(s), 'the slow step runs in the daemon')
   t.is(dockerConfigs(s).length, 1, 'logged in: the temporary DOCKER_CONFIG exists')
 
-  cli.kill('SIGTERM')
-  t.is(await cli.exited, 130, cli.stderr)
-  t.regex(cli.stderr, NOTICE)
-  t.regex(
-    cli.stderr,
-    new RegExp(
-      `^Error: images build: interrupted by SIGTERM while building ${s.php}; stopped its docker commands and deleted the temporary DOCKER_CONFIG \\(the registry login\\); ` +
-        `finished: ${s.es} \\(built and pushed: ${escape(reference(s, s.es))}\\); not finished: ${s.php}\n\\(exit 130, INTERRUPTED\\)$`,
-      'm',
-    ),
-  )
+  await sigtermExits130(t, cli, `images build: interrupted by SIGTERM while building ${s.php}`, `${s.es} \\(built and pushed: ${escape(reference(s, s.es))}\\)`, s.php)
   t.deepEqual(dockerConfigs(s), [], 'the registry login is not left on disk')
   // The CLI waited for its docker children; the daemon stops the build when its client goes.
   t.deepEqual(dockerCommands(s), [])
@@ -139,17 +147,7 @@ stackTest('SIGTERM during images push: the hung push stopped, the DOCKER_CONFIG 
   await proxy.stalled
   t.is(dockerConfigs(s).length, 1, 'logged in: the temporary DOCKER_CONFIG exists')
 
-  cli.kill('SIGTERM')
-  t.is(await cli.exited, 130, cli.stderr)
-  t.regex(cli.stderr, NOTICE)
-  t.regex(
-    cli.stderr,
-    new RegExp(
-      `^Error: images push: interrupted by SIGTERM while pushing ${s.es}; stopped its docker commands and deleted the temporary DOCKER_CONFIG \\(the registry login\\); ` +
-        `finished: ${s.php} \\(pushed: ${escape(reference(s, s.php, proxy.registry))}\\); not finished: ${s.es}\n\\(exit 130, INTERRUPTED\\)$`,
-      'm',
-    ),
-  )
+  await sigtermExits130(t, cli, `images push: interrupted by SIGTERM while pushing ${s.es}`, `${s.php} \\(pushed: ${escape(reference(s, s.php, proxy.registry))}\\)`, s.es)
   t.deepEqual(dockerConfigs(s), [])
   t.deepEqual(dockerCommands(s), [], 'the hung docker push was stopped')
   t.true(await inRegistry(s, s.php))
