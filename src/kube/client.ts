@@ -9,9 +9,11 @@ import type * as K8s from '@kubernetes/client-node'
 
 import createDebug from 'debug'
 import {accessSync, constants} from 'node:fs'
+import {fileURLToPath} from 'node:url'
 
 import {FIELD_MANAGER} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
+import {compileCacheDir, requireWithCompileCache} from '../util/compile-cache.js'
 import {isNotFound} from './api-errors.js'
 import {reuseConnections} from './connections.js'
 import {explainCredentialFailures} from './credentials.js'
@@ -64,12 +66,18 @@ export function getKube(): Promise<Kube> {
 declare const SHOPSYS_CI_BUNDLED: boolean | undefined
 
 /**
- * Imported lazily: only commands that talk to the cluster pay for it. In the compiled CLI it is a
- * chunk of the bundle; from the sources it is the package's ~2,600 modules (about half a second).
+ * Loaded lazily: only commands that talk to the cluster pay for it. In the compiled CLI it is one
+ * CommonJS file of its own (dist/kube-client.cjs), compiled with V8's code cache
+ * (util/compile-cache.ts); from the sources it is the package's ~2,600 modules (about half a second).
  */
 async function importClientNode(): Promise<K8sModule> {
-  debug('loading @kubernetes/client-node (%s)', typeof SHOPSYS_CI_BUNDLED === 'undefined' ? 'from node_modules' : 'bundled')
-  return import('./client-lib.js')
+  if (typeof SHOPSYS_CI_BUNDLED === 'undefined') {
+    debug('loading @kubernetes/client-node from node_modules')
+    return import('./client-lib.js')
+  }
+  const {cache, exports} = requireWithCompileCache(fileURLToPath(new URL('kube-client.cjs', import.meta.url)), compileCacheDir())
+  debug('loaded the bundled @kubernetes/client-node (compile cache: %s)', cache)
+  return exports as K8sModule
 }
 
 async function load(): Promise<Kube> {
