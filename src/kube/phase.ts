@@ -166,8 +166,13 @@ export class ExecPhaseRunner implements PhaseRunner {
     const info = readEnvironment(namespace)
     const ownerChecked = identity.ownerSource !== 'generated'
     if (ownerChecked && info.owner && info.owner !== identity.owner) {
-      throw new PhaseError(`phase ${phase.name}: namespace ${ns} now belongs to build ${info.owner}, which deployed it after this build (${identity.owner}); this build's results would not be its own`, {
-        suggestions: ['let the newer build finish; use disableConcurrentBuilds(abortPrevious: true) in the Jenkinsfile to stop older builds'],
+      // Usually a newer build of the branch deployed over this one; but a separate job under another
+      // BUILD_TAG (or --owner) never deployed at all, so the message does not claim which it was.
+      throw new PhaseError(`phase ${phase.name}: namespace ${ns} now belongs to build ${info.owner}, not to this one (${identity.owner}); a phase run there would test that build's deployment, not this one's`, {
+        suggestions: [
+          'if a newer build of the branch deployed it, let that build finish; disableConcurrentBuilds(abortPrevious: true) in the Jenkinsfile stops older builds',
+          `to run a phase in that environment on purpose: shopsys-ci run ${phase.name} --owner ${info.owner}`,
+        ],
       })
     }
     const heartbeat = ownerChecked ? startOwnerHeartbeat(kube, ns, identity.owner, logger) : undefined

@@ -156,7 +156,8 @@ test('a connection that goes silent during a phase is given up as lost, not wait
 test('a phase of a build whose environment was taken over by a newer build fails clearly', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-takeover')
   const error = await t.throwsAsync(runPhase({identity: {...identity, owner: 'jenkins-older-build-1'}, config, phase: phase(podDir), workspace, logger: logger()}), {instanceOf: PhaseError})
-  t.regex(error.message, new RegExp(`now belongs to build ${identity.owner}`))
+  t.regex(error.message, new RegExp(`now belongs to build ${identity.owner}, not to this one \\(jenkins-older-build-1\\)`))
+  t.true(error.suggestions.some((s) => s.includes(`--owner ${identity.owner}`)), error.suggestions.join('\n'))
 })
 
 test('a phase whose target does not exist', async (t) => {

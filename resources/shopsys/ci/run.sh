@@ -33,7 +33,8 @@ if [ -n "$socket" ]; then
     echo "[shopsys-ci] no Docker socket at $socket: set DOCKER_HOST or start the Docker daemon on this agent" >&2
     exit 3
   fi
-  socket_args="--group-add $(stat -c %g "$socket")"
+  # The socket's group, numeric: `ls -n` is POSIX (GNU `stat -c` is not on macOS agents).
+  socket_args="--group-add $(ls -ldn "$socket" | awk '{print $4}')"
 fi
 
 # Like kubectl: KUBECONFIG (a file credential), else ~/.kube/config of the agent's user.

@@ -145,6 +145,8 @@ exit "\${STUB_EXIT:-0}"
   void 'image mode: the docker run line passes variables by name only'() {
     File sock = new File(tmp, 'docker.sock')
     ServerSocketChannel channel = socket(sock)
+    // A `stat` without GNU's -c (macOS, BSD): the socket's group must not depend on it.
+    stub('stat')
     try {
       StepCall build = recorded('shopsysBuild',
         [image: 'acme/shopsys-ci-buildpack:0.1.0', kubeconfigCredentialsId: 'ci-kubeconfig', environment: [APP_ENV: 'ci']],
