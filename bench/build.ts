@@ -21,7 +21,7 @@ for (const name of ['KUBECONFIG', 'SHOPSYS_CI_TEST_REGISTRY', 'SHOPSYS_CI_TEST_R
     process.exit(2)
   }
 }
-if (!existsSync(path.join(ROOT, 'dist/commands/build.js'))) {
+if (!existsSync(path.join(ROOT, 'dist/cli.cjs'))) {
   console.error('bench/build: run `npm run build` first (it measures the compiled CLI)')
   process.exit(2)
 }

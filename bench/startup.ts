@@ -15,7 +15,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const runsIndex = process.argv.indexOf('--runs')
 const RUNS = runsIndex === -1 ? 15 : Number(process.argv[runsIndex + 1])
 
-if (!existsSync(path.join(ROOT, 'dist/commands/names.js'))) {
+if (!existsSync(path.join(ROOT, 'dist/cli.cjs'))) {
   console.error('bench/startup: run `npm run build` first (it measures the compiled CLI)')
   process.exit(2)
 }

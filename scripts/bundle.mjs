@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// `npm run build`: bundles the CLI with esbuild into dist/, one entry file per command (where the
-// oclif manifest points) plus shared chunks. Node resolves and compiles every file of a module
-// graph one by one: @oclif/core alone is ~100 CommonJS files and @kubernetes/client-node ~2,600 ES
-// modules, which cost a command about 0.1 s and 0.5 s of start-up. Bundled, a command loads a few
-// files; the client is a CommonJS file of its own (so that V8 can cache its compiled code), loaded
-// only by commands that talk to the cluster.
+// `npm run build`: bundles the CLI with esbuild into dist/, as three CommonJS files:
+//   cli.cjs            oclif, the help class and every command (`COMMANDS`: oclif's explicit
+//                      command discovery, package.json `oclif.commands`)
+//   kube-client.cjs    the cluster client, loaded only by commands that talk to the cluster
+//   compile-cache.cjs  V8's code cache for the two (src/util/compile-cache.ts), which bin/run.js
+//                      installs first
+// Node resolves and compiles every file of a module graph one by one: @oclif/core alone is ~100
+// CommonJS files and @kubernetes/client-node ~2,600 ES modules, which cost a command about 0.1 s and
+// 0.5 s of start-up. Bundled, a command loads two files. CommonJS, not ES modules, because Node 20
+// lets code compiled for a script be cached (vm.Script's cachedData) but not for an ES module.
 // Type checking is `npm run typecheck` (tsc); esbuild only strips the types.
 import {readdirSync} from 'node:fs'
 import path from 'node:path'
@@ -14,6 +18,7 @@ import {build} from 'esbuild'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const src = path.join(root, 'src')
+const dist = path.join(root, 'dist')
 
 /** Every `.ts` file below `dir`, recursively. */
 const tsFiles = (dir) =>
@@ -32,42 +37,51 @@ const nodeUrlForWhatwgUrl = {
   },
 }
 
-await build({
-  // The commands (oclif imports them by path), the help class, and bin/run.js's entry: all share
-  // one copy of @oclif/core, as the chunks they import are the same files.
-  entryPoints: [...tsFiles(path.join(src, 'commands')), path.join(src, 'help.ts'), path.join(src, 'cli.ts')],
-  outbase: src,
-  outdir: path.join(root, 'dist'),
+/** src/commands/env/check.ts → `env:check`, the id oclif gives a command file. */
+const commands = tsFiles(path.join(src, 'commands'))
+  .map((file) => ({id: path.relative(path.join(src, 'commands'), file).replace(/\.ts$/, '').split(path.sep).join(':'), file}))
+  .sort((a, b) => a.id.localeCompare(b.id))
+
+/** The entry of cli.cjs: src/cli.ts, and every command under its id. */
+const cliEntry = [
+  "export * from './cli.ts'",
+  ...commands.map((c, i) => `import command${i} from ${JSON.stringify('./' + path.relative(src, c.file).split(path.sep).join('/'))}`),
+  `export const COMMANDS = {${commands.map((c, i) => `${JSON.stringify(c.id)}: command${i}`).join(', ')}}`,
+].join('\n')
+
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   minify: true,
   // Readable stack traces in an "unexpected error" report.
   keepNames: true,
   legalComments: 'eof',
+  logLevel: 'warning',
+}
+
+await build({
+  ...common,
+  stdin: {contents: cliEntry, resolveDir: src, sourcefile: 'cli-entry.ts', loader: 'ts'},
+  outfile: path.join(dist, 'cli.cjs'),
   // Optional dependencies of @oclif/core for running TypeScript sources; never used by the bundle.
   external: ['typescript', 'ts-node', 'tsx'],
-  define: {SHOPSYS_CI_BUNDLED: 'true'},
-  plugins: [nodeUrlForWhatwgUrl],
-  // The CommonJS dependencies (@oclif/core, node-fetch, ws, ...) call require() for Node's built-ins.
-  banner: {js: "import {createRequire as __shopsysCiRequire} from 'node:module'; const require = __shopsysCiRequire(import.meta.url);"},
-  logLevel: 'warning',
+  // The sources are ES modules: import.meta.url becomes this file's URL (paths next to it resolve
+  // as before), and the branch that imports the client from node_modules (the tests) drops out.
+  define: {SHOPSYS_CI_BUNDLED: 'true', 'import.meta.url': '__shopsysCiUrl'},
+  banner: {js: "const __shopsysCiUrl = require('node:url').pathToFileURL(__filename).href;"},
 })
 
-// The cluster client on its own, as CommonJS: src/kube/client.ts loads it through V8's code cache
-// (src/util/compile-cache.ts), which Node 20 offers for scripts but not for ES modules.
 await build({
+  ...common,
   entryPoints: [path.join(src, 'kube/client-lib.ts')],
-  outfile: path.join(root, 'dist/kube-client.cjs'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minify: true,
-  keepNames: true,
-  legalComments: 'eof',
+  outfile: path.join(dist, 'kube-client.cjs'),
   plugins: [nodeUrlForWhatwgUrl],
-  logLevel: 'warning',
+})
+
+await build({
+  ...common,
+  entryPoints: [path.join(src, 'util/compile-cache.ts')],
+  outfile: path.join(dist, 'compile-cache.cjs'),
 })

@@ -9,11 +9,10 @@ import type * as K8s from '@kubernetes/client-node'
 
 import createDebug from 'debug'
 import {accessSync, constants} from 'node:fs'
-import {fileURLToPath} from 'node:url'
+import {createRequire} from 'node:module'
 
 import {FIELD_MANAGER} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
-import {compileCacheDir, requireWithCompileCache} from '../util/compile-cache.js'
 import {isNotFound} from './api-errors.js'
 import {reuseConnections} from './connections.js'
 import {explainCredentialFailures} from './credentials.js'
@@ -66,8 +65,8 @@ export function getKube(): Promise<Kube> {
 declare const SHOPSYS_CI_BUNDLED: boolean | undefined
 
 /**
- * Loaded lazily: only commands that talk to the cluster pay for it. In the compiled CLI it is one
- * CommonJS file of its own (dist/kube-client.cjs), compiled with V8's code cache
+ * Loaded lazily: only commands that talk to the cluster pay for it. In the compiled CLI it is a
+ * CommonJS file of its own (dist/kube-client.cjs), which bin/run.js's compile cache compiles
  * (util/compile-cache.ts); from the sources it is the package's ~2,600 modules (about half a second).
  */
 async function importClientNode(): Promise<K8sModule> {
@@ -75,9 +74,8 @@ async function importClientNode(): Promise<K8sModule> {
     debug('loading @kubernetes/client-node from node_modules')
     return import('./client-lib.js')
   }
-  const {cache, exports} = requireWithCompileCache(fileURLToPath(new URL('kube-client.cjs', import.meta.url)), compileCacheDir())
-  debug('loaded the bundled @kubernetes/client-node (compile cache: %s)', cache)
-  return exports as K8sModule
+  debug('loading the bundled @kubernetes/client-node')
+  return createRequire(import.meta.url)('./kube-client.cjs') as K8sModule
 }
 
 async function load(): Promise<Kube> {

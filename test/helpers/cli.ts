@@ -40,7 +40,7 @@ export interface CliOptions {
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/commands'))) {
+  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/cli.cjs'))) {
     return Promise.reject(new Error('the compiled CLI is missing: run `npm run build` first (test/run-all does)'))
   }
   const node = options.compiled ? [path.join(REPO_ROOT, 'bin/run.js')] : ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js')]
@@ -86,7 +86,7 @@ export interface RunningCli {
  * for tests that signal it (a Jenkins abort sends SIGTERM).
  */
 export function startCli(args: string[], options: Omit<CliOptions, 'input'> = {}): RunningCli {
-  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/commands'))) {
+  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/cli.cjs'))) {
     throw new Error('the compiled CLI is missing: run `npm run build` first (test/run-all does)')
   }
   const node = options.compiled ? [path.join(REPO_ROOT, 'bin/run.js')] : ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js')]

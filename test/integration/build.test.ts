@@ -87,24 +87,27 @@ test.serial('build --cleanup of the example: images, render, deploy, phase, logs
   t.false(first.stdout.includes(stack.password) || first.stderr.includes(stack.password), 'the registry password never appears in the output')
   t.false((await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8')).includes(stack.password))
 
-  // The same commit again, with the compiled CLI as installed (the esbuild bundle in dist, the
-  // Kubernetes client a CommonJS file of it): every image is reused, nothing is built, Node prints
-  // no warnings. The client's compiled code is cached in a fresh cache directory at exit.
+  // The same commit again, with the compiled CLI as installed (the esbuild bundle in dist: the CLI
+  // and the Kubernetes client, two CommonJS files): every image is reused, nothing is built, Node
+  // prints no warnings. Both files' compiled code is cached in a fresh cache directory at exit.
   const cacheHome = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-cache-home-'))
-  const compiledEnv = {...env, DEBUG: 'shopsys-ci:kube', XDG_CACHE_HOME: cacheHome}
+  const compiledEnv = {...env, DEBUG: 'shopsys-ci:kube,shopsys-ci:compile-cache', XDG_CACHE_HOME: cacheHome}
   const second = await runCli(['build', '--cleanup', '--json'], {env: compiledEnv, compiled: true})
   t.is(second.exitCode, 0, second.stderr.slice(-3000))
-  t.regex(second.stderr, /loaded the bundled @kubernetes\/client-node \(compile cache: miss\)/)
-  t.deepEqual((await readdir(path.join(cacheHome, 'shopsys-ci/v8'))).filter((f) => /^kube-client\.cjs-[0-9a-f]{32}\.v8$/.test(f)).length, 1)
+  t.regex(second.stderr, /loading the bundled @kubernetes\/client-node/)
+  t.regex(second.stderr, /cli\.cjs: compile cache miss/)
+  t.regex(second.stderr, /kube-client\.cjs: compile cache miss/)
+  t.deepEqual((await readdir(path.join(cacheHome, 'shopsys-ci/v8'))).map((f) => f.replace(/-[0-9a-f]{32}\.v8$/, '')).sort(), ['cli.cjs', 'kube-client.cjs'])
   t.notRegex(second.stderr, /Warning/)
   const again = JSON.parse(second.stdout)
   t.deepEqual(again.images.map((i: {status: string}) => i.status), ['reused', 'reused'])
   t.is(again.cleanup.outcome, 'deleted')
   t.notRegex(second.stderr, /Step \d+\/\d+/, 'no docker build ran')
-  // The next command that talks to the cluster compiles the client from that cache.
+  // The next command that talks to the cluster compiles both from that cache.
   const listed = await runCli(['list', '--json'], {env: compiledEnv, compiled: true})
   t.is(listed.exitCode, 0, listed.stderr)
-  t.regex(listed.stderr, /loaded the bundled @kubernetes\/client-node \(compile cache: hit\)/)
+  t.regex(listed.stderr, /cli\.cjs: compile cache hit/)
+  t.regex(listed.stderr, /kube-client\.cjs: compile cache hit/)
   t.true(Array.isArray(JSON.parse(listed.stdout).environments))
 })
 

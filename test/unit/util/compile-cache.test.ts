@@ -6,21 +6,31 @@ import {fileURLToPath} from 'node:url'
 
 import test from 'ava'
 
-import {cacheEntryName, compileCacheDir, requireWithCompileCache} from '../../../src/util/compile-cache.js'
+import {cacheEntryName, compileCacheDir} from '../../../src/util/compile-cache.js'
 
 const MODULE = fileURLToPath(new URL('../../../src/util/compile-cache.ts', import.meta.url))
 
 /**
- * Loads `file` in a new Node process, as the CLI does: the entry is written when that process exits.
- * Prints the cache outcome and what the module computed.
+ * Loads `file` in a new Node process the way bin/run.js loads the CLI: the cache installed for the
+ * files under `root`, then require(). The entry is written when that process exits. Prints what
+ * the cache did for each file and what the module computed.
  */
-function loadInChild(file: string, dir: string): {cache: string; answer: unknown} {
-  const script = `import {requireWithCompileCache} from ${JSON.stringify(MODULE)}
-const {cache, exports} = requireWithCompileCache(${JSON.stringify(file)}, ${JSON.stringify(dir)})
-console.log(JSON.stringify({cache, answer: exports.answer()}))`
+function loadInChild(file: string, dir: string | undefined, root = path.dirname(file)): {loads: Array<{file: string; cache: string}>; answer: unknown} {
+  const script = `import {createRequire} from 'node:module'
+import {installCompileCache} from ${JSON.stringify(MODULE)}
+const loads = installCompileCache(${JSON.stringify(root)}, ${JSON.stringify(dir ?? null)} ?? undefined)
+const {answer} = createRequire(import.meta.url)(${JSON.stringify(file)})
+console.log(JSON.stringify({loads: loads.map((l) => ({file: l.file, cache: l.cache})), answer: answer()}))`
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--no-warnings', '--input-type=module', '-e', script], {encoding: 'utf8'})
   if (child.status !== 0) throw new Error(child.stderr)
   return JSON.parse(child.stdout)
+}
+
+/** The cache outcome of the one file loaded, and the answer. */
+function loadOne(file: string, dir: string | undefined): {cache: string; answer: unknown} {
+  const {loads, answer} = loadInChild(file, dir)
+  if (loads.length !== 1 || loads[0]!.file !== file) throw new Error(`expected one load of ${file}, got ${JSON.stringify(loads)}`)
+  return {cache: loads[0]!.cache, answer}
 }
 
 /** A CommonJS module big enough for V8 to cache, and a function whose answer shows which code ran. */
@@ -37,66 +47,78 @@ test('the first run compiles and writes the entry at exit; the next one compiles
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
-  t.deepEqual(loadInChild(file, dir), {cache: 'miss', answer: 'a/one'})
+  t.deepEqual(loadOne(file, dir), {cache: 'miss', answer: 'a/one'})
   t.deepEqual(entries(dir), [cacheEntryName(file, readFileSync(file, 'utf8'))])
   t.is(statSync(dir).mode & 0o777, 0o700, 'the directory is private')
   t.is(statSync(path.join(dir, entries(dir)[0]!)).mode & 0o777, 0o600)
-  t.deepEqual(loadInChild(file, dir), {cache: 'hit', answer: 'a/one'})
+  t.deepEqual(loadOne(file, dir), {cache: 'hit', answer: 'a/one'})
 })
 
 test('a file changed in place to the same length gets its own entry, never the old code, and replaces the old entry', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
-  loadInChild(file, dir)
+  loadOne(file, dir)
   const old = entries(dir)
   writeModule(work, 'two') // same length: V8 alone would accept the old bytes
-  t.deepEqual(loadInChild(file, dir), {cache: 'miss', answer: 'a/two'})
+  t.deepEqual(loadOne(file, dir), {cache: 'miss', answer: 'a/two'})
   t.notDeepEqual(entries(dir), old)
   t.is(entries(dir).length, 1, 'the entry of the old content is gone')
-  t.deepEqual(loadInChild(file, dir), {cache: 'hit', answer: 'a/two'})
+  t.deepEqual(loadOne(file, dir), {cache: 'hit', answer: 'a/two'})
 })
 
 test('a corrupt entry is rejected, the file compiled normally, and the entry written anew', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
-  loadInChild(file, dir)
+  loadOne(file, dir)
   const entry = path.join(dir, entries(dir)[0]!)
   writeFileSync(entry, Buffer.from('not a V8 code cache at all'))
-  t.deepEqual(loadInChild(file, dir), {cache: 'miss', answer: 'a/one'})
+  t.deepEqual(loadOne(file, dir), {cache: 'miss', answer: 'a/one'})
   t.true(statSync(entry).size > 1000, 'rewritten with real code')
-  t.deepEqual(loadInChild(file, dir), {cache: 'hit', answer: 'a/one'})
+  t.deepEqual(loadOne(file, dir), {cache: 'hit', answer: 'a/one'})
 })
 
-test('a directory other accounts may write to is not used: the file loads without a cache', (t) => {
+test('a directory other accounts may write to is not used: the file compiles without a cache', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const dir = path.join(work, 'cache')
   mkdirSync(dir)
   chmodSync(dir, 0o777)
   const file = writeModule(work, 'one')
-  const loaded = requireWithCompileCache(file, dir)
-  t.is(loaded.cache, 'off')
-  t.is((loaded.exports as {answer(): string}).answer(), 'a/one')
-  t.deepEqual(loadInChild(file, dir), {cache: 'off', answer: 'a/one'})
+  t.deepEqual(loadOne(file, dir), {cache: 'off', answer: 'a/one'})
   t.deepEqual(entries(dir), [])
 })
 
-test('an unusable cache location (a file where the directory should be) loads without a cache', (t) => {
+test('an unusable cache location (a file where the directory should be) compiles without a cache', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const file = writeModule(work, 'one')
   writeFileSync(path.join(work, 'cache'), 'a file')
-  const loaded = requireWithCompileCache(file, path.join(work, 'cache', 'v8'))
-  t.is(loaded.cache, 'off')
-  t.is((loaded.exports as {answer(): string}).answer(), 'a/one')
+  t.deepEqual(loadOne(file, path.join(work, 'cache', 'v8')), {cache: 'off', answer: 'a/one'})
 })
 
-test('no directory: off, the module still loads, and require() resolves from the file', (t) => {
+test('no directory (switched off): the file compiles as usual', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const file = writeModule(work, 'one')
-  const loaded = requireWithCompileCache(file, undefined)
-  t.is(loaded.cache, 'off')
-  t.is((loaded.exports as {answer(): string}).answer(), 'a/one')
+  t.deepEqual(loadOne(file, undefined), {cache: 'off', answer: 'a/one'})
+})
+
+test('only files under the root go through the cache; what they require() resolves from their own place', (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const dir = path.join(work, 'cache')
+  const root = path.join(work, 'dist')
+  const outside = path.join(work, 'outside')
+  mkdirSync(root)
+  mkdirSync(outside)
+  writeModule(outside, 'from outside')
+  // dist/main.cjs requires a file next to it and one outside the root, like cli.cjs does kube-client.cjs and handlebars.
+  writeFileSync(path.join(root, 'next.cjs'), "exports.word = 'next'\n")
+  const main = path.join(root, 'main.cjs')
+  writeFileSync(main, "const next = require('./next.cjs')\nconst lib = require('../outside/lib.cjs')\nexports.answer = () => next.word + ' ' + lib.answer()\n")
+  const first = loadInChild(main, dir, root)
+  t.is(first.answer, 'next a/from outside')
+  t.deepEqual(first.loads.map((l) => [path.basename(l.file), l.cache]), [['main.cjs', 'miss'], ['next.cjs', 'miss']])
+  t.deepEqual(loadInChild(main, dir, root).loads.map((l) => l.cache), ['hit', 'hit'])
+  t.false(entries(dir).some((f) => f.startsWith('lib.cjs')), 'the file outside the root has no entry')
 })
 
 test('compileCacheDir: XDG_CACHE_HOME, else ~/.cache; NODE_DISABLE_COMPILE_CACHE switches it off', (t) => {
