@@ -21,13 +21,15 @@ import {Script} from 'node:vm'
 const debug = createDebug('shopsys-ci:compile-cache')
 
 /**
- * Where the cache lives: `$XDG_CACHE_HOME/shopsys-ci/v8` or `~/.cache/shopsys-ci/v8`, never a shared
+ * Where the cache lives: `$XDG_CACHE_HOME/shopsys-ci/v8` (an absolute one) or `~/.cache/shopsys-ci/v8`, never a shared
  * temporary directory (V8 runs whatever bytecode the file holds). Undefined when switched off with
  * Node's own `NODE_DISABLE_COMPILE_CACHE`, or when there is no home to put it in.
  */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: () => string = homedir): string | undefined {
   if (env.NODE_DISABLE_COMPILE_CACHE) return undefined
-  const base = env.XDG_CACHE_HOME || (safeHome(home) && path.join(safeHome(home)!, '.cache'))
+  // The XDG spec: a relative XDG_CACHE_HOME is invalid (it would put the cache in the workspace).
+  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined
+  const base = xdg ?? (safeHome(home) && path.join(safeHome(home)!, '.cache'))
   return base ? path.join(base, 'shopsys-ci', 'v8') : undefined
 }
 

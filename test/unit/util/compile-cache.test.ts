@@ -124,6 +124,7 @@ test('only files under the root go through the cache; what they require() resolv
 test('compileCacheDir: XDG_CACHE_HOME, else ~/.cache; NODE_DISABLE_COMPILE_CACHE switches it off', (t) => {
   t.is(compileCacheDir({XDG_CACHE_HOME: '/x/cache'}, () => '/home/j'), '/x/cache/shopsys-ci/v8')
   t.is(compileCacheDir({}, () => '/home/j'), '/home/j/.cache/shopsys-ci/v8')
+  t.is(compileCacheDir({XDG_CACHE_HOME: 'relative/cache'}, () => '/home/j'), '/home/j/.cache/shopsys-ci/v8', 'a relative XDG_CACHE_HOME is invalid')
   t.is(compileCacheDir({NODE_DISABLE_COMPILE_CACHE: '1', XDG_CACHE_HOME: '/x/cache'}, () => '/home/j'), undefined)
   t.is(compileCacheDir({}, () => ''), undefined)
   t.is(
