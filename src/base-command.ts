@@ -5,8 +5,9 @@
  */
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import createDebug from 'debug'
+import {format} from 'node:util'
 
-import {secretValues} from './config/environment.js'
+import {secretValues, variablesFor} from './config/environment.js'
 import {type LoadedConfig, loadConfig} from './config/load.js'
 import {abortedBy, CiError, ExitCode, InterruptedError, interruptionOf} from './errors.js'
 import {type Logger, StreamLogger} from './util/log.js'
@@ -36,8 +37,12 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
   protected flags!: BaseFlags<T>
   protected args!: Interfaces.InferredArgs<T['args']>
   protected logger!: Logger
-  /** Every secret variable's value (DOCKER_PASSWORD, …) becomes `***` in whatever the command prints. */
-  protected readonly redact: Redact = redactor(secretValues(process.env))
+  /**
+   * Every secret variable's value (DOCKER_PASSWORD, …, and once the config is loaded those its
+   * deploy.secrets reads) becomes `***` in whatever the command prints.
+   */
+  protected readonly redact: Redact = (text) => this.redactSecrets(text)
+  private redactSecrets: Redact = redactor(secretValues(process.env))
   /** What the first SIGINT/SIGTERM's notice says happens next (build: logs and cleanup still run). */
   protected interruptionNotice = 'stopping; what this command holds is released first'
   /** What the second signal's notice says is left as it is (the first signal released the rest). */
@@ -119,7 +124,14 @@ export abstract class CiCommand<T extends typeof Command> extends Command {
   }
 
   protected loadConfig(options: {optional?: boolean} = {}): LoadedConfig {
-    return loadConfig({workspace: this.workspace, configPath: this.flags.config, env: process.env, optional: options.optional})
+    const loaded = loadConfig({workspace: this.workspace, configPath: this.flags.config, env: process.env, optional: options.optional})
+    this.redactSecrets = redactor(secretValues(process.env, variablesFor(loaded.config)))
+    return loaded
+  }
+
+  /** What a command prints with `this.log` (tables, URLs) passes the same redaction as the logger's lines. */
+  public log(message = '', ...args: unknown[]): void {
+    super.log(this.redact(format(message, ...args)))
   }
 
   /** `--json` errors carry the message too (an Error's own properties do not serialize it). */

@@ -27,6 +27,9 @@ export function reportDir(workspace: string): string {
   return path.join(workspace, 'shopsys-ci')
 }
 
+/** The image pull secret the deploy makes (deploy.imagePullSecret); no Secret of the app may take its name. */
+export const PULL_SECRET_NAME = 'shopsys-ci-registry'
+
 /** The field manager of every server-side apply. */
 export const FIELD_MANAGER = 'shopsys-ci'
 

@@ -9,7 +9,7 @@ import type {DeployResult} from '../kube/types.js'
 
 export default class Deploy extends CiCommand<typeof Deploy> {
   static summary = 'Deploy the rendered manifests into the branch\'s namespace and wait until every workload is ready.'
-  static description = `Takes the branch lock and a capacity slot (capacity.maxEnvironments), waits for a namespace that is still being deleted to go, creates or updates the namespace with its labels and annotations (owner, commit, build URL, expiry), applies every object of the manifests with server-side apply (field manager shopsys-ci), deletes what an earlier deploy applied and the manifests no longer have (deploy.prune), with deploy.imagePullSecret makes the namespace's image pull secret from the registry credentials, then waits for all Deployments, StatefulSets, DaemonSets and Jobs at once with one deadline. A container in CrashLoopBackOff, ImagePullBackOff, ErrImagePull or CreateContainerConfigError, a failed Job, or pods that admission refuses to create fail the deploy at once with pod status, events and log lines.
+  static description = `Takes the branch lock and a capacity slot (capacity.maxEnvironments), waits for a namespace that is still being deleted to go, creates or updates the namespace with its labels and annotations (owner, commit, build URL, expiry), applies every object of the manifests with server-side apply (field manager shopsys-ci), deletes what an earlier deploy applied and the manifests no longer have (deploy.prune), with deploy.imagePullSecret makes the namespace's image pull secret from the registry credentials, makes the app's Secrets of deploy.secrets from the environment variables it names, then waits for all Deployments, StatefulSets, DaemonSets and Jobs at once with one deadline. A container in CrashLoopBackOff, ImagePullBackOff, ErrImagePull or CreateContainerConfigError, a failed Job, or pods that admission refuses to create fail the deploy at once with pod status, events and log lines.
 
 Never deploys into a namespace that is not this project's environment of this branch, nor into default or kube-*. Refuses cluster-scoped objects unless deploy.allowClusterScoped is set. Locks and capacity slots live in the namespace $SHOPSYS_CI_SYSTEM_NAMESPACE (default shopsys-ci-system).`
   static examples = [
@@ -45,8 +45,10 @@ Never deploys into a namespace that is not this project's environment of this br
     const manifestsFile = this.flags.manifests ? path.resolve(this.flags.manifests) : path.join(ctx.workspace, config.output, 'manifests.yaml')
     const {deployEnvironment} = await import('../kube/deployer.js')
     const {pullCredentialsFromEnv} = await import('../kube/pull-secret.js')
+    const {appSecretsFromEnv} = await import('../kube/app-secrets.js')
     const pullCredentials = config.deploy.imagePullSecret ? pullCredentialsFromEnv(process.env) : undefined
-    const result = await deployEnvironment({identity, config, manifestsFile, logger: this.logger, fresh: this.flags.fresh, keep: this.flags.keep, pullCredentials, signal: this.interruption})
+    const appSecrets = appSecretsFromEnv(config.deploy.secrets, process.env)
+    const result = await deployEnvironment({identity, config, manifestsFile, logger: this.logger, fresh: this.flags.fresh, keep: this.flags.keep, pullCredentials, appSecrets, signal: this.interruption})
     for (const [name, url] of Object.entries(result.urls)) this.logger.info(`${name}: ${url}`)
     return result
   }

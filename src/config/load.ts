@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {LineCounter, parseDocument} from 'yaml'
 
-import {MANAGED_BY_LABEL} from '../conventions.js'
+import {MANAGED_BY_LABEL, PULL_SECRET_NAME} from '../conventions.js'
 import {ConfigError, type ConfigProblem} from '../errors.js'
 import {interpolateEnv} from './interpolate.js'
 import {type Config, configSchema, type ImageConfig, type PhaseConfig} from './model.js'
@@ -163,6 +163,12 @@ function crossCheck(config: Config, file: string, lineOf: (key: string) => numbe
   // The tool's own labels and annotations say whose environment a namespace is: never the config's.
   for (const [field, keys] of [['namespaceLabels', Object.keys(config.deploy.namespaceLabels)], ['namespaceAnnotations', Object.keys(config.deploy.namespaceAnnotations)]] as const) {
     for (const key of keys.filter((k) => k.startsWith('shopsys-ci/') || k === MANAGED_BY_LABEL)) add(`deploy.${field}.${key}`, 'is set by shopsys-ci itself (it marks whose environment the namespace is)')
+  }
+
+  // The image pull secret is the tool's own (deploy.imagePullSecret); a Secret of the app must not take its name.
+  if (PULL_SECRET_NAME in config.deploy.secrets) add(`deploy.secrets.${PULL_SECRET_NAME}`, 'is the name of the image pull secret shopsys-ci makes (deploy.imagePullSecret); choose another name')
+  for (const [name, keys] of Object.entries(config.deploy.secrets)) {
+    if (Object.keys(keys).length === 0) add(`deploy.secrets.${name}`, 'has no keys: map each key to the environment variable holding its value, e.g. DATABASE_PASSWORD: APP_DATABASE_PASSWORD')
   }
 
   const phaseNames = new Set(config.phases.map((p) => p.name))

@@ -9,6 +9,11 @@ import {any, bool, duration, int, list, map, object, oneOf, scalar, str, type Sc
 const QUALIFIED_NAME = /^(?:[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/
 const QUALIFIED_NAME_HINT = 'a label key: [prefix/]name, e.g. pod-security.kubernetes.io/enforce'
 const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/
+/** An object name such as a Secret's (DNS-1123 subdomain). */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/
+/** A key of a Secret's data. */
+const SECRET_KEY = /^[-._a-zA-Z0-9]{1,253}$/
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export type TagPolicy = 'commit' | 'content' | 'template'
 
@@ -74,6 +79,12 @@ export interface DeployConfig {
   prune: boolean
   /** Secret `shopsys-ci-registry` from the registry credentials, named in the default ServiceAccount. */
   imagePullSecret: boolean
+  /**
+   * Secrets of the app, made in the namespace at every deploy: Secret name -> key -> the name of the
+   * environment variable holding the value (a Jenkins "Secret text" credential). The values go to
+   * the API server only.
+   */
+  secrets: Record<string, Record<string, string>>
   /** Extra labels of the branch's namespace (Pod Security levels, a service mesh's injection, ...). */
   namespaceLabels: Record<string, string>
   namespaceAnnotations: Record<string, string>
@@ -189,6 +200,13 @@ export const configSchema: Schema = object({
       allowClusterScoped: {schema: bool(), default: false},
       prune: {schema: bool(), default: true},
       imagePullSecret: {schema: bool(), default: false},
+      secrets: {
+        schema: map(map(str({pattern: ENV_NAME, patternHint: 'the name of an environment variable, e.g. APP_DATABASE_PASSWORD'}), {keyPattern: SECRET_KEY, keyHint: 'a Secret key: letters, digits, "-", "_" or "."'}), {
+          keyPattern: DNS_SUBDOMAIN,
+          keyHint: 'a Secret name: lower-case letters, digits, "-" and ".", at most 253 characters',
+        }),
+        default: {},
+      },
       namespaceLabels: {schema: map(str({pattern: LABEL_VALUE, patternHint: 'at most 63 letters, digits, "-", "_" or "." between letters or digits'}), {keyPattern: QUALIFIED_NAME, keyHint: QUALIFIED_NAME_HINT}), default: {}},
       namespaceAnnotations: {schema: map(str(), {keyPattern: QUALIFIED_NAME, keyHint: QUALIFIED_NAME_HINT}), default: {}},
       lockTimeout: {schema: duration(), default: 15 * 60_000},

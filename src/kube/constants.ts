@@ -24,6 +24,9 @@ export const OWNER_LEASE_NAME = 'shopsys-ci-owner'
 /** `true` while the namespace has the image pull secret (deploy.imagePullSecret): what to undo when it is turned off. */
 export const ANN_PULL_SECRET = 'shopsys-ci/pull-secret'
 
+/** The Secrets deploy.secrets made (comma-separated names): what the next deploy removes when the config drops one. */
+export const ANN_APP_SECRETS = 'shopsys-ci/secrets'
+
 export const QUOTA_NAME = 'shopsys-ci-quota'
 export const LIMIT_RANGE_NAME = 'shopsys-ci-limits'
 

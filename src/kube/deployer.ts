@@ -17,7 +17,7 @@ import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
-import {ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
+import {ANN_APP_SECRETS, ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
 import {deletionVerdict, deployVerdict, isProtectedNamespace} from './guard.js'
 import {cleanupInterruption, cleanupProgress, type CleanupProgress, deployInterruption, deployProgress, type DeployProgress, reportingInterruption, stepper} from './interruption.js'
 import {isImmutableFieldError, isImmutableJobError, recreateJob, RECREATE_SUGGESTIONS} from './immutable.js'
@@ -29,6 +29,7 @@ import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamesp
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {unroutedUrls} from './routes.js'
+import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames} from './app-secrets.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
@@ -54,6 +55,10 @@ interface Policies {
   pull?: RegistryCredentials
   /** The namespace had a pull secret from an earlier deploy. */
   hadPull: boolean
+  /** The Secrets of deploy.secrets, with their values. */
+  secrets: AppSecret[]
+  /** The names of those an earlier deploy made (the namespace's annotation). */
+  hadSecrets: string[]
 }
 
 export class ServerSideApplyDeployer implements Deployer {
@@ -170,6 +175,10 @@ export class ServerSideApplyDeployer implements Deployer {
       const pull = config.deploy.imagePullSecret ? ctx.pullCredentials : undefined
       if (config.deploy.imagePullSecret && !pull) throw new DeployError('deploy.imagePullSecret is on, but no registry credentials were passed to the deploy')
       if (pull) meta.annotations[ANN_PULL_SECRET] = 'true'
+      const secrets = ctx.appSecrets ?? []
+      const configured = Object.keys(config.deploy.secrets)
+      if (secrets.length !== configured.length) throw new DeployError(`deploy.secrets names ${configured.length} Secret(s), but the values of ${secrets.length} were passed to the deploy`)
+      if (secrets.length > 0) meta.annotations[ANN_APP_SECRETS] = formatSecretNames(secrets)
       step('namespace')
       progress.changed = true
       if (!existing) {
@@ -206,11 +215,16 @@ export class ServerSideApplyDeployer implements Deployer {
         limits: config.deploy.limitRange,
         pull,
         hadPull: existing?.metadata?.annotations?.[ANN_PULL_SECRET] === 'true',
+        secrets,
+        hadSecrets: parseSecretNames(existing?.metadata?.annotations?.[ANN_APP_SECRETS]),
       })
+      if (secrets.length > 0) logger.info(`made ${secrets.length} Secret(s) of deploy.secrets: ${secrets.map((x) => `${x.name} (${Object.keys(x.data).length} key(s))`).join(', ')}`)
       const applied = await this.apply(kube, planned, {namespace: ns, logger, signal: ctx.signal})
+      // The Secrets of deploy.secrets are the tool's own objects, not the manifests': never pruned.
+      const kept = secrets.map((x) => ({apiVersion: 'v1', kind: 'Secret', name: x.name}))
       const pruned =
         existing && config.deploy.prune
-          ? await pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied, logger})
+          ? await pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied: [...applied, ...kept], logger})
           : []
       timings.apply = Date.now() - t
 
@@ -256,11 +270,12 @@ export class ServerSideApplyDeployer implements Deployer {
   }
 
   /**
-   * The namespace's own objects from the deploy config: quota, limits and the image pull secret.
-   * Each is removed again when the config drops it (the pull secret only if this tool set one).
+   * The namespace's own objects from the deploy config: quota, limits, the image pull secret and the
+   * Secrets of deploy.secrets. Each is removed again when the config drops it (the pull secret and
+   * the Secrets only if this tool made them).
    */
   private async applyPolicies(kube: Kube, identity: EnvironmentIdentity, policies: Policies): Promise<void> {
-    const {quota, limits, pull, hadPull} = policies
+    const {quota, limits, pull, hadPull, secrets, hadSecrets} = policies
     const ns = identity.namespace
     const labels = environmentLabels(identity)
     const apply = async (obj: ManifestObject) => {
@@ -284,6 +299,9 @@ export class ServerSideApplyDeployer implements Deployer {
       hard ? apply({apiVersion: 'v1', kind: 'ResourceQuota', metadata: {name: QUOTA_NAME, namespace: ns, labels}, spec: {hard}}) : remove('ResourceQuota', QUOTA_NAME),
       limits && limits.length > 0 ? apply({apiVersion: 'v1', kind: 'LimitRange', metadata: {name: LIMIT_RANGE_NAME, namespace: ns, labels}, spec: {limits}}) : remove('LimitRange', LIMIT_RANGE_NAME),
       this.applyPullSecret(apply, remove, ns, labels, pull, hadPull),
+      ...secrets.map((secret) => apply(appSecretObject(secret, ns, labels))),
+      // Dropped from the config since the last deploy; the pull secret's name is never an app's (config check).
+      ...hadSecrets.filter((name) => name !== PULL_SECRET_NAME && !secrets.some((x) => x.name === name)).map((name) => remove('Secret', name)),
     ])
   }
 

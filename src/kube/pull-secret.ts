@@ -7,11 +7,12 @@
  * server only: never into a file, argv, a log line or the manifests artifact.
  */
 import {pullPairProblem} from '../config/environment.js'
+import {PULL_SECRET_NAME} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
 import {checkRegistryHost} from '../images/reference.js'
 import type {ManifestObject} from './manifests.js'
 
-export const PULL_SECRET_NAME = 'shopsys-ci-registry'
+export {PULL_SECRET_NAME} from '../conventions.js'
 /** The key Docker Hub's credentials have in a docker config (what `docker login` writes). */
 export const DOCKER_HUB_AUTH_SERVER = 'https://index.docker.io/v1/'
 

@@ -3,6 +3,7 @@ import type {Config, PhaseConfig} from '../config/model.js'
 import type {ManifestObject} from '../manifests/parse.js'
 import type {TestTotals} from '../util/junit.js'
 import type {Logger} from '../util/log.js'
+import type {AppSecret} from './app-secrets.js'
 import type {RegistryCredentials} from './pull-secret.js'
 
 /** Who and what an environment is: everything the cluster needs to know about one branch build. */
@@ -84,6 +85,8 @@ export interface DeployContext {
   keep?: boolean
   /** For the image pull secret (config.deploy.imagePullSecret); see pullCredentialsFromEnv. */
   pullCredentials?: RegistryCredentials
+  /** The Secrets of config.deploy.secrets with their values; see appSecretsFromEnv. */
+  appSecrets?: AppSecret[]
   signal?: AbortSignal
 }
 

@@ -203,12 +203,12 @@ export async function runBuild(run: BuildRun, stages: BuildStages, now: () => nu
   report.durationMs = Math.round(now() - started)
   const reportFile = options.reportFile ?? defaultReportFile(ctx.workspace)
   try {
-    return {report: await saveReport(report, {workspace: ctx.workspace, file: options.reportFile, env: ctx.env}), reportFile, reportWritten: true, error: failure}
+    return {report: await saveReport(report, {workspace: ctx.workspace, file: options.reportFile, env: ctx.env, config: ctx.config}), reportFile, reportWritten: true, error: failure}
   } catch (error) {
     // The build's own failure is the one to exit with; a report that cannot be written only adds to it.
     if (!failure) throw error
     logger.warn((error as Error).message)
-    return {report: redactReport(report, ctx.env), reportFile, reportWritten: false, error: failure}
+    return {report: redactReport(report, ctx.env, ctx.config), reportFile, reportWritten: false, error: failure}
   }
 }
 

@@ -6,7 +6,8 @@ import {stat} from 'node:fs/promises'
 import path from 'node:path'
 
 import type {Env} from '../config/load.js'
-import {secretValues} from '../config/environment.js'
+import {secretValues, VARIABLES, variablesFor} from '../config/environment.js'
+import type {Config} from '../config/model.js'
 import {redactDeep, redactor} from '../util/redact.js'
 import {reportDir} from '../conventions.js'
 import {writeFileAtomic} from '../util/fs.js'
@@ -35,9 +36,12 @@ export function newReport(known: Partial<Pick<BuildReport, 'project' | 'branch' 
   }
 }
 
-/** Pure: the report with every secret variable's value replaced by `***` wherever it occurs, as in docker's output. */
-export function redactReport(report: BuildReport, env: Env): BuildReport {
-  const secrets = secretValues(env)
+/**
+ * Pure: the report with every secret variable's value replaced by `***` wherever it occurs, as in
+ * docker's output; with the config, those of its deploy.secrets too.
+ */
+export function redactReport(report: BuildReport, env: Env, config?: Config): BuildReport {
+  const secrets = secretValues(env, config ? variablesFor(config) : VARIABLES)
   return secrets.length === 0 ? report : redactDeep(report, redactor(secrets))
 }
 
@@ -46,9 +50,9 @@ export function redactReport(report: BuildReport, env: Env): BuildReport {
  * made inside a workspace that exists: a mistyped WORKSPACE gets an error, not a stray tree.
  * Throws an Error saying which file could not be written, and why.
  */
-export async function saveReport(report: BuildReport, options: {workspace: string; file?: string; env: Env}): Promise<BuildReport> {
+export async function saveReport(report: BuildReport, options: {workspace: string; file?: string; env: Env; config?: Config}): Promise<BuildReport> {
   const file = options.file ?? defaultReportFile(options.workspace)
-  const redacted = redactReport(report, options.env)
+  const redacted = redactReport(report, options.env, options.config)
   try {
     if (!options.file) {
       const problem = await stat(options.workspace).then(

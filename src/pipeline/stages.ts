@@ -1,5 +1,6 @@
 /** The real stages of `build`: Docker and the registry for images, kustomize, the Kubernetes API. */
-// pull-secret.js is light (no client), so it is loaded eagerly.
+// pull-secret.js and app-secrets.js are light (no client), so they are loaded eagerly.
+import {appSecretsFromEnv} from '../kube/app-secrets.js'
 import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
 import {type BuildRun, buildPhaseNames, type BuildStages} from './build.js'
 import {preflightRender, renderStage} from './render-stage.js'
@@ -44,7 +45,8 @@ export const defaultStages: BuildStages = {
   async deploy(run, manifestsFile, manifests) {
     const {deployEnvironment} = await import('../kube/index.js')
     const pullCredentials = run.ctx.config.deploy.imagePullSecret ? pullCredentialsFromEnv(run.ctx.env) : undefined
-    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, manifests, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, signal: run.signal})
+    const appSecrets = appSecretsFromEnv(run.ctx.config.deploy.secrets, run.ctx.env)
+    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, manifests, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, appSecrets, signal: run.signal})
   },
 
   async phase(run, name) {

@@ -2,9 +2,12 @@
  * deploy against the real stack: fresh, in place, --fresh, while Terminating, refusals, keep/ttl.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-deploy.test.ts
  */
+import {readFileSync} from 'node:fs'
+
 import test from 'ava'
 
 import {DeployError} from '../../src/errors.js'
+import {appSecretsFromEnv} from '../../src/kube/app-secrets.js'
 import {cleanupEnvironment, deployEnvironment} from '../../src/kube/index.js'
 import {
   cleanupNamespace,
@@ -325,6 +328,47 @@ test('deploy.imagePullSecret: a Secret the registry accepts, named by the defaul
   t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/pull-secret'], undefined)
   await t.throwsAsync(kube().core.readNamespacedSecret({name: 'shopsys-ci-registry', namespace}), {message: /404|not found/i})
   t.deepEqual((await kube().core.readNamespacedServiceAccount({name: 'default', namespace})).imagePullSecrets ?? [], [])
+})
+
+test('deploy.secrets: the app\'s Secrets from environment variables, never in the log; kept by pruning, updated, removed when the config drops them', async (t) => {
+  const secrets = {'app-secrets': {DATABASE_PASSWORD: 'IT_DB_PASSWORD', API_KEY: 'IT_API_KEY'}, 'mailer': {DSN: 'IT_MAILER_DSN'}}
+  const config = testConfig(uniqueProject('dep'), {deploy: {secrets}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'app-secrets')
+  const namespace = identity.namespace
+  const env = {IT_DB_PASSWORD: `pw-${namespace}-1`, IT_API_KEY: 'key with spaces & "quotes"', IT_MAILER_DSN: 'smtp://user:pass@smtp-server:25'}
+  // A Secret of the app's own in the manifests, so Secrets are where pruning looks.
+  const own = 'apiVersion: v1\nkind: Secret\nmetadata: {name: app-settings, labels: {app: tiny}}\nstringData: {a: b}\n'
+  const {manifestsFile} = workspaceWith(`${fixture('tiny.yaml')}\n---\n${own}`)
+  const log = logger()
+  await deployEnvironment({identity, config, manifestsFile, logger: log, appSecrets: appSecretsFromEnv(secrets, env)})
+
+  const read = async (name: string) => {
+    const secret = await kube().core.readNamespacedSecret({name, namespace})
+    return {type: secret.type, labels: secret.metadata?.labels, data: Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]))}
+  }
+  t.like(await read('app-secrets'), {type: 'Opaque', data: {DATABASE_PASSWORD: env.IT_DB_PASSWORD, API_KEY: env.IT_API_KEY}, labels: {'app.kubernetes.io/managed-by': 'shopsys-ci'}})
+  t.deepEqual((await read('mailer')).data, {DSN: env.IT_MAILER_DSN})
+  t.regex(log.lines.join('\n'), /made 2 Secret\(s\) of deploy\.secrets: app-secrets \(2 key\(s\)\), mailer \(1 key\(s\)\)/)
+  for (const value of Object.values(env)) t.false(log.lines.join('\n').includes(value), 'no value in the log')
+  t.false(readFileSync(manifestsFile, 'utf8').includes(env.IT_DB_PASSWORD), 'nor in the manifests')
+  t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/secrets'], 'app-secrets,mailer')
+
+  // In place, the app's own Secret gone from the manifests, `mailer` from the config, a value changed:
+  // pruning takes the app's Secret only; `mailer` is removed as the config's; the value is updated.
+  writeManifests(manifestsFile, fixture('tiny.yaml'))
+  const fewer = {'app-secrets': secrets['app-secrets']}
+  const changed = {...env, IT_DB_PASSWORD: `pw-${namespace}-2`}
+  const again = await deployEnvironment({identity, config: testConfig(config.project, {deploy: {secrets: fewer}}), manifestsFile, logger: logger(), appSecrets: appSecretsFromEnv(fewer, changed)})
+  t.deepEqual(again.pruned.map((o) => `${o.kind}/${o.name}`), ['Secret/app-settings'])
+  t.is((await read('app-secrets')).data.DATABASE_PASSWORD, changed.IT_DB_PASSWORD)
+  await t.throwsAsync(kube().core.readNamespacedSecret({name: 'mailer', namespace}), {message: /404|not found/i})
+  t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/secrets'], 'app-secrets')
+
+  // None left in the config: the last one goes, and so does the annotation.
+  await deployEnvironment({identity, config: testConfig(config.project), manifestsFile, logger: logger()})
+  await t.throwsAsync(kube().core.readNamespacedSecret({name: 'app-secrets', namespace}), {message: /404|not found/i})
+  t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/secrets'], undefined)
 })
 
 test('keep for review: the build\'s cleanup leaves it, every deploy refreshes the expiry', async (t) => {

@@ -48,6 +48,8 @@ const PROJECT = `h19-rbac-${ID}`
 const FOREIGN = `h19-rbac-foreign-${ID}`
 /** A fake registry account for the pull secret: nothing pulls on kwok, but it must never be printed. */
 const PULL_PASSWORD = `pw-${randomBytes(12).toString('hex')}`
+/** The value of the app's Secret (deploy.secrets): the account makes it, and it is never printed either. */
+const APP_DB_PASSWORD = `db-${randomBytes(12).toString('hex')}`
 
 const state: {dir?: string; kubeconfig?: string; token?: string; workspace?: string} = {}
 
@@ -184,6 +186,8 @@ deploy:
   namespaceLabels: {pod-security.kubernetes.io/enforce: baseline}
   ttl: 12h
   imagePullSecret: true
+  secrets:
+    app-db: {PASSWORD: RBAC_APP_DB_PASSWORD}
   resourceQuota: {pods: "20"}
   limitRange:
     - type: Container
@@ -270,12 +274,13 @@ function cli(args: string[], env: Record<string, string> = {}) {
       DOCKER_REGISTRY: '127.0.0.1:5000',
       DOCKER_USERNAME: 'puller',
       DOCKER_PASSWORD: PULL_PASSWORD,
+      RBAC_APP_DB_PASSWORD: APP_DB_PASSWORD,
       ...env,
     },
   })
 }
 
-test('as the CI account: deploy (pull secret, quota, prune), status, list, run, logs export, gc, cleanup all succeed', async (t) => {
+test('as the CI account: deploy (pull secret, deploy.secrets, quota, prune), status, list, run, logs export, gc, cleanup all succeed', async (t) => {
   const results: Array<{stdout: string; stderr: string}> = []
   const ok = async (args: string[], env: Record<string, string> = {}) => {
     const result = await cli(args, env)
@@ -296,6 +301,7 @@ test('as the CI account: deploy (pull secret, quota, prune), status, list, run, 
   t.deepEqual((await k.core.readNamespacedServiceAccount({namespace, name: 'default'})).imagePullSecrets?.map((s) => s.name), ['shopsys-ci-registry'])
   t.is((await k.core.readNamespacedResourceQuota({namespace, name: 'shopsys-ci-quota'})).spec?.hard?.pods, '20')
   t.truthy(await k.core.readNamespacedLimitRange({namespace, name: 'shopsys-ci-limits'}))
+  t.is(Buffer.from((await k.core.readNamespacedSecret({namespace, name: 'app-db'})).data!.PASSWORD, 'base64').toString(), APP_DB_PASSWORD)
 
   // In place, without the extra objects: prune lists what was applied before and deletes them.
   writeWorkspace(fixture('app.yaml'))
@@ -336,6 +342,7 @@ test('as the CI account: deploy (pull secret, quota, prune), status, list, run, 
   for (const {stdout, stderr} of results) {
     t.false(stdout.includes(state.token!) || stderr.includes(state.token!), 'the token was printed')
     t.false(stdout.includes(PULL_PASSWORD) || stderr.includes(PULL_PASSWORD), 'the registry password was printed')
+    t.false(stdout.includes(APP_DB_PASSWORD) || stderr.includes(APP_DB_PASSWORD), 'the app\'s secret was printed')
   }
 })
 

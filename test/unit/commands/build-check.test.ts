@@ -34,3 +34,17 @@ test('build with a config error writes report.json too (step "config", exit 2), 
   t.regex(report.error.message, /deploy\.timout: unknown key/)
   t.regex(result.stdout, new RegExp(`FAILED .*\\(config, exit 2\\)[\\s\\S]*report +${ws}/shopsys-ci/report\\.json`))
 })
+
+test('build with deploy.secrets whose variable is not set stops in its check stage, exit 3, before any image; the set one\'s value is in neither output nor report', async (t) => {
+  const ws = await copyExample()
+  const file = path.join(ws, '.ci/shopsys-ci.yaml')
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/^deploy:\n/m, 'deploy:\n  secrets:\n    app-secrets: {DATABASE_PASSWORD: APP_DB_PASSWORD, API_KEY: APP_API_KEY}\n'))
+  const result = await runCli(['build', '--workspace', ws], {
+    env: {BRANCH_NAME: 'feature/x', GIT_COMMIT: 'abcdef0', DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'shop', DOCKER_PASSWORD: 'pw', APP_API_KEY: 'feature-x-api-key'},
+  })
+  t.is(result.exitCode, 3, result.stderr)
+  t.regex(result.stderr, /- APP_DB_PASSWORD: is not set \(key DATABASE_PASSWORD of Secret app-secrets \(deploy\.secrets\)\)/)
+  const report = await readReport(ws)
+  t.deepEqual(report.stages.map((s) => `${s.name} ${s.status}`), ['check failed'])
+  t.false((result.stdout + result.stderr + JSON.stringify(report)).includes('feature-x-api-key'))
+})

@@ -87,3 +87,21 @@ test('oclif\'s own errors (unknown flag, bad value, missing argument) read like 
   const json = JSON.parse((await runCli(['logs', 'export', '--bogus', '--json'])).stdout)
   t.deepEqual(json, {error: {message: 'Nonexistent flag: --bogus', code: 'USAGE', exitCode: 2, suggestions: ['shopsys-ci logs export --help']}})
 })
+
+test('deploy.secrets: env check lists its variables and exits 3 while one is missing; once the config is loaded, every output masks their values', async (t) => {
+  const ws = await copyExample()
+  const {readFile, writeFile} = await import('node:fs/promises')
+  const file = `${ws}/.ci/shopsys-ci.yaml`
+  await writeFile(file, (await readFile(file, 'utf8')).replace(/^deploy:\n/m, 'deploy:\n  secrets:\n    app-secrets: {DATABASE_PASSWORD: APP_DB_PASSWORD, API_KEY: APP_API_KEY}\n'))
+  const env = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'shop', DOCKER_PASSWORD: 'pw', BRANCH_NAME: 'x', GIT_COMMIT: 'abcdef0'}
+  const missing = await runCli(['env', 'check', '--workspace', ws], {env: {...env, APP_API_KEY: 'k-123-secret'}})
+  t.is(missing.exitCode, 3, missing.stdout)
+  t.regex(missing.stderr, /- APP_DB_PASSWORD: is not set \(key DATABASE_PASSWORD of Secret app-secrets \(deploy\.secrets\)\)/)
+  t.regex(missing.stdout, /APP_API_KEY +set$/m)
+  t.false(missing.stdout.includes('k-123-secret'))
+  // A value that happens to occur in the output (here: the branch's slug) is masked there too.
+  const names = await runCli(['names', '--workspace', ws, '--branch', 'feature-unmasked'], {env: {...env, APP_DB_PASSWORD: 'feature-unmasked', APP_API_KEY: 'k'}})
+  t.is(names.exitCode, 0, names.stderr)
+  t.false(names.stdout.includes('feature-unmasked'), names.stdout)
+  t.regex(names.stdout, /\*\*\*/)
+})

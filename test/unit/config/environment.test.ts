@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {checkEnvironment, environmentProblems, formatEnvironment} from '../../../src/config/environment.js'
+import {checkEnvironment, environmentProblems, formatEnvironment, secretValues, variablesFor} from '../../../src/config/environment.js'
 import {parseConfig} from '../../../src/config/load.js'
 
 const required = (yaml: string, env: Record<string, string>) =>
@@ -28,4 +28,26 @@ test('the pull pair is listed, its password never shown', (t) => {
   t.regex(text, /DOCKER_PULL_USERNAME\s+= reader/)
   t.regex(text, /DOCKER_PULL_PASSWORD\s+set/)
   t.false(text.includes('s3cret'))
+})
+
+const SECRETS = 'project: shop\ndeploy:\n  secrets:\n    app-secrets: {DATABASE_PASSWORD: APP_DB_PASSWORD, API_KEY: APP_API_KEY}\n    mailer: {PASSWORD: APP_DB_PASSWORD}\n'
+
+test('deploy.secrets: every variable it reads is required, named once with every key it fills, and its value never shown', (t) => {
+  const config = parseConfig(SECRETS, 'c.yaml', {})
+  const missing = environmentProblems(checkEnvironment(config, {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com'}))
+  t.deepEqual(missing.map((p) => [p.name, p.purpose, p.problem]), [
+    ['APP_DB_PASSWORD', 'key DATABASE_PASSWORD of Secret app-secrets, key PASSWORD of Secret mailer (deploy.secrets)', 'is not set'],
+    ['APP_API_KEY', 'key API_KEY of Secret app-secrets (deploy.secrets)', 'is not set'],
+  ])
+  const text = formatEnvironment(checkEnvironment(config, {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', APP_DB_PASSWORD: 'hunter2', APP_API_KEY: 'k-123'}))
+  t.regex(text, /APP_DB_PASSWORD\s+set$/m)
+  t.regex(text, /APP_API_KEY\s+set$/m)
+  t.false(text.includes('hunter2') || text.includes('k-123'))
+  t.deepEqual(required(SECRETS, {APP_DB_PASSWORD: 'hunter2', APP_API_KEY: 'k-123'}), [])
+})
+
+test('deploy.secrets: its values are among the secret values every output masks; without the config they are not known', (t) => {
+  const env = {APP_DB_PASSWORD: 'hunter2', APP_API_KEY: 'k-123', DOCKER_PASSWORD: 'push-pw'}
+  t.deepEqual(secretValues(env, variablesFor(parseConfig(SECRETS, 'c.yaml', {}))).sort(), ['hunter2', 'k-123', 'push-pw'])
+  t.deepEqual(secretValues(env), ['push-pw'])
 })

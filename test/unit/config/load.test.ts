@@ -275,3 +275,27 @@ test('deploy.namespaceLabels and namespaceAnnotations: valid keys and values; th
   t.regex(malformed.message, /deploy\.namespaceLabels\.bad key!: invalid name: a label key/)
   t.regex(malformed.message, /deploy\.namespaceLabels\.ok: "not a label value" is not valid/)
 })
+
+test('deploy.secrets: Secret name -> key -> variable; malformed names, the pull secret\'s name and a Secret without keys are refused with their lines', (t) => {
+  const config = parseConfig('project: shop\ndeploy:\n  secrets:\n    app-secrets:\n      DATABASE_PASSWORD: APP_DB_PASSWORD\n      api.key: APP_API_KEY\n', FILE, {})
+  t.deepEqual(config.deploy.secrets, {'app-secrets': {DATABASE_PASSWORD: 'APP_DB_PASSWORD', 'api.key': 'APP_API_KEY'}})
+  t.deepEqual(parseConfig('project: shop\n', FILE, {}).deploy.secrets, {})
+  const malformed = problems('project: shop\ndeploy:\n  secrets:\n    App_Secrets: {KEY: VAR}\n    ok:\n      "bad key!": VAR\n      good: "not a variable"\n')
+  t.deepEqual(
+    malformed.map((p) => [p.line, p.key]),
+    [
+      [4, 'deploy.secrets.App_Secrets'],
+      [6, 'deploy.secrets.ok.bad key!'],
+      [7, 'deploy.secrets.ok.good'],
+    ],
+  )
+  t.regex(malformed[0]!.message, /a Secret name/)
+  t.regex(malformed[2]!.message, /the name of an environment variable/)
+  const own = problems('project: shop\ndeploy:\n  secrets:\n    shopsys-ci-registry: {KEY: VAR}\n    empty: {}\n')
+  t.deepEqual(own.map((p) => [p.line, p.key]), [
+    [4, 'deploy.secrets.shopsys-ci-registry'],
+    [5, 'deploy.secrets.empty'],
+  ])
+  t.regex(own[0]!.message, /the name of the image pull secret shopsys-ci makes/)
+  t.regex(own[1]!.message, /has no keys/)
+})
