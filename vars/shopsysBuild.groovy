@@ -4,9 +4,10 @@
  *   shopsysBuild(registryCredentialsId: 'docker-registry', kubeconfigCredentialsId: 'ci-kubeconfig')
  *
  * Runs `shopsys-ci build` (images, manifests, deploy, phases, report) with the registry credential
- * (and the pull credential, when one is given) bound, then always, also when the build failed or was
- * aborted: exports the containers' logs, archives what the CLI wrote (report, manifests, logs,
- * artifacts), records the phases' JUnit reports, and deletes the branch's namespace unless `keep: true`.
+ * (and the pull credential and the secret texts of `secretCredentials`, when given) bound, then
+ * always, also when the build failed or was aborted: exports the containers' logs, archives what the
+ * CLI wrote (report, manifests, logs, artifacts), records the phases' JUnit reports, and deletes the
+ * branch's namespace unless `keep: true`.
  * Sets the build's description to the environment's URLs.
  *
  * All logic lives in the CLI; this step only binds credentials, passes the environment and archives.
@@ -26,6 +27,11 @@
  *                        secret (deploy.imagePullSecret: true in the app's config; a private registry
  *                        the nodes pull from). Prefer a read-only account. null: none bound (the
  *                        CLI then falls back to DOCKER_USERNAME / DOCKER_PASSWORD).
+ * secretCredentials      "Secret text" credentials bound for `build`, [VARIABLE_NAME: 'credentials-id'],
+ *                        all in one withCredentials: the variables that the app's config names under
+ *                        deploy.secrets, from which `build` creates the namespace's Secrets. A name must
+ *                        not be a key of `environment` or a variable the library sets (DOCKER_*,
+ *                        KUBECONFIG, BRANCH_NAME, SHOPSYS_CI_CLI, ...). [:]: none bound.
  * keep                   true: leave the environment running for review (`build --keep`; it expires
  *                        after the config's deploy.ttl and `shopsys-ci gc` deletes it). Also tells a
  *                        later shopsysCleanup() of this build to keep it.
@@ -38,6 +44,7 @@ Map defaults() {
   defaults.putAll([
     registryCredentialsId: 'docker-registry',
     pullCredentialsId: null,
+    secretCredentials: [:],
     keep: false,
     archive: true,
     junit: 'shopsys-ci/artifacts/**/*.xml',
@@ -67,13 +74,15 @@ def call(Map userConfig = [:]) {
       try {
         shopsysCi.withRegistry(config) {
           shopsysCi.withPullCredentials(config) {
-            List<String> words = ['build']
-            if (config.keep) {
-              words.add('--keep')
-            }
-            int status = shopsysCi.runCli(config, words)
-            if (status != 0) {
-              error(shopsysCi.failureMessage('build', status))
+            shopsysCi.withSecretCredentials(config) {
+              List<String> words = ['build']
+              if (config.keep) {
+                words.add('--keep')
+              }
+              int status = shopsysCi.runCli(config, words)
+              if (status != 0) {
+                error(shopsysCi.failureMessage('build', status))
+              }
             }
           }
         }

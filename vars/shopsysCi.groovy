@@ -108,7 +108,76 @@ Map configure(String step, Map defaults, Map userConfig) {
   if (badNames) {
     error(step + ': environment: invalid variable name' + (badNames.size() > 1 ? 's ' : ' ') + badNames.join(', '))
   }
+  if (defaults.containsKey('secretCredentials')) {
+    checkSecretCredentials(step, config)
+  }
   return config
+}
+
+/**
+ * Checks `secretCredentials` (shopsysBuild's, and shopsysCleanup's that accepts the same map): a map of
+ * variable names to IDs of "Secret text" credentials. A name must not be one the step sets otherwise
+ * (a key of `environment`, or a variable of the library: a secret would silently replace it).
+ * The error names variables and never shows an ID.
+ */
+def checkSecretCredentials(String step, Map config) {
+  Object secrets = config.secretCredentials
+  if (secrets == null) {
+    return
+  }
+  if (!(secrets instanceof Map)) {
+    error(step + ': secretCredentials must be a map of variable names to IDs of "Secret text" credentials, ' +
+      'e.g. [APP_DATABASE_PASSWORD: \'review-db-password\']')
+  }
+  Set<String> library = libraryVariableNames(config)
+  List<String> badNames = []
+  List<String> noIds = []
+  List<String> inEnvironment = []
+  List<String> libraryNames = []
+  for (Object key in secrets.keySet()) {
+    String name = String.valueOf(key)
+    Object id = secrets[key]
+    if (!(name ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
+      badNames.add(name)
+    }
+    if (!(id instanceof CharSequence) || !String.valueOf(id).trim()) {
+      noIds.add(name)
+    }
+    if (config.environment.containsKey(name)) {
+      inEnvironment.add(name)
+    }
+    if (library.contains(name)) {
+      libraryNames.add(name)
+    }
+  }
+  List<String> problems = []
+  if (badNames) {
+    problems.add('invalid variable name' + (badNames.size() > 1 ? 's ' : ' ') + badNames.join(', '))
+  }
+  if (noIds) {
+    problems.add('no credentials ID (a non-empty String) for ' + noIds.join(', '))
+  }
+  if (inEnvironment) {
+    problems.add('also set by environment: ' + inEnvironment.join(', '))
+  }
+  if (libraryNames) {
+    problems.add('set by the library itself: ' + libraryNames.join(', '))
+  }
+  if (problems) {
+    error(step + ': secretCredentials: ' + problems.join('; '))
+  }
+}
+
+/** Variables the library sets itself: the CLI's, the credentials' and the runner's (run.sh). */
+Set<String> libraryVariableNames(Map config) {
+  Set<String> names = new LinkedHashSet<String>()
+  Map fixed = [:]
+  fixed.putAll(config)
+  fixed.environment = [:]
+  names.addAll(cliVariables(fixed).keySet())
+  names.addAll(['DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD', 'KUBECONFIG'])
+  names.addAll(['SHOPSYS_CI_CLI', 'SHOPSYS_CI_IMAGE', 'SHOPSYS_CI_DOCKER_ARGS', 'SHOPSYS_CI_ENV_NAMES', 'SHOPSYS_CI_CONFIG'])
+  return names
 }
 
 /** The variables the CLI reads, NAME -> value (null: not set). Config keys win over the job's env. */
@@ -133,7 +202,8 @@ Map cliVariables(Map config) {
 
 /**
  * Names handed into the buildpack container with `-e NAME`: the CLI's variables and the credentials
- * (the pull credential's only when `pullCredentialsId` is configured). Names only, never values.
+ * (the pull credential's only when `pullCredentialsId` is configured, the secret texts' of
+ * `secretCredentials` when given; shopsysGc has neither key). Names only, never values.
  */
 List<String> containerVariableNames(Map config) {
   List<String> names = []
@@ -141,6 +211,10 @@ List<String> containerVariableNames(Map config) {
   names.addAll(['DOCKER_USERNAME', 'DOCKER_PASSWORD'])
   if (config.pullCredentialsId) {
     names.addAll(['DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD'])
+  }
+  Map secrets = config.secretCredentials ?: [:]
+  for (Object name in secrets.keySet()) {
+    names.add(String.valueOf(name))
   }
   return names
 }
@@ -197,6 +271,28 @@ def withRegistry(Map config, Closure body) {
  */
 def withPullCredentials(Map config, Closure body) {
   return withUsernamePassword(config.pullCredentialsId, 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD', body)
+}
+
+/**
+ * Binds the "Secret text" credentials of `secretCredentials` (variable name -> credentials ID), all in
+ * one withCredentials, around `body`; none configured: just `body`. The CLI reads the variables that
+ * the app's config names under deploy.secrets.
+ */
+def withSecretCredentials(Map config, Closure body) {
+  Map secrets = config.secretCredentials ?: [:]
+  List<Object> names = []
+  names.addAll(secrets.keySet())
+  if (!names) {
+    return body()
+  }
+  // An index loop over a list: no iterator of the map is held while `string` is called.
+  List bindings = []
+  for (int i = 0; i < names.size(); i++) {
+    bindings.add(string(credentialsId: String.valueOf(secrets[names[i]]), variable: String.valueOf(names[i])))
+  }
+  return withCredentials(bindings) {
+    body()
+  }
 }
 
 /** A "Username with password" credential bound to two variables around `body`; no id: just `body`. */

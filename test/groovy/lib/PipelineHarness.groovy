@@ -24,7 +24,7 @@ class PipelineHarness {
   final List<StepCall> calls = []
   final List<String> violations = []
   final List<String> blocks = []
-  /** credentialsId -> [username:, password:] or [path:]. */
+  /** credentialsId -> [username:, password:], [path:] ("Secret file") or [secret:] ("Secret text"). */
   final Map<String, Map<String, String>> credentials = [
     'docker-registry': [username: REGISTRY_USER, password: REGISTRY_PASSWORD],
     'ci-kubeconfig': [path: KUBECONFIG_PATH],
@@ -187,6 +187,7 @@ class PipelineHarness {
     }
     steps.usernamePassword = { StepCall call -> [$class: 'UsernamePasswordMultiBinding'] + call.named }
     steps.file = { StepCall call -> [$class: 'FileBinding'] + call.named }
+    steps.string = { StepCall call -> [$class: 'StringBinding'] + call.named }
     steps.stage = { StepCall call, Closure body -> body.call() }
     steps.dir = { StepCall call, Closure body -> body.call() }
     steps.timeout = { StepCall call, Closure body -> body.call() }
@@ -223,6 +224,9 @@ class PipelineHarness {
         } else if (binding.$class == 'FileBinding') {
           layer[binding.variable] = stored.path
           added.add([name: binding.variable, value: stored.path])
+        } else if (binding.$class == 'StringBinding') {
+          layer[binding.variable] = stored.secret
+          added.add([name: binding.variable, value: stored.secret])
         } else {
           throw new IllegalArgumentException("withCredentials: unknown binding ${binding}")
         }
@@ -259,7 +263,7 @@ class PipelineHarness {
 
   /** Step names in order, without the credential descriptors and echo. */
   List<String> trace() {
-    return calls.findAll { !(it.name in ['usernamePassword', 'file', 'echo', 'libraryResource']) }.collect {
+    return calls.findAll { !(it.name in ['usernamePassword', 'file', 'string', 'echo', 'libraryResource']) }.collect {
       it.name == 'sh' ? 'sh ' + it.cli : it.name
     }
   }

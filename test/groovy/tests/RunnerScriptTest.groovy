@@ -85,11 +85,15 @@ exit "\${STUB_EXIT:-0}"
   static final String PULL_ID = 'registry-reader'
   static final String PULL_USER = 'r-SECRET-reader'
   static final String PULL_PASSWORD = 'rp-SECRET-`id` $(x)"\'pull'
+  /** A "Secret text" credential for secretCredentials, stored by recorded(). */
+  static final String DB_ID = 'review-db-password'
+  static final String DB_PASSWORD = 'db-SECRET-`id` $(x)"\'pw'
 
   /** The `sh` call of `cli` from a run of `step` with `config` (its commands all succeed). */
   static StepCall recorded(String step, Map config, String cli) {
     PipelineHarness h = PipelineHarness.create()
     h.credentials[PULL_ID] = [username: PULL_USER, password: PULL_PASSWORD]
+    h.credentials[DB_ID] = [secret: DB_PASSWORD]
     h.shResponder = { StepCall c -> c.cli.startsWith('names') ? 'http://x\n' : 0 }
     h.run(step, config)
     assert h.violations == []
@@ -217,6 +221,47 @@ exit "\${STUB_EXIT:-0}"
     } finally {
       channel.close()
     }
+  }
+
+  @Test
+  void 'image mode: the secretCredentials variables go in by name, only when secretCredentials is set'() {
+    File sock = new File(tmp, 'docker.sock')
+    ServerSocketChannel channel = socket(sock)
+    try {
+      StepCall build = recorded('shopsysBuild', [image: 'acme/b:1', secretCredentials: [APP_DATABASE_PASSWORD: DB_ID]], 'build')
+      Map r = execute(build, [DOCKER_HOST: 'unix://' + sock.path])
+      assert r.status == 0
+      List<String> args = argv('docker')
+      List<String> names = []
+      for (int i = 0; i < args.size() - 1; i++) {
+        if (args[i] == '-e') names.add(args[i + 1])
+      }
+      assert names == PASSED + ['DOCKER_USERNAME', 'DOCKER_PASSWORD', 'APP_DATABASE_PASSWORD', 'KUBECONFIG']
+      // docker copies the value from its own environment into the container
+      assert stubEnv('docker').APP_DATABASE_PASSWORD == DB_PASSWORD
+      for (String arg in args) {
+        assert !arg.contains('=') && !arg.contains('SECRET') && !arg.contains(DB_ID)
+      }
+      assert !r.stderr.contains('SECRET')
+
+      // not configured: the name is not passed at all
+      StepCall plain = recorded('shopsysBuild', [image: 'acme/b:1', secretCredentials: [:]], 'build')
+      execute(plain, [DOCKER_HOST: 'unix://' + sock.path])
+      assert !argv('docker').contains('APP_DATABASE_PASSWORD')
+      assert argv('docker').count('-e') == PASSED.size() + 3   // + DOCKER_USERNAME, DOCKER_PASSWORD, KUBECONFIG
+    } finally {
+      channel.close()
+    }
+  }
+
+  @Test
+  void 'cli mode: the CLI gets the secretCredentials values from its environment only'() {
+    StepCall build = recorded('shopsysBuild', [cli: '"' + bin.path + '/fake cli"', secretCredentials: [APP_DATABASE_PASSWORD: DB_ID]], 'build')
+    Map r = execute(build)
+    assert r.status == 0
+    assert argv('fake cli') == ['build']
+    assert stubEnv('fake cli').APP_DATABASE_PASSWORD == DB_PASSWORD
+    assert !r.stderr.contains('SECRET')
   }
 
   @Test

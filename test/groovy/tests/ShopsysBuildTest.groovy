@@ -5,6 +5,12 @@ class ShopsysBuildTest {
   static final String PULL_ID = 'registry-reader'
   static final String PULL_USER = 'r-SECRET-reader'
   static final String PULL_PASSWORD = 'rp-SECRET-`id`"\'pull'
+  /** "Secret text" credentials for secretCredentials, as the harness stores them. */
+  static final String DB_ID = 'review-db-password'
+  static final String DB_PASSWORD = 'db-SECRET-$(id)"\'`x`'
+  static final String MAILER_ID = 'review-mailer-dsn'
+  static final String MAILER_DSN = 'smtp://mailer:m-SECRET-pw@mail.example.com:25'
+  static final Map SECRETS = [APP_DATABASE_PASSWORD: DB_ID, APP_MAILER_DSN: MAILER_ID]
 
   /** A harness whose `names --urls` prints two URLs and whose other commands exit with `codes[cli]` (0 if absent). */
   static PipelineHarness harness(Map<String, Object> codes = [:]) {
@@ -20,6 +26,8 @@ class ShopsysBuildTest {
       return c.cli == 'names --urls' ? URLS : 0
     }
     h.credentials[PULL_ID] = [username: PULL_USER, password: PULL_PASSWORD]
+    h.credentials[DB_ID] = [secret: DB_PASSWORD]
+    h.credentials[MAILER_ID] = [secret: MAILER_DSN]
     return h
   }
 
@@ -239,6 +247,118 @@ class ShopsysBuildTest {
         assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_USERNAME')
         assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_PASSWORD')
       }
+    }
+  }
+
+  @Test
+  void 'secretCredentials: Secret text credentials bound around build only, in one withCredentials'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [secretCredentials: SECRETS])
+    assert h.trace() == [
+      'withEnv',
+      'sh names --urls',
+      'withCredentials',
+      'withCredentials',
+      'sh build',
+      'sh logs export',
+      'archiveArtifacts',
+      'junit',
+      'sh cleanup',
+    ]
+    assert h.calls('withCredentials')*.args*.getAt(0) == [
+      [[$class: 'UsernamePasswordMultiBinding', credentialsId: 'docker-registry',
+        usernameVariable: 'DOCKER_USERNAME', passwordVariable: 'DOCKER_PASSWORD']],
+      [[$class: 'StringBinding', credentialsId: DB_ID, variable: 'APP_DATABASE_PASSWORD'],
+       [$class: 'StringBinding', credentialsId: MAILER_ID, variable: 'APP_MAILER_DSN']],
+    ]
+    assert h.calls('string').size() == 2
+    StepCall build = h.cliCall('build')
+    assert build.secrets == ['DOCKER_USERNAME', 'DOCKER_PASSWORD', 'APP_DATABASE_PASSWORD', 'APP_MAILER_DSN']
+    assert build.env.APP_DATABASE_PASSWORD == DB_PASSWORD
+    assert build.env.APP_MAILER_DSN == MAILER_DSN
+    assert build.blocks == ['withEnv', 'withCredentials', 'withCredentials']
+    assert build.script == PipelineHarness.expectedScript('build')
+    assert build.script instanceof String
+    for (String cli in ['names --urls', 'logs export', 'cleanup']) {
+      assert h.cliCall(cli).secrets == []
+      assert !h.cliCall(cli).env.containsKey('APP_DATABASE_PASSWORD')
+      assert !h.cliCall(cli).env.containsKey('APP_MAILER_DSN')
+    }
+    // no value in any step's arguments (the harness checks every call), not even in withEnv
+    noViolations(h)
+    assert !h.calls('withEnv')[0].args[0].any { it.startsWith('APP_') || it.contains('SECRET') }
+
+    // with every other credential: innermost, still one withCredentials for all of them
+    PipelineHarness h2 = harness()
+    h2.run('shopsysBuild', [secretCredentials: [APP_DATABASE_PASSWORD: DB_ID], pullCredentialsId: PULL_ID,
+                            kubeconfigCredentialsId: 'ci-kubeconfig', keep: true])
+    StepCall kept = h2.cliCall('build --keep')
+    assert kept.secrets == ['KUBECONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME',
+                            'DOCKER_PULL_PASSWORD', 'APP_DATABASE_PASSWORD']
+    assert kept.blocks == ['withEnv', 'withCredentials', 'withCredentials', 'withCredentials', 'withCredentials']
+    assert h2.calls('withCredentials')[-1].args[0] == [[$class: 'StringBinding', credentialsId: DB_ID, variable: 'APP_DATABASE_PASSWORD']]
+    assert h2.cliCall('logs export').secrets == ['KUBECONFIG']
+    noViolations(h2)
+  }
+
+  @Test
+  void 'secretCredentials empty or left out: no string binding, no extra withCredentials'() {
+    for (Map config in [[:], [secretCredentials: [:]], [secretCredentials: null]]) {
+      PipelineHarness h = harness()
+      h.run('shopsysBuild', config)
+      assert h.calls('string') == []
+      assert h.calls('withCredentials').size() == 1
+      assert h.calls('withCredentials')[0].args[0]*.credentialsId == ['docker-registry']
+      assert h.cliCall('build').secrets == ['DOCKER_USERNAME', 'DOCKER_PASSWORD']
+      assert h.cliCall('build').blocks == ['withEnv', 'withCredentials']
+      noViolations(h)
+    }
+    PipelineHarness none = harness()
+    none.run('shopsysBuild', [secretCredentials: [:], registryCredentialsId: null])
+    assert none.calls('withCredentials') == []
+    assert none.cliCall('build').blocks == ['withEnv']
+  }
+
+  @Test
+  void 'secretCredentials: not a map, bad names, empty IDs and clashes are errors naming them, nothing runs'() {
+    PipelineHarness h = harness()
+    Throwable e = failure { h.run('shopsysBuild', [secretCredentials: 'APP_DATABASE_PASSWORD=' + DB_ID]) }
+    assert e instanceof hudson.AbortException
+    assert e.message.startsWith('shopsysBuild: secretCredentials must be a map of variable names to IDs of "Secret text" credentials')
+    assert h.trace() == ['error']
+    Throwable list = failure { harness().run('shopsysBuild', [secretCredentials: [DB_ID]]) }
+    assert list.message.startsWith('shopsysBuild: secretCredentials must be a map')
+
+    Map<Map, String> cases = [
+      ([secretCredentials: ['NOT OK': DB_ID, '9X': DB_ID, OK_1: DB_ID]]):
+        'invalid variable names NOT OK, 9X',
+      ([secretCredentials: ['APP-X': DB_ID]]):
+        'invalid variable name APP-X',
+      ([secretCredentials: [A: '', B: '  ', C: null, D: 42, E: DB_ID]]):
+        'no credentials ID (a non-empty String) for A, B, C, D',
+      ([environment: [APP_ENV: 'ci', APP_DATABASE_PASSWORD: 'x'], secretCredentials: SECRETS]):
+        'also set by environment: APP_DATABASE_PASSWORD',
+      ([secretCredentials: [DOCKER_PASSWORD: DB_ID, KUBECONFIG: DB_ID, APP_X: DB_ID]]):
+        'set by the library itself: DOCKER_PASSWORD, KUBECONFIG',
+      ([secretCredentials: ['1A': '', BRANCH_NAME: DB_ID]]):
+        'invalid variable name 1A; no credentials ID (a non-empty String) for 1A; set by the library itself: BRANCH_NAME',
+    ]
+    cases.each { Map config, String problem ->
+      PipelineHarness bad = harness()
+      Throwable error = failure { bad.run('shopsysBuild', config) }
+      assert error instanceof hudson.AbortException
+      assert error.message == 'shopsysBuild: secretCredentials: ' + problem
+      assert !error.message.contains(DB_ID) && !error.message.contains(MAILER_ID)
+      assert bad.trace() == ['error']
+    }
+    // every variable the library sets itself: the credentials', the CLI's and the runner's
+    for (String name in ['DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD',
+                         'KUBECONFIG', 'WORKSPACE', 'DEVELOPMENT_SERVER_DOMAIN', 'GIT_COMMIT', 'BRANCH_NAME',
+                         'JOB_NAME', 'NGINX_INGRESS_CONTROLLER_HOST_PORT', 'DOCKER_REGISTRY', 'BUILD_URL',
+                         'BUILD_TAG', 'SHOPSYS_CI_CLI', 'SHOPSYS_CI_IMAGE', 'SHOPSYS_CI_DOCKER_ARGS',
+                         'SHOPSYS_CI_ENV_NAMES', 'SHOPSYS_CI_CONFIG']) {
+      Throwable clash = failure { harness().run('shopsysBuild', [secretCredentials: [(name): DB_ID]]) }
+      assert clash.message == 'shopsysBuild: secretCredentials: set by the library itself: ' + name
     }
   }
 
@@ -507,17 +627,41 @@ class ShopsysBuildTest {
   }
 
   @Test
+  void 'image: the secretCredentials variables are passed by name, only when given'() {
+    PipelineHarness h = harness()
+    h.run('shopsysBuild', [image: 'acme/shopsys-ci-buildpack:0.1.0', secretCredentials: SECRETS])
+    String names = h.cliCall('build').env.SHOPSYS_CI_ENV_NAMES
+    assert names == 'WORKSPACE DEVELOPMENT_SERVER_DOMAIN GIT_COMMIT BRANCH_NAME JOB_NAME ' +
+      'NGINX_INGRESS_CONTROLLER_HOST_PORT DOCKER_REGISTRY BUILD_URL BUILD_TAG DOCKER_USERNAME DOCKER_PASSWORD ' +
+      'APP_DATABASE_PASSWORD APP_MAILER_DSN'
+    assert !names.contains('=') && !names.contains('SECRET') && !names.contains(DB_ID)
+    assert h.cliCall('build').script == PipelineHarness.expectedScript('build')
+    noViolations(h)
+
+    for (Map config in [[:], [secretCredentials: [:]], [secretCredentials: null]]) {
+      PipelineHarness without = harness()
+      without.run('shopsysBuild', [image: 'acme/shopsys-ci-buildpack:0.1.0'] + config)
+      List<String> list = without.cliCall('build').env.SHOPSYS_CI_ENV_NAMES.tokenize(' ')
+      assert list[-2..-1] == ['DOCKER_USERNAME', 'DOCKER_PASSWORD']
+      assert !list.any { it.startsWith('APP_') }
+    }
+  }
+
+  @Test
   void 'secrets never appear in any step argument, also with every option on'() {
     PipelineHarness h = harness('build --config "$SHOPSYS_CI_CONFIG"': 7)
     failure {
       h.run('shopsysBuild', [image: 'acme/buildpack:1', kubeconfigCredentialsId: 'ci-kubeconfig',
-                             pullCredentialsId: PULL_ID, config: 'ci.yaml', environment: [A: 'b']])
+                             pullCredentialsId: PULL_ID, config: 'ci.yaml', environment: [A: 'b'],
+                             secretCredentials: SECRETS])
     }
     noViolations(h)
+    assert h.cliCall('build --config "$SHOPSYS_CI_CONFIG"').secrets.containsAll(SECRETS.keySet())
     for (StepCall sh in h.calls('sh')) {
       assert sh.script instanceof String && !(sh.script instanceof GString)
       assert !sh.script.contains(PipelineHarness.REGISTRY_PASSWORD)
       assert !sh.script.contains(PULL_PASSWORD) && !sh.script.contains(PULL_USER)
+      assert !sh.script.contains(DB_PASSWORD) && !sh.script.contains(MAILER_DSN)
     }
     for (StepCall call in h.calls('withEnv')) {
       assert !call.args[0].any { it.contains('SECRET') }

@@ -48,6 +48,21 @@ class ShopsysCleanupTest {
   }
 
   @Test
+  void 'accepts secretCredentials, checks it like shopsysBuild and never binds it'() {
+    PipelineHarness h = PipelineHarness.create()
+    h.credentials['review-db-password'] = [secret: 'db-SECRET-pw']
+    h.run('shopsysCleanup', [kubeconfigCredentialsId: 'ci-kubeconfig', secretCredentials: [APP_DATABASE_PASSWORD: 'review-db-password']])
+    assert h.trace() == ['withEnv', 'withCredentials', 'sh cleanup']
+    assert h.calls('string') == []
+    StepCall sh = h.cliCall('cleanup')
+    assert sh.secrets == ['KUBECONFIG']
+    assert !sh.env.containsKey('APP_DATABASE_PASSWORD')
+    assert h.violations == []
+    Throwable e = failure { PipelineHarness.create().run('shopsysCleanup', [secretCredentials: [KUBECONFIG: 'review-db-password']]) }
+    assert e.message == 'shopsysCleanup: secretCredentials: set by the library itself: KUBECONFIG'
+  }
+
+  @Test
   void 'a failing cleanup is an error with the exit code'() {
     PipelineHarness h = PipelineHarness.create()
     h.shResponder = { StepCall c -> 8 }

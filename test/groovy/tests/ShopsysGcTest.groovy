@@ -47,5 +47,7 @@ class ShopsysGcTest {
     Throwable e = failure { h.run('shopsysGc', [registryCredentialsId: 'docker-registry', pullCredentialsId: 'registry-reader', keep: true]) }
     assert e.message.startsWith('shopsysGc: unknown configuration keys registryCredentialsId, pullCredentialsId, keep. Known keys: cli, ')
     assert e.message.endsWith(', dryRun, remote')
+    Throwable secrets = failure { PipelineHarness.create().run('shopsysGc', [secretCredentials: [:]]) }
+    assert secrets.message.startsWith('shopsysGc: unknown configuration key secretCredentials. Known keys: ')
   }
 }
