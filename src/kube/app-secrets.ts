@@ -64,3 +64,9 @@ export function formatSecretNames(secrets: AppSecret[]): string {
 export function parseSecretNames(value: string | undefined): string[] {
   return (value ?? '').split(',').filter((name) => name !== '')
 }
+
+/** Pure: the Secrets of deploy.secrets that the manifests also have: two sources of one object, each overwriting the other. */
+export function secretsAlsoInManifests(secrets: AppSecret[], objects: ManifestObject[]): string[] {
+  const inManifests = new Set(objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'Secret').map((o) => o.metadata.name))
+  return secrets.map((s) => s.name).filter((name) => inManifests.has(name))
+}

@@ -29,7 +29,7 @@ import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamesp
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {unroutedUrls} from './routes.js'
-import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames} from './app-secrets.js'
+import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, secretsAlsoInManifests} from './app-secrets.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
@@ -178,6 +178,12 @@ export class ServerSideApplyDeployer implements Deployer {
       const secrets = ctx.appSecrets ?? []
       const configured = Object.keys(config.deploy.secrets)
       if (secrets.length !== configured.length) throw new DeployError(`deploy.secrets names ${configured.length} Secret(s), but the values of ${secrets.length} were passed to the deploy`)
+      const twice = secretsAlsoInManifests(secrets, planned)
+      if (twice.length > 0) {
+        throw new DeployError(`Secret ${twice.join(', ')} is both in deploy.secrets and in the manifests: each would overwrite the other`, {
+          suggestions: ['keep it in one place: deploy.secrets for values from the environment (credentials), the manifests (or kustomize secretGenerator) for the rest'],
+        })
+      }
       if (secrets.length > 0) meta.annotations[ANN_APP_SECRETS] = formatSecretNames(secrets)
       step('namespace')
       progress.changed = true

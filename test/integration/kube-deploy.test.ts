@@ -369,6 +369,12 @@ test('deploy.secrets: the app\'s Secrets from environment variables, never in th
   await deployEnvironment({identity, config: testConfig(config.project), manifestsFile, logger: logger()})
   await t.throwsAsync(kube().core.readNamespacedSecret({name: 'app-secrets', namespace}), {message: /404|not found/i})
   t.is((await kube().core.readNamespace({name: namespace})).metadata?.annotations?.['shopsys-ci/secrets'], undefined)
+
+  // A Secret both in deploy.secrets and in the manifests: refused before anything is applied.
+  writeManifests(manifestsFile, `${fixture('tiny.yaml')}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: app-secrets}\nstringData: {a: b}\n`)
+  const twice = await t.throwsAsync(deployEnvironment({identity, config: testConfig(config.project, {deploy: {secrets: fewer}}), manifestsFile, logger: logger(), appSecrets: appSecretsFromEnv(fewer, changed)}), {instanceOf: DeployError})
+  t.regex(twice.message, /Secret app-secrets is both in deploy\.secrets and in the manifests/)
+  await t.throwsAsync(kube().core.readNamespacedSecret({name: 'app-secrets', namespace}), {message: /404|not found/i})
 })
 
 test('keep for review: the build\'s cleanup leaves it, every deploy refreshes the expiry', async (t) => {

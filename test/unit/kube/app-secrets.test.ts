@@ -1,7 +1,7 @@
 import test from 'ava'
 
 import {EnvironmentError} from '../../../src/errors.js'
-import {appSecretObject, appSecretsFromEnv, formatSecretNames, parseSecretNames} from '../../../src/kube/app-secrets.js'
+import {appSecretObject, appSecretsFromEnv, formatSecretNames, parseSecretNames, secretsAlsoInManifests} from '../../../src/kube/app-secrets.js'
 
 const SECRETS = {'app-secrets': {DATABASE_PASSWORD: 'APP_DB_PASSWORD', API_KEY: 'APP_API_KEY'}, mailer: {PASSWORD: 'APP_DB_PASSWORD', DSN: 'APP_MAILER_DSN'}}
 
@@ -41,4 +41,14 @@ test('the namespace annotation of the Secrets made: sorted names, read back', (t
   t.deepEqual(parseSecretNames('app-secrets,mailer'), ['app-secrets', 'mailer'])
   t.deepEqual(parseSecretNames(undefined), [])
   t.deepEqual(parseSecretNames(''), [])
+})
+
+test('secretsAlsoInManifests: a Secret both in deploy.secrets and in the manifests (v1 Secrets only)', (t) => {
+  const objects = [
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'app-secrets'}},
+    {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'mailer'}},
+    {apiVersion: 'example.com/v1', kind: 'Secret', metadata: {name: 'mailer'}},
+  ]
+  t.deepEqual(secretsAlsoInManifests([{name: 'app-secrets', data: {}}, {name: 'mailer', data: {}}], objects), ['app-secrets'])
+  t.deepEqual(secretsAlsoInManifests([], objects), [])
 })
