@@ -40,6 +40,9 @@ deploy:
   keep: false                      # keep the environment for review after the build
   ttl: 24h                         # how long a kept environment lives
   # imagePullSecret: true          # private registry: a pull secret in every branch's namespace
+  # secrets:                       # the app's Secrets, values from environment variables (Jenkins "Secret text")
+  #   app-secrets:
+  #     DATABASE_PASSWORD: APP_DATABASE_PASSWORD
   # namespaceLabels:               # a Pod Security level for the branch's namespace (cluster/ requires one)
   #   pod-security.kubernetes.io/enforce: baseline
 
