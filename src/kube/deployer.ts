@@ -15,6 +15,7 @@ import {CleanupError, DeployError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
+import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, secretsAlsoInManifests} from './app-secrets.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APP_SECRETS, ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
@@ -29,7 +30,6 @@ import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamesp
 import {startOwnerHeartbeat} from './owner.js'
 import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {unroutedUrls} from './routes.js'
-import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, secretsAlsoInManifests} from './app-secrets.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
@@ -108,6 +108,16 @@ export class ServerSideApplyDeployer implements Deployer {
       allowClusterScoped: config.deploy.allowClusterScoped,
       scope: (apiVersion, kind) => scope.get(`${apiVersion}\n${kind}`),
     })
+    // Before the lock: nothing to wait for when the deploy cannot go on.
+    const secrets = ctx.appSecrets ?? []
+    const configured = Object.keys(config.deploy.secrets)
+    if (secrets.length !== configured.length) throw new DeployError(`deploy.secrets names ${configured.length} Secret(s), but the values of ${secrets.length} were passed to the deploy`)
+    const twice = secretsAlsoInManifests(secrets, planned)
+    if (twice.length > 0) {
+      throw new DeployError(`Secret ${twice.join(', ')} is both in deploy.secrets and in the manifests: each would overwrite the other`, {
+        suggestions: ['keep it in one place: deploy.secrets for values from the environment (credentials), the manifests (or kustomize secretGenerator) for the rest'],
+      })
+    }
     for (const u of unroutedUrls(planned, identity.urls)) {
       logger.warn(`no Ingress or HTTPRoute in the manifests serves ${u.host}, so the URL "${u.name}" (${u.url}) leads nowhere: check the host patches (kustomize.patches) or names.hosts`)
     }
@@ -175,15 +185,6 @@ export class ServerSideApplyDeployer implements Deployer {
       const pull = config.deploy.imagePullSecret ? ctx.pullCredentials : undefined
       if (config.deploy.imagePullSecret && !pull) throw new DeployError('deploy.imagePullSecret is on, but no registry credentials were passed to the deploy')
       if (pull) meta.annotations[ANN_PULL_SECRET] = 'true'
-      const secrets = ctx.appSecrets ?? []
-      const configured = Object.keys(config.deploy.secrets)
-      if (secrets.length !== configured.length) throw new DeployError(`deploy.secrets names ${configured.length} Secret(s), but the values of ${secrets.length} were passed to the deploy`)
-      const twice = secretsAlsoInManifests(secrets, planned)
-      if (twice.length > 0) {
-        throw new DeployError(`Secret ${twice.join(', ')} is both in deploy.secrets and in the manifests: each would overwrite the other`, {
-          suggestions: ['keep it in one place: deploy.secrets for values from the environment (credentials), the manifests (or kustomize secretGenerator) for the rest'],
-        })
-      }
       if (secrets.length > 0) meta.annotations[ANN_APP_SECRETS] = formatSecretNames(secrets)
       step('namespace')
       progress.changed = true
