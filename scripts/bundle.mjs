@@ -54,6 +54,10 @@ const common = {
   format: 'cjs',
   platform: 'node',
   target: 'node20',
+  // import() of what is not bundled (oclif's loading of ES module plugins, which this CLI has none
+  // of) becomes require(): V8's code cache drops a script's import() loader on Node 20, so a native
+  // import() would work on the first run and fail on the next (src/util/compile-cache.ts).
+  supported: {'dynamic-import': false},
   minify: true,
   // Readable stack traces in an "unexpected error" report.
   keepNames: true,

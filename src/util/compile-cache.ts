@@ -60,6 +60,7 @@ export interface CompileCacheLoad {
 
 type Compile = (this: NodeJS.Module, content: string, filename: string) => unknown
 
+
 /**
  * From now on, every CommonJS file under `root` that Node loads is compiled with the cache in `dir`
  * (compileCacheDir(); undefined: none, the files compile as usual). Files elsewhere (node_modules)
@@ -75,6 +76,8 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
     if (!filename.startsWith(prefix)) return original.call(this, content, filename)
     const entry = cacheDir ? path.join(cacheDir, cacheEntryName(filename, content)) : undefined
     const cachedData = entry ? readEntry(entry) : undefined
+    // No `importModuleDynamically`: Node 20 loses it when V8 takes the code from the cache, so an
+    // `import()` would fail on a hit only. The bundles have none (scripts/bundle.mjs lowers them).
     const script = new Script(Module.wrap(content), {filename, cachedData})
     const hit = cachedData !== undefined && !script.cachedDataRejected
     if (cachedData && !hit) debug('%s: V8 rejected the cached code; compiling it again', entry)
