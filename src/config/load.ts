@@ -8,6 +8,7 @@ import {LineCounter, parseDocument} from 'yaml'
 
 import {MANAGED_BY_LABEL, PULL_SECRET_NAME} from '../conventions.js'
 import {ConfigError, type ConfigProblem} from '../errors.js'
+import {VARIABLES} from './environment.js'
 import {interpolateEnv} from './interpolate.js'
 import {type Config, configSchema, type ImageConfig, type PhaseConfig} from './model.js'
 import {defaultOf, validate} from './schema.js'
@@ -167,8 +168,13 @@ function crossCheck(config: Config, file: string, lineOf: (key: string) => numbe
 
   // The image pull secret is the tool's own (deploy.imagePullSecret); a Secret of the app must not take its name.
   if (PULL_SECRET_NAME in config.deploy.secrets) add(`deploy.secrets.${PULL_SECRET_NAME}`, 'is the name of the image pull secret shopsys-ci makes (deploy.imagePullSecret); choose another name')
+  const own = new Set(VARIABLES.map((v) => v.name))
   for (const [name, keys] of Object.entries(config.deploy.secrets)) {
     if (Object.keys(keys).length === 0) add(`deploy.secrets.${name}`, 'has no keys: map each key to the environment variable holding its value, e.g. DATABASE_PASSWORD: APP_DATABASE_PASSWORD')
+    // The registry's push credential in every branch's namespace is what the read-only pull pair avoids.
+    for (const [key, variable] of Object.entries(keys)) {
+      if (own.has(variable)) add(`deploy.secrets.${name}.${key}`, `${variable} is a variable of shopsys-ci itself; give the app's secret a variable of its own (Jenkins: shopsysBuild secretCredentials)`)
+    }
   }
 
   const phaseNames = new Set(config.phases.map((p) => p.name))

@@ -298,4 +298,10 @@ test('deploy.secrets: Secret name -> key -> variable; malformed names, the pull 
   ])
   t.regex(own[0]!.message, /the name of the image pull secret shopsys-ci makes/)
   t.regex(own[1]!.message, /has no keys/)
+  const tools = problems('project: shop\ndeploy:\n  secrets:\n    app: {REGISTRY: DOCKER_PASSWORD, DOMAIN: DEVELOPMENT_SERVER_DOMAIN, OK: APP_OK}\n')
+  t.deepEqual(tools.map((p) => [p.line, p.key]), [
+    [4, 'deploy.secrets.app.REGISTRY'],
+    [4, 'deploy.secrets.app.DOMAIN'],
+  ])
+  t.regex(tools[0]!.message, /DOCKER_PASSWORD is a variable of shopsys-ci itself/)
 })
