@@ -101,7 +101,7 @@ Map configure(String step, Map defaults, Map userConfig) {
   }
   List<String> badNames = []
   for (Object name in config.environment.keySet()) {
-    if (!(String.valueOf(name) ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
+    if (!isVariableName(String.valueOf(name))) {
       badNames.add(String.valueOf(name))
     }
   }
@@ -112,6 +112,11 @@ Map configure(String step, Map defaults, Map userConfig) {
     checkSecretCredentials(step, config)
   }
   return config
+}
+
+/** A name the shell and `withEnv` accept as an environment variable's. */
+boolean isVariableName(String name) {
+  return name ==~ /[A-Za-z_][A-Za-z0-9_]*/
 }
 
 /**
@@ -137,7 +142,7 @@ def checkSecretCredentials(String step, Map config) {
   for (Object key in secrets.keySet()) {
     String name = String.valueOf(key)
     Object id = secrets[key]
-    if (!(name ==~ /[A-Za-z_][A-Za-z0-9_]*/)) {
+    if (!isVariableName(name)) {
       badNames.add(name)
     }
     if (!(id instanceof CharSequence) || !String.valueOf(id).trim()) {

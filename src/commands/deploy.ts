@@ -44,11 +44,9 @@ Never deploys into a namespace that is not this project's environment of this br
     const config = withDeployOverrides(ctx.config, {ttl: durationFlag('ttl', this.flags.ttl), timeout: durationFlag('timeout', this.flags.timeout)})
     const manifestsFile = this.flags.manifests ? path.resolve(this.flags.manifests) : path.join(ctx.workspace, config.output, 'manifests.yaml')
     const {deployEnvironment} = await import('../kube/deployer.js')
-    const {pullCredentialsFromEnv} = await import('../kube/pull-secret.js')
-    const {appSecretsFromEnv} = await import('../kube/app-secrets.js')
-    const pullCredentials = config.deploy.imagePullSecret ? pullCredentialsFromEnv(process.env) : undefined
-    const appSecrets = appSecretsFromEnv(config.deploy.secrets, process.env)
-    const result = await deployEnvironment({identity, config, manifestsFile, logger: this.logger, fresh: this.flags.fresh, keep: this.flags.keep, pullCredentials, appSecrets, signal: this.interruption})
+    const {deploySecretsFromEnv} = await import('../kube/app-secrets.js')
+    const secrets = deploySecretsFromEnv(config, process.env)
+    const result = await deployEnvironment({identity, config, manifestsFile, logger: this.logger, fresh: this.flags.fresh, keep: this.flags.keep, ...secrets, signal: this.interruption})
     for (const [name, url] of Object.entries(result.urls)) this.logger.info(`${name}: ${url}`)
     return result
   }

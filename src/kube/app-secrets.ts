@@ -8,6 +8,7 @@
 import type {Config} from '../config/model.js'
 import {EnvironmentError} from '../errors.js'
 import type {ManifestObject} from './manifests.js'
+import {pullCredentialsFromEnv, type RegistryCredentials} from './pull-secret.js'
 
 /** A Secret to make, with its values (never logged). */
 export interface AppSecret {
@@ -39,6 +40,16 @@ export function appSecretsFromEnv(secrets: Config['deploy']['secrets'], env: Rea
     throw new EnvironmentError(problems, {suggestions: ['bind them in the Jenkins job: shopsysBuild(secretCredentials: [NAME: \'<credentials id of a "Secret text">\'])']})
   }
   return result
+}
+
+/**
+ * Pure: the secret values a deploy of this config needs, from `env`: the image pull secret's
+ * credentials (deploy.imagePullSecret) and the Secrets of deploy.secrets. For `deploy` and for
+ * build's deploy stage alike; throws the EnvironmentError of the first that is incomplete.
+ */
+export function deploySecretsFromEnv(config: Config, env: Readonly<Record<string, string | undefined>>): {pullCredentials?: RegistryCredentials; appSecrets: AppSecret[]} {
+  const pullCredentials = config.deploy.imagePullSecret ? pullCredentialsFromEnv(env) : undefined
+  return {...(pullCredentials ? {pullCredentials} : {}), appSecrets: appSecretsFromEnv(config.deploy.secrets, env)}
 }
 
 /** Pure: the Secret object (type Opaque; `data` base64, as the API stores it). */

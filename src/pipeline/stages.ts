@@ -1,7 +1,6 @@
 /** The real stages of `build`: Docker and the registry for images, kustomize, the Kubernetes API. */
-// pull-secret.js and app-secrets.js are light (no client), so they are loaded eagerly.
-import {appSecretsFromEnv} from '../kube/app-secrets.js'
-import {pullCredentialsFromEnv} from '../kube/pull-secret.js'
+// app-secrets.js (and pull-secret.js it uses) is light (no client), so it is loaded eagerly.
+import {deploySecretsFromEnv} from '../kube/app-secrets.js'
 import {type BuildRun, buildPhaseNames, type BuildStages} from './build.js'
 import {preflightRender, renderStage} from './render-stage.js'
 
@@ -44,9 +43,8 @@ export const defaultStages: BuildStages = {
 
   async deploy(run, manifestsFile, manifests) {
     const {deployEnvironment} = await import('../kube/index.js')
-    const pullCredentials = run.ctx.config.deploy.imagePullSecret ? pullCredentialsFromEnv(run.ctx.env) : undefined
-    const appSecrets = appSecretsFromEnv(run.ctx.config.deploy.secrets, run.ctx.env)
-    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, manifests, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, pullCredentials, appSecrets, signal: run.signal})
+    const secrets = deploySecretsFromEnv(run.ctx.config, run.ctx.env)
+    return deployEnvironment({identity: run.identity, config: run.ctx.config, manifestsFile, manifests, logger: run.logger, fresh: run.options.fresh, keep: run.options.keep, ...secrets, signal: run.signal})
   },
 
   async phase(run, name) {

@@ -29,7 +29,8 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: () =
   if (env.NODE_DISABLE_COMPILE_CACHE) return undefined
   // The XDG spec: a relative XDG_CACHE_HOME is invalid (it would put the cache in the workspace).
   const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined
-  const base = xdg ?? (safeHome(home) && path.join(safeHome(home)!, '.cache'))
+  const homeDir = xdg ? undefined : safeHome(home)
+  const base = xdg ?? (homeDir && path.join(homeDir, '.cache'))
   return base ? path.join(base, 'shopsys-ci', 'v8') : undefined
 }
 
@@ -59,7 +60,6 @@ export interface CompileCacheLoad {
 }
 
 type Compile = (this: NodeJS.Module, content: string, filename: string) => unknown
-
 
 /**
  * From now on, every CommonJS file under `root` that Node loads is compiled with the cache in `dir`
