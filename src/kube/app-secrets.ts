@@ -7,6 +7,7 @@
  */
 import type {Config} from '../config/model.js'
 import {EnvironmentError} from '../errors.js'
+import {ANN_SECRET_VERSIONS} from './constants.js'
 import type {ManifestObject} from './manifests.js'
 import {pullCredentialsFromEnv, type RegistryCredentials} from './pull-secret.js'
 
@@ -80,4 +81,56 @@ export function parseSecretNames(value: string | undefined): string[] {
 export function secretsAlsoInManifests(secrets: AppSecret[], objects: ManifestObject[]): string[] {
   const inManifests = new Set(objects.filter((o) => o.apiVersion === 'v1' && o.kind === 'Secret').map((o) => o.metadata.name))
   return secrets.map((s) => s.name).filter((name) => inManifests.has(name))
+}
+
+/** Workload kinds whose pods restart when their pod template changes (a Job's template is immutable; a CronJob's next Job reads the Secret anew). */
+const RESTARTABLE = new Set(['apps/v1 Deployment', 'apps/v1 StatefulSet', 'apps/v1 DaemonSet'])
+
+type Json = Record<string, unknown>
+const asObject = (value: unknown): Json | undefined => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined)
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [])
+const nameOf = (value: unknown, key: string): string[] => {
+  const name = asObject(value)?.[key]
+  return typeof name === 'string' ? [name] : []
+}
+
+/** Pure: the Secrets a pod spec reads: env secretKeyRef, envFrom secretRef, secret and projected volumes (init containers too). */
+export function secretsReadBy(podSpec: unknown): Set<string> {
+  const spec = asObject(podSpec) ?? {}
+  const names = new Set<string>()
+  for (const container of [...asArray(spec.containers), ...asArray(spec.initContainers)]) {
+    const c = asObject(container) ?? {}
+    for (const env of asArray(c.env)) for (const n of nameOf(asObject(asObject(env)?.valueFrom)?.secretKeyRef, 'name')) names.add(n)
+    for (const from of asArray(c.envFrom)) for (const n of nameOf(asObject(from)?.secretRef, 'name')) names.add(n)
+  }
+  for (const volume of asArray(spec.volumes)) {
+    const v = asObject(volume) ?? {}
+    for (const n of nameOf(v.secret, 'secretName')) names.add(n)
+    for (const source of asArray(asObject(v.projected)?.sources)) for (const n of nameOf(asObject(source)?.secret, 'name')) names.add(n)
+  }
+  return names
+}
+
+/**
+ * Pure: the manifests with the versions of the deploy.secrets Secrets each Deployment, StatefulSet
+ * and DaemonSet reads, as an annotation of its pod template (`app-secrets=41234,mailer=41236`).
+ * A Secret whose value changes gets a new resourceVersion, so the template changes and its pods
+ * restart with the new value; an unchanged Secret keeps its version (the API server does not
+ * write an apply that changes nothing), so a redeploy restarts nothing. A version is an etcd
+ * revision, nothing derived from the value. Workloads that read none of them are returned as they are.
+ */
+export function withSecretVersions<T extends ManifestObject>(objects: T[], versions: ReadonlyMap<string, string>): {objects: T[]; readers: string[]} {
+  const readers: string[] = []
+  const result = objects.map((obj) => {
+    if (!RESTARTABLE.has(`${obj.apiVersion} ${obj.kind}`)) return obj
+    const spec = asObject((obj as Json).spec)
+    const template = asObject(spec?.template)
+    const read = [...secretsReadBy(template?.spec)].filter((name) => versions.has(name)).sort()
+    if (read.length === 0 || !spec || !template) return obj
+    readers.push(`${obj.kind.toLowerCase()}/${obj.metadata.name}`)
+    const metadata = asObject(template.metadata) ?? {}
+    const annotations = {...asObject(metadata.annotations), [ANN_SECRET_VERSIONS]: read.map((name) => `${name}=${versions.get(name)}`).join(',')}
+    return {...obj, spec: {...spec, template: {...template, metadata: {...metadata, annotations}}}}
+  })
+  return {objects: result, readers}
 }

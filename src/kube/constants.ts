@@ -27,6 +27,12 @@ export const ANN_PULL_SECRET = 'shopsys-ci/pull-secret'
 /** The Secrets deploy.secrets made (comma-separated names): what the next deploy removes when the config drops one. */
 export const ANN_APP_SECRETS = 'shopsys-ci/secrets'
 
+/**
+ * On the pod templates of the workloads that read a Secret of deploy.secrets: its resourceVersion
+ * (`name=version,...`), so that a changed value restarts their pods (app-secrets.ts).
+ */
+export const ANN_SECRET_VERSIONS = 'shopsys-ci/secret-versions'
+
 export const QUOTA_NAME = 'shopsys-ci-quota'
 export const LIMIT_RANGE_NAME = 'shopsys-ci-limits'
 

@@ -3,7 +3,8 @@
  *
  * deploy: branch lock → wait out a Terminating namespace → refuse a namespace we do not own →
  * (--fresh: delete and wait) → capacity slot → namespace with labels/annotations (server-side
- * apply) → quota/limits → every manifest (server-side apply, field manager `shopsys-ci`, force) →
+ * apply) → quota, limits, pull secret, deploy.secrets → every manifest (server-side apply, field
+ * manager `shopsys-ci`, force; the readers of deploy.secrets with the Secrets' versions) →
  * in place: prune what earlier deploys applied and the manifests dropped → wait for all workloads
  * at once → release the lock.
  *
@@ -15,7 +16,7 @@ import {CleanupError, DeployError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
-import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, secretsAlsoInManifests} from './app-secrets.js'
+import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, secretsAlsoInManifests, withSecretVersions} from './app-secrets.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APP_SECRETS, ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
@@ -217,7 +218,7 @@ export class ServerSideApplyDeployer implements Deployer {
 
       step('apply')
       t = Date.now()
-      await this.applyPolicies(kube, identity, {
+      const secretVersions = await this.applyPolicies(kube, identity, {
         quota: config.deploy.resourceQuota,
         limits: config.deploy.limitRange,
         pull,
@@ -225,8 +226,12 @@ export class ServerSideApplyDeployer implements Deployer {
         secrets,
         hadSecrets: parseSecretNames(existing?.metadata?.annotations?.[ANN_APP_SECRETS]),
       })
-      if (secrets.length > 0) logger.info(`made ${secrets.length} Secret(s) of deploy.secrets: ${secrets.map((x) => `${x.name} (${Object.keys(x.data).length} key(s))`).join(', ')}`)
-      const applied = await this.apply(kube, planned, {namespace: ns, logger, signal: ctx.signal})
+      const versioned = withSecretVersions(planned, secretVersions)
+      if (secrets.length > 0) {
+        const readers = versioned.readers.length > 0 ? `; a changed value restarts the pods of ${versioned.readers.join(', ')}` : ''
+        logger.info(`made ${secrets.length} Secret(s) of deploy.secrets: ${secrets.map((x) => `${x.name} (${Object.keys(x.data).length} key(s))`).join(', ')}${readers}`)
+      }
+      const applied = await this.apply(kube, versioned.objects, {namespace: ns, logger, signal: ctx.signal})
       // The Secrets of deploy.secrets are the tool's own objects, not the manifests': never pruned.
       const kept = secrets.map((x) => ({apiVersion: 'v1', kind: 'Secret', name: x.name}))
       const pruned =
@@ -279,15 +284,15 @@ export class ServerSideApplyDeployer implements Deployer {
   /**
    * The namespace's own objects from the deploy config: quota, limits, the image pull secret and the
    * Secrets of deploy.secrets. Each is removed again when the config drops it (the pull secret and
-   * the Secrets only if this tool made them).
+   * the Secrets only if this tool made them). Returns the resourceVersion of each Secret of deploy.secrets.
    */
-  private async applyPolicies(kube: Kube, identity: EnvironmentIdentity, policies: Policies): Promise<void> {
+  private async applyPolicies(kube: Kube, identity: EnvironmentIdentity, policies: Policies): Promise<Map<string, string>> {
     const {quota, limits, pull, hadPull, secrets, hadSecrets} = policies
     const ns = identity.namespace
     const labels = environmentLabels(identity)
-    const apply = async (obj: ManifestObject) => {
+    const apply = async (obj: ManifestObject): Promise<string | undefined> => {
       try {
-        await kube.serverSideApply(obj as never)
+        return (await kube.serverSideApply(obj as never)).metadata.resourceVersion as string | undefined
       } catch (error) {
         throw new DeployError(`applying ${describeObject(obj)} from deploy config failed: ${apiMessage(error)}`, {cause: error})
       }
@@ -302,18 +307,23 @@ export class ServerSideApplyDeployer implements Deployer {
       }
     }
     const hard = quota && Object.keys(quota).length > 0 ? Object.fromEntries(Object.entries(quota).map(([k, v]) => [k, String(v)])) : undefined
+    const versions = new Map<string, string>()
     await Promise.all([
       hard ? apply({apiVersion: 'v1', kind: 'ResourceQuota', metadata: {name: QUOTA_NAME, namespace: ns, labels}, spec: {hard}}) : remove('ResourceQuota', QUOTA_NAME),
       limits && limits.length > 0 ? apply({apiVersion: 'v1', kind: 'LimitRange', metadata: {name: LIMIT_RANGE_NAME, namespace: ns, labels}, spec: {limits}}) : remove('LimitRange', LIMIT_RANGE_NAME),
       this.applyPullSecret(apply, remove, ns, labels, pull, hadPull),
-      ...secrets.map((secret) => apply(appSecretObject(secret, ns, labels))),
+      ...secrets.map(async (secret) => {
+        const version = await apply(appSecretObject(secret, ns, labels))
+        if (version) versions.set(secret.name, version)
+      }),
       // Dropped from the config since the last deploy; the pull secret's name is never an app's (config check).
       ...hadSecrets.filter((name) => name !== PULL_SECRET_NAME && !secrets.some((x) => x.name === name)).map((name) => remove('Secret', name)),
     ])
+    return versions
   }
 
   /** The Secret first: the ServiceAccount names it, and a pod created in between would lack it. */
-  private async applyPullSecret(apply: (obj: ManifestObject) => Promise<void>, remove: (kind: 'Secret', name: string) => Promise<void>, ns: string, labels: Record<string, string>, pull: RegistryCredentials | undefined, hadPull: boolean): Promise<void> {
+  private async applyPullSecret(apply: (obj: ManifestObject) => Promise<unknown>, remove: (kind: 'Secret', name: string) => Promise<void>, ns: string, labels: Record<string, string>, pull: RegistryCredentials | undefined, hadPull: boolean): Promise<void> {
     if (pull) {
       const {secret, serviceAccount} = pullSecretObjects(pull, ns, labels)
       await apply(secret)

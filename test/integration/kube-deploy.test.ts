@@ -377,6 +377,50 @@ test('deploy.secrets: the app\'s Secrets from environment variables, never in th
   await t.throwsAsync(kube().core.readNamespacedSecret({name: 'app-secrets', namespace}), {message: /404|not found/i})
 })
 
+test('deploy.secrets: a changed value restarts the pods that read it (the Secret\'s version on their template); an unchanged one restarts nothing', async (t) => {
+  const secrets = {'app-secrets': {DATABASE_PASSWORD: 'IT_RESTART_PASSWORD'}}
+  const config = testConfig(uniqueProject('dep'), {deploy: {secrets}})
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'secret-restart')
+  const namespace = identity.namespace
+  // `app` reads the Secret (envFrom); `other` does not.
+  const reader = fixture('tiny.yaml').replace('        image: 127.0.0.1:5000/shopsys-ci-test/app:1', '        image: 127.0.0.1:5000/shopsys-ci-test/app:1\n        envFrom: [{secretRef: {name: app-secrets}}]')
+  t.not(reader, fixture('tiny.yaml'))
+  const other = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: other}}\n  template:\n    metadata: {labels: {app: other}}\n    spec: {containers: [{name: other, image: 127.0.0.1:5000/shopsys-ci-test/app:1}]}\n'
+  const {manifestsFile} = workspaceWith(`${reader}\n---\n${other}`)
+  const deployWith = async (password: string, log = logger()) => {
+    const result = await deployEnvironment({identity, config, manifestsFile, logger: log, appSecrets: appSecretsFromEnv(secrets, {IT_RESTART_PASSWORD: password})})
+    const [app, oth, secret] = await Promise.all([
+      kube().apps.readNamespacedDeployment({name: 'app', namespace}),
+      kube().apps.readNamespacedDeployment({name: 'other', namespace}),
+      kube().core.readNamespacedSecret({name: 'app-secrets', namespace}),
+    ])
+    return {result, app, other: oth, secretVersion: secret.metadata?.resourceVersion}
+  }
+
+  const log = logger()
+  const first = await deployWith('first-password', log)
+  t.is(first.app.spec?.template.metadata?.annotations?.['shopsys-ci/secret-versions'], `app-secrets=${first.secretVersion}`)
+  t.is(first.other.spec?.template.metadata?.annotations?.['shopsys-ci/secret-versions'], undefined)
+  t.regex(log.lines.join('\n'), /a changed value restarts the pods of deployment\/app\b/)
+  t.false(log.lines.join('\n').includes('first-password'))
+
+  // The same value again: the Secret keeps its version, no template changes, no new pods.
+  const same = await deployWith('first-password')
+  t.is(same.secretVersion, first.secretVersion)
+  t.is(same.app.metadata?.generation, first.app.metadata?.generation)
+
+  // A new value: a new version on `app`'s template, so a new rollout of `app`, waited for; `other` untouched.
+  const changed = await deployWith('second-password')
+  t.not(changed.secretVersion, first.secretVersion)
+  t.is(changed.app.spec?.template.metadata?.annotations?.['shopsys-ci/secret-versions'], `app-secrets=${changed.secretVersion}`)
+  t.true((changed.app.metadata?.generation ?? 0) > (first.app.metadata?.generation ?? 0))
+  t.is(changed.other.metadata?.generation, first.other.metadata?.generation)
+  t.true(changed.result.workloads.every((w) => w.ready), JSON.stringify(changed.result.workloads))
+  const sets = await kube().apps.listNamespacedReplicaSet({namespace, labelSelector: 'app=tiny'})
+  t.is(sets.items.length, 2, 'a second ReplicaSet for the new pods')
+})
+
 test('keep for review: the build\'s cleanup leaves it, every deploy refreshes the expiry', async (t) => {
   const config = testConfig(uniqueProject('dep'), {deploy: {ttl: 2 * 3_600_000}})
   cleanupProject(t, config.project)

@@ -1,7 +1,7 @@
 import test from 'ava'
 
 import {EnvironmentError} from '../../../src/errors.js'
-import {appSecretObject, appSecretsFromEnv, formatSecretNames, parseSecretNames, secretsAlsoInManifests} from '../../../src/kube/app-secrets.js'
+import {appSecretObject, appSecretsFromEnv, formatSecretNames, parseSecretNames, secretsAlsoInManifests, secretsReadBy, withSecretVersions} from '../../../src/kube/app-secrets.js'
 
 const SECRETS = {'app-secrets': {DATABASE_PASSWORD: 'APP_DB_PASSWORD', API_KEY: 'APP_API_KEY'}, mailer: {PASSWORD: 'APP_DB_PASSWORD', DSN: 'APP_MAILER_DSN'}}
 
@@ -51,4 +51,50 @@ test('secretsAlsoInManifests: a Secret both in deploy.secrets and in the manifes
   ]
   t.deepEqual(secretsAlsoInManifests([{name: 'app-secrets', data: {}}, {name: 'mailer', data: {}}], objects), ['app-secrets'])
   t.deepEqual(secretsAlsoInManifests([], objects), [])
+})
+
+const POD_SPEC = {
+  initContainers: [{name: 'migrate', env: [{name: 'DB', valueFrom: {secretKeyRef: {name: 'db', key: 'PASSWORD'}}}]}],
+  containers: [
+    {name: 'app', env: [{name: 'PLAIN', value: 'x'}, {name: 'CM', valueFrom: {configMapKeyRef: {name: 'cm', key: 'k'}}}], envFrom: [{secretRef: {name: 'api'}}, {configMapRef: {name: 'cm'}}]},
+  ],
+  volumes: [{name: 'tls', secret: {secretName: 'tls'}}, {name: 'all', projected: {sources: [{secret: {name: 'projected'}}, {configMap: {name: 'cm'}}]}}, {name: 'tmp', emptyDir: {}}],
+}
+
+test('secretsReadBy: env secretKeyRef (init containers too), envFrom secretRef, secret and projected volumes; not ConfigMaps', (t) => {
+  t.deepEqual([...secretsReadBy(POD_SPEC)].sort(), ['api', 'db', 'projected', 'tls'])
+  t.deepEqual([...secretsReadBy(undefined)], [])
+  t.deepEqual([...secretsReadBy({containers: [{name: 'a', env: [{name: 'X', valueFrom: {secretKeyRef: {key: 'k'}}}]}]})], [])
+})
+
+test('withSecretVersions: the versions of the deploy.secrets Secrets a Deployment, StatefulSet or DaemonSet reads, on its pod template; the rest untouched', (t) => {
+  const workload = (kind: string, name: string, spec: unknown, annotations?: Record<string, string>) => ({
+    apiVersion: kind === 'Job' ? 'batch/v1' : 'apps/v1',
+    kind,
+    metadata: {name},
+    spec: {replicas: 1, template: {metadata: {labels: {app: name}, ...(annotations ? {annotations} : {})}, spec}},
+  })
+  type Workload = ReturnType<typeof workload>
+  const objects: Array<Workload | {apiVersion: string; kind: string; metadata: {name: string}; data: Record<string, string>}> = [
+    workload('Deployment', 'web', POD_SPEC, {'prometheus.io/scrape': 'true'}),
+    workload('StatefulSet', 'db', {containers: [{name: 'db', envFrom: [{secretRef: {name: 'db'}}]}]}),
+    workload('DaemonSet', 'other', {containers: [{name: 'o', envFrom: [{secretRef: {name: 'not-ours'}}]}]}),
+    workload('Job', 'migrate', POD_SPEC),
+    {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'cm'}, data: {k: 'v'}},
+  ]
+  const versions = new Map([['db', '101'], ['api', '99'], ['unread', '5']])
+  const {objects: result, readers} = withSecretVersions(objects, versions)
+  const [web, db] = result as Workload[]
+  t.deepEqual(readers, ['deployment/web', 'statefulset/db'])
+  t.deepEqual(web.spec.template.metadata, {labels: {app: 'web'}, annotations: {'prometheus.io/scrape': 'true', 'shopsys-ci/secret-versions': 'api=99,db=101'}})
+  t.deepEqual(web.spec.template.spec, POD_SPEC)
+  t.is(web.spec.replicas, 1)
+  t.deepEqual(db.spec.template.metadata, {labels: {app: 'db'}, annotations: {'shopsys-ci/secret-versions': 'db=101'}})
+  // Not a reader, a Job (its template cannot change), not a workload: the very same objects.
+  t.is(result[2], objects[2])
+  t.is(result[3], objects[3])
+  t.is(result[4], objects[4])
+  // The input is not changed.
+  t.deepEqual((objects[0] as Workload).spec.template.metadata, {labels: {app: 'web'}, annotations: {'prometheus.io/scrape': 'true'}})
+  t.deepEqual(withSecretVersions(objects, new Map()).readers, [])
 })
