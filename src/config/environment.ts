@@ -102,9 +102,9 @@ export const VARIABLES: VariableSpec[] = [
  * The variables `deploy.secrets` reads: each is required (its Secret would lack a key) and secret
  * (its value is never printed, and every output masks it). One per variable, however many keys use it.
  */
-export function secretVariables(config: Config): VariableSpec[] {
+export function secretVariables(secrets: Config['deploy']['secrets']): VariableSpec[] {
   const uses = new Map<string, string[]>()
-  for (const [secret, keys] of Object.entries(config.deploy.secrets)) {
+  for (const [secret, keys] of Object.entries(secrets)) {
     for (const [key, variable] of Object.entries(keys)) uses.set(variable, [...(uses.get(variable) ?? []), `key ${key} of Secret ${secret}`])
   }
   return [...uses].map(([name, keys]) => ({name, purpose: `${keys.join(', ')} (deploy.secrets)`, secret: true, required: () => true}))
@@ -113,7 +113,7 @@ export function secretVariables(config: Config): VariableSpec[] {
 /** Every variable this config reads: the build's own and those of deploy.secrets. */
 export function variablesFor(config: Config): VariableSpec[] {
   const own = new Set(VARIABLES.map((v) => v.name))
-  return [...VARIABLES, ...secretVariables(config).filter((v) => !own.has(v.name))]
+  return [...VARIABLES, ...secretVariables(config.deploy.secrets).filter((v) => !own.has(v.name))]
 }
 
 export interface VariableStatus {

@@ -6,6 +6,7 @@
  * file, an argument, a log line, the manifests artifact or the report; every output masks them.
  */
 import type {Config} from '../config/model.js'
+import {secretVariables} from '../config/environment.js'
 import {EnvironmentError} from '../errors.js'
 import {ANN_SECRET_VERSIONS} from './constants.js'
 import type {ManifestObject} from './manifests.js'
@@ -24,23 +25,14 @@ export interface AppSecret {
  * leave a pod in CreateContainerConfigError at the rollout, minutes later.
  */
 export function appSecretsFromEnv(secrets: Config['deploy']['secrets'], env: Readonly<Record<string, string | undefined>>): AppSecret[] {
-  const problems: Array<{name: string; purpose: string; problem: string}> = []
-  const result = Object.entries(secrets).map(([name, keys]) => {
-    const data: Record<string, string> = {}
-    for (const [key, variable] of Object.entries(keys)) {
-      const value = env[variable]
-      if (value === undefined || value === '') {
-        if (!problems.some((p) => p.name === variable)) problems.push({name: variable, purpose: `key ${key} of Secret ${name} (deploy.secrets)`, problem: 'is not set'})
-      } else {
-        data[key] = value
-      }
-    }
-    return {name, data}
-  })
+  // Named as `env check` and the build's check stage name them: the same specs.
+  const problems = secretVariables(secrets)
+    .filter((spec) => !env[spec.name])
+    .map((spec) => ({name: spec.name, purpose: spec.purpose, problem: 'is not set'}))
   if (problems.length > 0) {
     throw new EnvironmentError(problems, {suggestions: ['bind them in the Jenkins job: shopsysBuild(secretCredentials: [NAME: \'<credentials id of a "Secret text">\'])']})
   }
-  return result
+  return Object.entries(secrets).map(([name, keys]) => ({name, data: Object.fromEntries(Object.entries(keys).map(([key, variable]) => [key, env[variable]!]))}))
 }
 
 /**

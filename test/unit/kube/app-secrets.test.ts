@@ -13,12 +13,12 @@ test('appSecretsFromEnv: each Secret with its values; one variable may fill seve
   t.deepEqual(appSecretsFromEnv({}, {}), [])
 })
 
-test('appSecretsFromEnv: every missing or empty variable at once, each named once with the key it is for', (t) => {
+test('appSecretsFromEnv: every missing or empty variable at once, each named once with every key it fills (as env check names it)', (t) => {
   const error = t.throws(() => appSecretsFromEnv(SECRETS, {APP_API_KEY: '', APP_MAILER_DSN: 'smtp://x'}), {instanceOf: EnvironmentError})
   t.deepEqual(
     error.problems.map((p) => [p.name, p.purpose]),
     [
-      ['APP_DB_PASSWORD', 'key DATABASE_PASSWORD of Secret app-secrets (deploy.secrets)'],
+      ['APP_DB_PASSWORD', 'key DATABASE_PASSWORD of Secret app-secrets, key PASSWORD of Secret mailer (deploy.secrets)'],
       ['APP_API_KEY', 'key API_KEY of Secret app-secrets (deploy.secrets)'],
     ],
   )
