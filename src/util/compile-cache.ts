@@ -4,7 +4,8 @@
  * (Node 22's `module.enableCompileCache` would). So, like v8-compile-cache but only for this CLI's
  * own files, Node's CommonJS compile step is replaced for files under dist/: the file is compiled
  * through `vm.Script` with the bytes V8 produced for it the last time, and the bytes are written
- * once, when a process that had none exits (so they hold the functions that run compiled too).
+ * when a process that had none exits (so they hold the functions that ran, compiled too), and
+ * again when a process that ran clearly more code exits (see `grown`).
  *
  * bin/run.js installs it from dist/compile-cache.cjs, before it loads the CLI. The cache is only
  * ever an optimisation: whatever fails (no home, a read-only disk, a corrupt or foreign file)
@@ -16,6 +17,7 @@ import {mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, 
 import {createRequire, Module} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
+import {getHeapCodeStatistics} from 'node:v8'
 import {Script} from 'node:vm'
 
 const debug = createDebug('shopsys-ci:compile-cache')
@@ -75,13 +77,21 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
   prototype._compile = function (this: NodeJS.Module, content: string, filename: string): unknown {
     if (!filename.startsWith(prefix)) return original.call(this, content, filename)
     const entry = cacheDir ? path.join(cacheDir, cacheEntryName(filename, content)) : undefined
-    const cachedData = entry ? readEntry(entry) : undefined
+    const cached = entry ? readEntry(entry) : undefined
     // No `importModuleDynamically`: Node 20 loses it when V8 takes the code from the cache, so an
     // `import()` would fail on a hit only. The bundles have none (scripts/bundle.mjs lowers them).
-    const script = new Script(Module.wrap(content), {filename, cachedData})
-    const hit = cachedData !== undefined && !script.cachedDataRejected
-    if (cachedData && !hit) debug('%s: V8 rejected the cached code; compiling it again', entry)
+    const script = new Script(Module.wrap(content), {filename, cachedData: cached?.data})
+    const hit = cached !== undefined && !script.cachedDataRejected
+    if (cached && !hit) debug('%s: V8 rejected the cached code; compiling it again', entry)
     if (entry && !hit) process.once('exit', () => writeEntry(entry, script))
+    if (entry && hit) {
+      process.once('exit', () => {
+        const now = bytecodeSize()
+        if (!grown(cached.bytecode, now)) return
+        debug('%s: this run ran more code (%d KiB of bytecode, the entry\'s writer %d KiB): writing it again', entry, now, cached.bytecode)
+        writeEntry(entry, script)
+      })
+    }
     const load: CompileCacheLoad = {file: filename, cache: entry ? (hit ? 'hit' : 'miss') : 'off'}
     loads.push(load)
     debug('%s: compile cache %s', path.basename(filename), load.cache)
@@ -105,9 +115,34 @@ function usableDir(dir: string): boolean {
   return false
 }
 
-function readEntry(entry: string): Buffer | undefined {
+/**
+ * An entry is a header and V8's bytes. The header records how much bytecode the process that wrote
+ * it held when it exited (KiB, all of its code, Node's own included): V8's bytes hold only the
+ * functions that had run, so an entry written by a short command (Jenkins asks `names --urls`
+ * before the build) would leave every later build compiling the rest itself, run after run.
+ */
+const MAGIC = 'SCC1'
+const HEADER = 8
+
+/** The process's bytecode now, in KiB: what compiled or came from a cache (a cheap V8 statistic). */
+export function bytecodeSize(): number {
+  return Math.round(getHeapCodeStatistics().bytecode_and_metadata_size / 1024)
+}
+
+/**
+ * Pure: whether this process ran so much more code than the entry's writer that the entry should
+ * be written again, from this process. A hit holds all of the entry's functions already, so this
+ * only grows: once the longest command has written it, the others find nothing to add.
+ */
+export function grown(writer: number, now: number): boolean {
+  return now > writer * 1.25
+}
+
+function readEntry(entry: string): {data: Buffer; bytecode: number} | undefined {
   try {
-    return readFileSync(entry)
+    const file = readFileSync(entry)
+    if (file.length <= HEADER || file.toString('latin1', 0, 4) !== MAGIC) return undefined
+    return {data: file.subarray(HEADER), bytecode: file.readUInt32LE(4)}
   } catch {
     return undefined
   }
@@ -117,7 +152,10 @@ function readEntry(entry: string): Buffer | undefined {
 function writeEntry(entry: string, script: Script): void {
   try {
     const temporary = `${entry}.${process.pid}.tmp`
-    writeFileSync(temporary, script.createCachedData(), {mode: 0o600})
+    const header = Buffer.alloc(HEADER)
+    header.write(MAGIC, 0, 'latin1')
+    header.writeUInt32LE(Math.min(bytecodeSize(), 0xffffffff), 4)
+    writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]), {mode: 0o600})
     renameSync(temporary, entry)
     const prefix = path.basename(entry).replace(/-[0-9a-f]+\.v8$/, '-')
     for (const name of readdirSync(path.dirname(entry))) {

@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url'
 
 import test from 'ava'
 
-import {cacheEntryName, compileCacheDir} from '../../../src/util/compile-cache.js'
+import {cacheEntryName, compileCacheDir, grown} from '../../../src/util/compile-cache.js'
 
 const MODULE = fileURLToPath(new URL('../../../src/util/compile-cache.ts', import.meta.url))
 
@@ -15,12 +15,12 @@ const MODULE = fileURLToPath(new URL('../../../src/util/compile-cache.ts', impor
  * files under `root`, then require(). The entry is written when that process exits. Prints what
  * the cache did for each file and what the module computed.
  */
-function loadInChild(file: string, dir: string | undefined, root = path.dirname(file)): {loads: Array<{file: string; cache: string}>; answer: unknown} {
+function loadInChild(file: string, dir: string | undefined, root = path.dirname(file), call = 'answer'): {loads: Array<{file: string; cache: string}>; answer: unknown} {
   const script = `import {createRequire} from 'node:module'
 import {installCompileCache} from ${JSON.stringify(MODULE)}
 const loads = installCompileCache(${JSON.stringify(root)}, ${JSON.stringify(dir ?? null)} ?? undefined)
-const {answer} = createRequire(import.meta.url)(${JSON.stringify(file)})
-console.log(JSON.stringify({loads: loads.map((l) => ({file: l.file, cache: l.cache})), answer: answer()}))`
+const module = createRequire(import.meta.url)(${JSON.stringify(file)})
+console.log(JSON.stringify({loads: loads.map((l) => ({file: l.file, cache: l.cache})), answer: module[${JSON.stringify(call)}]()}))`
   const child = spawnSync(process.execPath, ['--import', 'tsx', '--no-warnings', '--input-type=module', '-e', script], {encoding: 'utf8'})
   if (child.status !== 0) throw new Error(child.stderr)
   return JSON.parse(child.stdout)
@@ -119,6 +119,34 @@ test('only files under the root go through the cache; what they require() resolv
   t.deepEqual(first.loads.map((l) => [path.basename(l.file), l.cache]), [['main.cjs', 'miss'], ['next.cjs', 'miss']])
   t.deepEqual(loadInChild(main, dir, root).loads.map((l) => l.cache), ['hit', 'hit'])
   t.false(entries(dir).some((f) => f.startsWith('lib.cjs')), 'the file outside the root has no entry')
+})
+
+test('an entry written by a short run is written again by a run that ran much more code, and then kept', (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const dir = path.join(work, 'cache')
+  // `answer` runs one function; `everything` some 3000 more (like `names --urls` before a `build`).
+  const file = path.join(work, 'lib.cjs')
+  const bodies = Array.from({length: 3000}, (_, i) => `exports.f${i} = (x) => { let s = ${i}; for (let i = 0; i < x; i++) s += i * ${i} % 7; return [s, '${i}'.padStart(4), {i: ${i}}] }`)
+  writeFileSync(file, `'use strict'\n${bodies.join('\n')}\nexports.answer = () => 'a'\nexports.everything = () => { let n = 0; for (let i = 0; i < 3000; i++) n += exports['f' + i](2).length; return n }\n`)
+  const entrySize = () => statSync(path.join(dir, entries(dir)[0]!)).size
+  t.is(loadInChild(file, dir, work, 'answer').answer, 'a')
+  const short = entrySize()
+  t.is(loadInChild(file, dir, work, 'everything').answer, 9000)
+  t.deepEqual(entries(dir).length, 1)
+  const long = entrySize()
+  t.true(long > short * 2, `rewritten with the functions that ran: ${short} -> ${long} bytes`)
+  // A short run from the long entry adds nothing: it is not written again.
+  t.deepEqual(loadInChild(file, dir, work, 'answer').loads.map((l) => l.cache), ['hit'])
+  t.is(entrySize(), long)
+  t.deepEqual(loadInChild(file, dir, work, 'everything').loads.map((l) => l.cache), ['hit'])
+  t.is(entrySize(), long)
+})
+
+test('grown: written again only when the process holds a quarter more bytecode than the entry\'s writer did', (t) => {
+  t.true(grown(800, 1100))
+  t.false(grown(800, 1000))
+  t.false(grown(2000, 900), 'a shorter run')
+  t.true(grown(0, 1), 'a header without a size')
 })
 
 test('compileCacheDir: XDG_CACHE_HOME, else ~/.cache; NODE_DISABLE_COMPILE_CACHE switches it off', (t) => {
