@@ -3,11 +3,12 @@
  *
  *   shopsysBuild(registryCredentialsId: 'docker-registry', kubeconfigCredentialsId: 'ci-kubeconfig')
  *
- * Runs `shopsys-ci build` (images, manifests, deploy, phases, report) with the registry credential
- * (and the pull credential and the secret texts of `secretCredentials`, when given) bound, then
- * always, also when the build failed or was aborted: exports the containers' logs, archives what the
- * CLI wrote (report, manifests, logs, artifacts), records the phases' JUnit reports, and deletes the
- * branch's namespace unless `keep: true`.
+ * Runs `shopsys-ci build` (images, manifests, deploy, phases, logs, report) with the registry
+ * credential (and the pull credential and the secret texts of `secretCredentials`, when given) bound,
+ * then always, also when the build failed or was aborted: exports the containers' logs unless the
+ * build succeeded (it exported them itself), archives what the CLI wrote (report, manifests, logs,
+ * artifacts), records the phases' JUnit reports, and deletes the branch's namespace unless
+ * `keep: true`.
  * Sets the build's description to the environment's URLs.
  *
  * All logic lives in the CLI; this step only binds credentials, passes the environment and archives.
@@ -88,12 +89,17 @@ def call(Map userConfig = [:]) {
         }
         built = true
       } finally {
-        // Logs first: they must be read before the namespace goes. Then archive, so an abort during a
-        // long cleanup still leaves the report and logs with the build; and clean up even when
-        // archiving or recording the tests fails.
-        int logs = shopsysCi.runCli(config, ['logs', 'export'])
-        if (logs != 0) {
-          echo('shopsysBuild: warning: ' + shopsysCi.failureMessage('logs export', logs))
+        // `build` exports every container's log itself (its logs stage runs once the deploy started,
+        // also after a failure or a SIGTERM), so after a successful build a second export would only
+        // fetch them all again. This one is the fallback for a build that failed, threw or was stopped
+        // before its logs stage (killed hard): it must read them before the namespace goes. Then
+        // archive, so an abort during a long cleanup still leaves the report and logs with the build;
+        // and clean up even when archiving or recording the tests fails.
+        if (!built) {
+          int logs = shopsysCi.runCli(config, ['logs', 'export'])
+          if (logs != 0) {
+            echo('shopsysBuild: warning: ' + shopsysCi.failureMessage('logs export', logs))
+          }
         }
         boolean recorded = false
         try {

@@ -13,7 +13,7 @@ export default class Build extends CiCommand<typeof Build> {
 
 With --cleanup the namespace is deleted at the end whatever happened, also on SIGINT/SIGTERM, unless the environment is kept (--keep or deploy.keep) for review until its ttl.`
   static examples = [
-    {description: 'The whole job in one process, deleting the namespace at the end whatever happened (shopsysBuild() runs `build`, then `logs export` and `cleanup` as steps of their own, archiving in between):', command: '<%= config.bin %> build --cleanup'},
+    {description: 'The whole job in one process, deleting the namespace at the end whatever happened (shopsysBuild() runs `build`, then archives and runs `cleanup` as a step of its own, with `logs export` first when `build` failed):', command: '<%= config.bin %> build --cleanup'},
     {description: 'Keep the environment for review (expires after deploy.ttl):', command: '<%= config.bin %> build --keep'},
     {description: 'Recreate the namespace from scratch, like the original script:', command: '<%= config.bin %> build --fresh --cleanup'},
   ]

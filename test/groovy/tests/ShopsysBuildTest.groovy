@@ -53,19 +53,18 @@ class ShopsysBuildTest {
       'sh names --urls',
       'withCredentials',
       'sh build',
-      'sh logs export',
       'archiveArtifacts',
       'junit',
       'sh cleanup',
     ]
-    for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+    for (String cli in ['names --urls', 'build', 'cleanup']) {
       StepCall sh = h.cliCall(cli)
       assert sh.script == PipelineHarness.expectedScript(cli)
       assert sh.script instanceof String
       assert sh.named.label == 'shopsys-ci ' + cli
     }
     assert h.cliCall('names --urls').named.returnStdout == true
-    for (String cli in ['build', 'logs export', 'cleanup']) {
+    for (String cli in ['build', 'cleanup']) {
       assert h.cliCall(cli).named.returnStatus == true
     }
     noViolations(h)
@@ -127,11 +126,21 @@ class ShopsysBuildTest {
     assert h.cliCalls() == [
       'names --urls --config "$SHOPSYS_CI_CONFIG"',
       'build --config "$SHOPSYS_CI_CONFIG"',
-      'logs export --config "$SHOPSYS_CI_CONFIG"',
       'cleanup --config "$SHOPSYS_CI_CONFIG"',
     ]
     assert h.cliCall('build --config "$SHOPSYS_CI_CONFIG"').named.label == 'shopsys-ci build'
     noViolations(h)
+    // after a failed build, the fallback logs export gets --config too
+    PipelineHarness failed = harness('build --config "$SHOPSYS_CI_CONFIG"': 7)
+    failure { failed.run('shopsysBuild', [config: 'ci/shopsys ci.yaml']) }
+    assert failed.cliCalls() == [
+      'names --urls --config "$SHOPSYS_CI_CONFIG"',
+      'build --config "$SHOPSYS_CI_CONFIG"',
+      'logs export --config "$SHOPSYS_CI_CONFIG"',
+      'cleanup --config "$SHOPSYS_CI_CONFIG"',
+    ]
+    assert failed.cliCall('logs export --config "$SHOPSYS_CI_CONFIG"').env.SHOPSYS_CI_CONFIG == 'ci/shopsys ci.yaml'
+    noViolations(failed)
   }
 
   @Test
@@ -145,11 +154,18 @@ class ShopsysBuildTest {
     assert build.secrets == ['DOCKER_USERNAME', 'DOCKER_PASSWORD']
     assert build.env.DOCKER_PASSWORD == PipelineHarness.REGISTRY_PASSWORD
     assert build.blocks == ['withEnv', 'withCredentials']
-    for (String cli in ['names --urls', 'logs export', 'cleanup']) {
+    for (String cli in ['names --urls', 'cleanup']) {
       assert h.cliCall(cli).secrets == []
       assert !h.cliCall(cli).env.containsKey('DOCKER_PASSWORD')
     }
     noViolations(h)
+    // the fallback logs export of a failed build runs outside it too
+    PipelineHarness failed = harness(build: 3)
+    failure { failed.run('shopsysBuild') }
+    assert failed.cliCall('logs export').secrets == []
+    assert !failed.cliCall('logs export').env.containsKey('DOCKER_PASSWORD')
+    assert failed.cliCall('logs export').blocks == ['withEnv']
+    noViolations(failed)
   }
 
   @Test
@@ -157,7 +173,7 @@ class ShopsysBuildTest {
     PipelineHarness h = harness()
     h.run('shopsysBuild', [kubeconfigCredentialsId: 'ci-kubeconfig'])
     assert h.calls('withCredentials')[0].args[0] == [[$class: 'FileBinding', credentialsId: 'ci-kubeconfig', variable: 'KUBECONFIG']]
-    for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+    for (String cli in ['names --urls', 'build', 'cleanup']) {
       StepCall sh = h.cliCall(cli)
       assert sh.env.KUBECONFIG == PipelineHarness.KUBECONFIG_PATH
       assert 'KUBECONFIG' in sh.secrets
@@ -165,6 +181,16 @@ class ShopsysBuildTest {
     }
     assert h.cliCall('build').secrets == ['KUBECONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD']
     noViolations(h)
+    // the fallback logs export of a failed build reads the cluster with it too
+    PipelineHarness failed = harness(build: 3)
+    failure { failed.run('shopsysBuild', [kubeconfigCredentialsId: 'ci-kubeconfig']) }
+    for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+      StepCall sh = failed.cliCall(cli)
+      assert sh.env.KUBECONFIG == PipelineHarness.KUBECONFIG_PATH
+      assert 'KUBECONFIG' in sh.secrets
+    }
+    assert failed.cliCall('logs export').secrets == ['KUBECONFIG']
+    noViolations(failed)
   }
 
   @Test
@@ -186,7 +212,6 @@ class ShopsysBuildTest {
       'withCredentials',
       'withCredentials',
       'sh build',
-      'sh logs export',
       'archiveArtifacts',
       'junit',
       'sh cleanup',
@@ -205,7 +230,7 @@ class ShopsysBuildTest {
     assert build.blocks == ['withEnv', 'withCredentials', 'withCredentials']
     assert build.script == PipelineHarness.expectedScript('build')
     assert build.script instanceof String
-    for (String cli in ['names --urls', 'logs export', 'cleanup']) {
+    for (String cli in ['names --urls', 'cleanup']) {
       assert h.cliCall(cli).secrets == []
       assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_USERNAME')
       assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_PASSWORD')
@@ -226,8 +251,9 @@ class ShopsysBuildTest {
     assert !h.cliCall('build').env.containsKey('DOCKER_PASSWORD')
     noViolations(h)
 
-    PipelineHarness h2 = harness()
-    h2.run('shopsysBuild', [pullCredentialsId: PULL_ID, kubeconfigCredentialsId: 'ci-kubeconfig', keep: true])
+    // a failing build, so that the fallback logs export runs: with the kubeconfig only
+    PipelineHarness h2 = harness('build --keep': 6)
+    failure { h2.run('shopsysBuild', [pullCredentialsId: PULL_ID, kubeconfigCredentialsId: 'ci-kubeconfig', keep: true]) }
     assert h2.cliCall('build --keep').secrets ==
       ['KUBECONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME', 'DOCKER_PULL_PASSWORD']
     assert h2.cliCall('logs export').secrets == ['KUBECONFIG']
@@ -242,7 +268,7 @@ class ShopsysBuildTest {
       assert h.calls('withCredentials').size() == 1
       assert h.calls('withCredentials')[0].args[0]*.credentialsId == ['docker-registry']
       assert h.calls('usernamePassword').size() == 1
-      for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+      for (String cli in ['names --urls', 'build', 'cleanup']) {
         assert !h.cliCall(cli).secrets.any { it.startsWith('DOCKER_PULL_') }
         assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_USERNAME')
         assert !h.cliCall(cli).env.containsKey('DOCKER_PULL_PASSWORD')
@@ -260,7 +286,6 @@ class ShopsysBuildTest {
       'withCredentials',
       'withCredentials',
       'sh build',
-      'sh logs export',
       'archiveArtifacts',
       'junit',
       'sh cleanup',
@@ -279,7 +304,7 @@ class ShopsysBuildTest {
     assert build.blocks == ['withEnv', 'withCredentials', 'withCredentials']
     assert build.script == PipelineHarness.expectedScript('build')
     assert build.script instanceof String
-    for (String cli in ['names --urls', 'logs export', 'cleanup']) {
+    for (String cli in ['names --urls', 'cleanup']) {
       assert h.cliCall(cli).secrets == []
       assert !h.cliCall(cli).env.containsKey('APP_DATABASE_PASSWORD')
       assert !h.cliCall(cli).env.containsKey('APP_MAILER_DSN')
@@ -288,16 +313,20 @@ class ShopsysBuildTest {
     noViolations(h)
     assert !h.calls('withEnv')[0].args[0].any { it.startsWith('APP_') || it.contains('SECRET') }
 
-    // with every other credential: innermost, still one withCredentials for all of them
-    PipelineHarness h2 = harness()
-    h2.run('shopsysBuild', [secretCredentials: [APP_DATABASE_PASSWORD: DB_ID], pullCredentialsId: PULL_ID,
-                            kubeconfigCredentialsId: 'ci-kubeconfig', keep: true])
+    // with every other credential: innermost, still one withCredentials for all of them; a failing
+    // build, so that the fallback logs export runs: with the kubeconfig only
+    PipelineHarness h2 = harness('build --keep': 6)
+    failure {
+      h2.run('shopsysBuild', [secretCredentials: [APP_DATABASE_PASSWORD: DB_ID], pullCredentialsId: PULL_ID,
+                              kubeconfigCredentialsId: 'ci-kubeconfig', keep: true])
+    }
     StepCall kept = h2.cliCall('build --keep')
     assert kept.secrets == ['KUBECONFIG', 'DOCKER_USERNAME', 'DOCKER_PASSWORD', 'DOCKER_PULL_USERNAME',
                             'DOCKER_PULL_PASSWORD', 'APP_DATABASE_PASSWORD']
     assert kept.blocks == ['withEnv', 'withCredentials', 'withCredentials', 'withCredentials', 'withCredentials']
     assert h2.calls('withCredentials')[-1].args[0] == [[$class: 'StringBinding', credentialsId: DB_ID, variable: 'APP_DATABASE_PASSWORD']]
     assert h2.cliCall('logs export').secrets == ['KUBECONFIG']
+    assert !h2.cliCall('logs export').env.containsKey('APP_DATABASE_PASSWORD')
     noViolations(h2)
   }
 
@@ -396,7 +425,28 @@ class ShopsysBuildTest {
       'withEnv', 'sh names --urls', 'withCredentials', 'sh build', 'error',
       'sh logs export', 'archiveArtifacts', 'junit', 'sh cleanup',
     ]
+    StepCall logs = h.cliCall('logs export')
+    assert logs.script == PipelineHarness.expectedScript('logs export')
+    assert logs.script instanceof String
+    assert logs.named.label == 'shopsys-ci logs export'
+    assert logs.named.returnStatus == true
     noViolations(h)
+  }
+
+  @Test
+  void 'a successful build: no second logs export (build exported them itself)'() {
+    for (Map config in [[:], [keep: true], [kubeconfigCredentialsId: 'ci-kubeconfig', config: 'ci.yaml']]) {
+      PipelineHarness h = harness()
+      h.run('shopsysBuild', config)
+      assert !h.cliCalls().any { it.startsWith('logs') }
+      assert h.trace().containsAll(['archiveArtifacts', 'junit'])
+      noViolations(h)
+    }
+    // also when the cleanup after it fails: the build itself succeeded
+    PipelineHarness h = harness(cleanup: 8)
+    failure { h.run('shopsysBuild') }
+    assert h.trace() == ['withEnv', 'sh names --urls', 'withCredentials', 'sh build',
+                         'archiveArtifacts', 'junit', 'sh cleanup', 'error']
   }
 
   @Test
@@ -436,7 +486,7 @@ class ShopsysBuildTest {
     PipelineHarness h = harness()
     h.run('shopsysBuild', [keep: true])
     assert h.trace() == ['withEnv', 'sh names --urls', 'withCredentials', 'sh build --keep',
-                         'sh logs export', 'archiveArtifacts', 'junit']
+                         'archiveArtifacts', 'junit']
     assert h.env.SHOPSYS_CI_KEEP == 'true'
     assert h.echoes().any { it.contains('keep: true') }
   }
@@ -447,7 +497,7 @@ class ShopsysBuildTest {
     Throwable e = failure { h.run('shopsysBuild', [keep: true]) }
     assert e.message.startsWith('shopsys-ci build failed with exit code 6: deploy or rollout failed')
     assert !h.cliCalls().contains('cleanup')
-    assert h.trace().contains('archiveArtifacts')
+    assert h.trace()[-3..-1] == ['sh logs export', 'archiveArtifacts', 'junit']
   }
 
   @Test
@@ -526,10 +576,12 @@ class ShopsysBuildTest {
 
   @Test
   void 'logs export failing is a warning only'() {
-    PipelineHarness h = harness('logs export': 1)
-    h.run('shopsysBuild')
+    // it runs after a failed build only; the build's error stays the one reported
+    PipelineHarness h = harness(build: 6, 'logs export': 1)
+    Throwable e = failure { h.run('shopsysBuild') }
+    assert e.message.startsWith('shopsys-ci build failed with exit code 6: deploy or rollout failed')
     assert h.echoes().any { it.startsWith('shopsysBuild: warning: shopsys-ci logs export failed with exit code 1') }
-    assert h.cliCalls().contains('cleanup')
+    assert h.trace()[-4..-1] == ['sh logs export', 'archiveArtifacts', 'junit', 'sh cleanup']
   }
 
   @Test
@@ -618,7 +670,7 @@ class ShopsysBuildTest {
     for (Map config in [[:], [pullCredentialsId: null]]) {
       PipelineHarness without = harness()
       without.run('shopsysBuild', [image: 'acme/shopsys-ci-buildpack:0.1.0'] + config)
-      for (String cli in ['names --urls', 'build', 'logs export', 'cleanup']) {
+      for (String cli in ['names --urls', 'build', 'cleanup']) {
         List<String> list = without.cliCall(cli).env.SHOPSYS_CI_ENV_NAMES.tokenize(' ')
         assert !list.contains('DOCKER_PULL_USERNAME') && !list.contains('DOCKER_PULL_PASSWORD')
         assert list[-2..-1] == ['DOCKER_USERNAME', 'DOCKER_PASSWORD']
