@@ -5,7 +5,7 @@
  * own files, Node's CommonJS compile step is replaced for files under dist/: the file is compiled
  * through `vm.Script` with the bytes V8 produced for it the last time, and the bytes are written
  * when a process that had none exits (so they hold the functions that ran, compiled too), and
- * again when a process that ran clearly more code exits (see `grown`).
+ * again when a process that clearly did more exits (see `grown`).
  *
  * bin/run.js installs it from dist/compile-cache.cjs, before it loads the CLI. The cache is only
  * ever an optimisation: whatever fails (no home, a read-only disk, a corrupt or foreign file)
@@ -17,7 +17,6 @@ import {mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, 
 import {createRequire, Module} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
-import {getHeapCodeStatistics} from 'node:v8'
 import {Script} from 'node:vm'
 
 const debug = createDebug('shopsys-ci:compile-cache')
@@ -86,9 +85,9 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
     if (entry && !hit) process.once('exit', () => writeEntry(entry, script))
     if (entry && hit) {
       process.once('exit', () => {
-        const now = bytecodeSize()
-        if (!grown(cached.bytecode, now)) return
-        debug('%s: this run ran more code (%d KiB of bytecode, the entry\'s writer %d KiB): writing it again', entry, now, cached.bytecode)
+        const now = cpuMillis()
+        if (!grown(cached.cpu, now)) return
+        debug('%s: this run did more (%d ms of CPU, the entry\'s writer %d ms): writing it again', entry, now, cached.cpu)
         writeEntry(entry, script)
       })
     }
@@ -116,33 +115,36 @@ function usableDir(dir: string): boolean {
 }
 
 /**
- * An entry is a header and V8's bytes. The header records how much bytecode the process that wrote
- * it held when it exited (KiB, all of its code, Node's own included): V8's bytes hold only the
- * functions that had run, so an entry written by a short command (Jenkins asks `names --urls`
- * before the build) would leave every later build compiling the rest itself, run after run.
+ * An entry is a header and V8's bytes. The header records the CPU time of the process that wrote
+ * it: V8's bytes hold only the functions that had run, so an entry written by a short command
+ * (Jenkins asks `names --urls` before the build) would leave every later build compiling the rest
+ * itself, run after run. CPU time stands in for "ran more code": it is free to read, where V8's
+ * own heap code statistics walk the heap (5-25 ms at the end of a build).
  */
-const MAGIC = 'SCC1'
+const MAGIC = 'SCC2'
 const HEADER = 8
 
-/** The process's bytecode now, in KiB: what compiled or came from a cache (a cheap V8 statistic). */
-export function bytecodeSize(): number {
-  return Math.round(getHeapCodeStatistics().bytecode_and_metadata_size / 1024)
+/** This process's CPU time so far (user + system), in ms. */
+export function cpuMillis(): number {
+  const {user, system} = process.cpuUsage()
+  return Math.round((user + system) / 1000)
 }
 
 /**
- * Pure: whether this process ran so much more code than the entry's writer that the entry should
- * be written again, from this process. A hit holds all of the entry's functions already, so this
- * only grows: once the longest command has written it, the others find nothing to add.
+ * Pure: whether this process did so much more than the entry's writer that the entry should be
+ * written again, from this process. A hit holds all of the entry's functions already, so an entry
+ * only grows, and the bar with it: once the longest command has written it, the others find
+ * nothing to add.
  */
 export function grown(writer: number, now: number): boolean {
   return now > writer * 1.25
 }
 
-function readEntry(entry: string): {data: Buffer; bytecode: number} | undefined {
+function readEntry(entry: string): {data: Buffer; cpu: number} | undefined {
   try {
     const file = readFileSync(entry)
     if (file.length <= HEADER || file.toString('latin1', 0, 4) !== MAGIC) return undefined
-    return {data: file.subarray(HEADER), bytecode: file.readUInt32LE(4)}
+    return {data: file.subarray(HEADER), cpu: file.readUInt32LE(4)}
   } catch {
     return undefined
   }
@@ -154,7 +156,7 @@ function writeEntry(entry: string, script: Script): void {
     const temporary = `${entry}.${process.pid}.tmp`
     const header = Buffer.alloc(HEADER)
     header.write(MAGIC, 0, 'latin1')
-    header.writeUInt32LE(Math.min(bytecodeSize(), 0xffffffff), 4)
+    header.writeUInt32LE(Math.min(cpuMillis(), 0xffffffff), 4)
     writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]), {mode: 0o600})
     renameSync(temporary, entry)
     const prefix = path.basename(entry).replace(/-[0-9a-f]+\.v8$/, '-')

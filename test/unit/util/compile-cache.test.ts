@@ -121,13 +121,15 @@ test('only files under the root go through the cache; what they require() resolv
   t.false(entries(dir).some((f) => f.startsWith('lib.cjs')), 'the file outside the root has no entry')
 })
 
-test('an entry written by a short run is written again by a run that ran much more code, and then kept', (t) => {
+test('an entry written by a short run is written again by a run that did much more, and then kept', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const dir = path.join(work, 'cache')
-  // `answer` runs one function; `everything` some 3000 more (like `names --urls` before a `build`).
+  // `answer` runs one function; `everything` some 3000 more, and works as long again as the process
+  // had so far (like `names --urls` before a `build`): the CPU time that tells the cache it did more.
   const file = path.join(work, 'lib.cjs')
   const bodies = Array.from({length: 3000}, (_, i) => `exports.f${i} = (x) => { let s = ${i}; for (let i = 0; i < x; i++) s += i * ${i} % 7; return [s, '${i}'.padStart(4), {i: ${i}}] }`)
-  writeFileSync(file, `'use strict'\n${bodies.join('\n')}\nexports.answer = () => 'a'\nexports.everything = () => { let n = 0; for (let i = 0; i < 3000; i++) n += exports['f' + i](2).length; return n }\n`)
+  const cpu = '(() => { const u = process.cpuUsage(); return u.user + u.system })()'
+  writeFileSync(file, `'use strict'\n${bodies.join('\n')}\nexports.answer = () => 'a'\nexports.everything = () => { let n = 0; for (let i = 0; i < 3000; i++) n += exports['f' + i](2).length; const until = 2 * ${cpu}; while (${cpu} < until); return n }\n`)
   const entrySize = () => statSync(path.join(dir, entries(dir)[0]!)).size
   t.is(loadInChild(file, dir, work, 'answer').answer, 'a')
   const short = entrySize()
@@ -142,7 +144,7 @@ test('an entry written by a short run is written again by a run that ran much mo
   t.is(entrySize(), long)
 })
 
-test('grown: written again only when the process holds a quarter more bytecode than the entry\'s writer did', (t) => {
+test('grown: written again only when the process used a quarter more CPU than the entry\'s writer did', (t) => {
   t.true(grown(800, 1100))
   t.false(grown(800, 1000))
   t.false(grown(2000, 900), 'a shorter run')
