@@ -34,18 +34,27 @@ export interface BuildAccessInput {
   phases: boolean
   /** Will the build delete its namespace at the end (`--cleanup`, not kept)? */
   cleanup: boolean
+  /** Will the deploy apply Secrets of its own (deploy.imagePullSecret, deploy.secrets)? */
+  secrets?: boolean
 }
 
 /** Pure: the rights a build needs, each asked once, in the order the build uses them. */
-export function buildAccessChecks({namespace, systemNamespace, phases, cleanup}: BuildAccessInput): AccessCheck[] {
+export function buildAccessChecks({namespace, systemNamespace, phases, cleanup, secrets}: BuildAccessInput): AccessCheck[] {
   const checks: AccessCheck[] = [
     {verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: systemNamespace, why: 'the branch lock and the capacity slots'},
     {verb: 'create', group: '', resource: 'namespaces', why: "the branch's namespace"},
     {verb: 'patch', group: '', resource: 'namespaces', name: namespace, why: "the namespace's labels and annotations"},
     {verb: 'patch', group: 'coordination.k8s.io', resource: 'leases', namespace, name: OWNER_LEASE_NAME, why: "the build's owner lease"},
+  ]
+  if (secrets) {
+    // Server-side apply is a patch, and a create too for a Secret that is not there yet.
+    const why = 'the Secrets of deploy.imagePullSecret and deploy.secrets'
+    checks.push({verb: 'create', group: '', resource: 'secrets', namespace, why}, {verb: 'patch', group: '', resource: 'secrets', namespace, why})
+  }
+  checks.push(
     {verb: 'list', group: '', resource: 'pods', namespace, why: 'waiting for the workloads'},
     {verb: 'get', group: '', resource: 'pods', subresource: 'log', namespace, why: 'exporting the logs'},
-  ]
+  )
   if (phases) checks.push({verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace, why: 'running the phases'})
   if (cleanup) checks.push({verb: 'delete', group: '', resource: 'namespaces', name: namespace, why: 'deleting the namespace at the end (--cleanup)'})
   return checks

@@ -234,10 +234,16 @@ test.serial('a kubeconfig whose account lacks the rights: the build stops in the
     'current-context': 'norights',
   }), {mode: 0o600})
   const ws = await workspace()
+  // With an image pull secret the deploy makes a Secret: its rights are asked too.
+  const configFile = path.join(ws, '.ci/shopsys-ci.yaml')
+  const config = YAML.parse(await readFile(configFile, 'utf8'))
+  await writeFile(configFile, YAML.stringify({...config, deploy: {...config.deploy, imagePullSecret: true}}))
+  await commit(ws)
   const result = await runCli(['build', '--cleanup'], {env: {...buildEnv(ws, `it/${uniqueName('norights')}`), KUBECONFIG: kubeconfig}})
   t.is(result.exitCode, 3, result.stdout.slice(-2000) + result.stderr)
-  t.regex(result.stderr, new RegExp(`the kubeconfig's account may not do 8 things the build needs on ${cluster.server.replaceAll('.', '\\.')} \\(context norights\\); nothing was built or deployed`))
+  t.regex(result.stderr, new RegExp(`the kubeconfig's account may not do 10 things the build needs on ${cluster.server.replaceAll('.', '\\.')} \\(context norights\\); nothing was built or deployed`))
   t.regex(result.stderr, /^ {2}- create namespaces \(cluster-wide\): for the branch's namespace$/m)
+  t.regex(result.stderr, /^ {2}- create secrets in namespace \S+: for the Secrets of deploy\.imagePullSecret and deploy\.secrets$/m)
   t.regex(result.stderr, /^ {2}- create pods\/exec in namespace \S+: for running the phases$/m)
   t.regex(result.stderr, /^ {2}- delete namespaces \S+ \(cluster-wide\): for deleting the namespace at the end \(--cleanup\)$/m)
   t.regex(result.stderr, /kubectl --context norights auth can-i create leases\.coordination\.k8s\.io -n shopsys-ci-system/)

@@ -25,6 +25,13 @@ test('no phases: exec is not asked for; no cleanup (or kept): delete is not', (t
   t.is(described.length, 6)
 })
 
+test('a deploy that makes Secrets (deploy.imagePullSecret, deploy.secrets) asks to create and patch them in its namespace', (t) => {
+  const described = buildAccessChecks({...input, secrets: true}).map(describeAccess)
+  t.deepEqual(described.slice(4, 6), ['create secrets in namespace shop-feature-x', 'patch secrets in namespace shop-feature-x'])
+  t.is(described.length, 10)
+  t.false(buildAccessChecks(input).some((c) => c.resource === 'secrets'))
+})
+
 test('the kubectl auth can-i command asks the same question', (t) => {
   const [lease, , patch, , , log, exec] = buildAccessChecks(input)
   t.is(canICommand(lease), 'kubectl auth can-i create leases.coordination.k8s.io -n shopsys-ci-system')
