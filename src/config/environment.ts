@@ -110,10 +110,9 @@ export function secretVariables(secrets: Config['deploy']['secrets']): VariableS
   return [...uses].map(([name, keys]) => ({name, purpose: `${keys.join(', ')} (deploy.secrets)`, secret: true, required: () => true}))
 }
 
-/** Every variable this config reads: the build's own and those of deploy.secrets. */
+/** Every variable this config reads: the build's own and those of deploy.secrets (which the config check keeps apart from the build's own). */
 export function variablesFor(config: Config): VariableSpec[] {
-  const own = new Set(VARIABLES.map((v) => v.name))
-  return [...VARIABLES, ...secretVariables(config.deploy.secrets).filter((v) => !own.has(v.name))]
+  return [...VARIABLES, ...secretVariables(config.deploy.secrets)]
 }
 
 export interface VariableStatus {

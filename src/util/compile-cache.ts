@@ -82,12 +82,13 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
     const script = new Script(Module.wrap(content), {filename, cachedData: cached?.data})
     const hit = cached !== undefined && !script.cachedDataRejected
     if (cached && !hit) debug('%s: V8 rejected the cached code; compiling it again', entry)
-    if (entry && !hit) process.once('exit', () => writeEntry(entry, script))
-    if (entry && hit) {
+    if (entry) {
       process.once('exit', () => {
-        const now = cpuMillis()
-        if (!grown(cached.cpu, now)) return
-        debug('%s: this run did more (%d ms of CPU, the entry\'s writer %d ms): writing it again', entry, now, cached.cpu)
+        if (hit) {
+          const now = cpuMillis()
+          if (!grown(cached.cpu, now)) return
+          debug('%s: this run did more (%d ms of CPU, the entry\'s writer %d ms): writing it again', entry, now, cached.cpu)
+        }
         writeEntry(entry, script)
       })
     }
