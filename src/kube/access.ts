@@ -36,10 +36,12 @@ export interface BuildAccessInput {
   cleanup: boolean
   /** Will the deploy apply Secrets of its own (deploy.imagePullSecret, deploy.secrets)? */
   secrets?: boolean
+  /** Will the deploy name the pull secret in the namespace's `default` ServiceAccount (deploy.imagePullSecret)? */
+  pullSecret?: boolean
 }
 
 /** Pure: the rights a build needs, each asked once, in the order the build uses them. */
-export function buildAccessChecks({namespace, systemNamespace, phases, cleanup, secrets}: BuildAccessInput): AccessCheck[] {
+export function buildAccessChecks({namespace, systemNamespace, phases, cleanup, secrets, pullSecret}: BuildAccessInput): AccessCheck[] {
   const checks: AccessCheck[] = [
     {verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: systemNamespace, why: 'the branch lock and the capacity slots'},
     {verb: 'create', group: '', resource: 'namespaces', why: "the branch's namespace"},
@@ -50,6 +52,10 @@ export function buildAccessChecks({namespace, systemNamespace, phases, cleanup, 
     // Server-side apply is a patch, and a create too for a Secret that is not there yet.
     const why = 'the Secrets of deploy.imagePullSecret and deploy.secrets'
     checks.push({verb: 'create', group: '', resource: 'secrets', namespace, why}, {verb: 'patch', group: '', resource: 'secrets', namespace, why})
+  }
+  if (pullSecret) {
+    // The controller-manager creates `default`; the deploy's apply of it is a patch.
+    checks.push({verb: 'patch', group: '', resource: 'serviceaccounts', namespace, name: 'default', why: "naming the pull secret in the namespace's default ServiceAccount"})
   }
   checks.push(
     {verb: 'list', group: '', resource: 'pods', namespace, why: 'waiting for the workloads'},

@@ -11,7 +11,7 @@ export const defaultStages: BuildStages = {
       const {config} = run.ctx
       const phases = buildPhaseNames(config).length > 0
       const secrets = config.deploy.imagePullSecret || Object.keys(config.deploy.secrets).length > 0
-      await preflightClusterAccess({namespace: run.identity.namespace, phases, cleanup: run.options.cleanup && !run.options.keep, secrets, logger: run.logger, env: run.ctx.env})
+      await preflightClusterAccess({namespace: run.identity.namespace, phases, cleanup: run.options.cleanup && !run.options.keep, secrets, pullSecret: config.deploy.imagePullSecret, logger: run.logger, env: run.ctx.env})
     }
     // Both run to their end; a problem of the app (render) is reported before one of the cluster.
     const [render, cluster] = await Promise.allSettled([preflightRender(run.ctx, run.commit), clusterAccess()])

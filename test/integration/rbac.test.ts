@@ -347,7 +347,7 @@ test('as the CI account: deploy (pull secret, deploy.secrets, quota, prune), sta
 })
 
 test('as the CI account: the build\'s preflight finds every right it asks for (it must never refuse a build cluster/ allows)', async (t) => {
-  const checks = buildAccessChecks({namespace: `${PROJECT}-feature-preflight`, systemNamespace: SYSTEM_NAMESPACE, phases: true, cleanup: true, secrets: true})
+  const checks = buildAccessChecks({namespace: `${PROJECT}-feature-preflight`, systemNamespace: SYSTEM_NAMESPACE, phases: true, cleanup: true, secrets: true, pullSecret: true})
   const outcome = await reviewAccess(clientsThrough(state.kubeconfig!), checks)
   t.is(outcome.unchecked, undefined)
   t.deepEqual(outcome.denied, [])

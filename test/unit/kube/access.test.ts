@@ -32,6 +32,14 @@ test('a deploy that makes Secrets (deploy.imagePullSecret, deploy.secrets) asks 
   t.false(buildAccessChecks(input).some((c) => c.resource === 'secrets'))
 })
 
+test("deploy.imagePullSecret also asks to patch the namespace's default ServiceAccount, which names the pull secret", (t) => {
+  const described = buildAccessChecks({...input, secrets: true, pullSecret: true}).map(describeAccess)
+  t.is(described[6], 'patch serviceaccounts default in namespace shop-feature-x')
+  t.is(described.length, 11)
+  t.false(buildAccessChecks({...input, secrets: true}).some((c) => c.resource === 'serviceaccounts'))
+  t.is(canICommand(buildAccessChecks({...input, pullSecret: true})[4]), 'kubectl auth can-i patch serviceaccounts/default -n shop-feature-x')
+})
+
 test('the kubectl auth can-i command asks the same question', (t) => {
   const [lease, , patch, , , log, exec] = buildAccessChecks(input)
   t.is(canICommand(lease), 'kubectl auth can-i create leases.coordination.k8s.io -n shopsys-ci-system')
