@@ -58,7 +58,7 @@ const common = {
   // of) becomes require(): V8's code cache drops a script's import() loader on Node 20, so a native
   // import() would work on the first run and fail on the next (src/util/compile-cache.ts).
   supported: {'dynamic-import': false},
-  minify: true,
+  minify: !process.env.SHOPSYS_CI_NO_MINIFY,
   // Readable stack traces in an "unexpected error" report.
   keepNames: true,
   legalComments: 'eof',

@@ -5,7 +5,7 @@ import {Flags} from '@oclif/core'
 import {CiCommand} from '../base-command.js'
 import {branchFlag, namespaceFlag} from '../flags.js'
 import {resolveCommit, resolveContext} from '../pipeline/context.js'
-import {type ImageRef, plannedImages, renderStage} from '../pipeline/render-stage.js'
+import {type ImageRef, kustomizeCacheLine, plannedImages, renderStage} from '../pipeline/render-stage.js'
 
 export interface RenderCommandResult {
   namespace: string
@@ -34,6 +34,8 @@ export default class Render extends CiCommand<typeof Render> {
     const images = await plannedImages(ctx, commit)
     const result = await renderStage({ctx, commit, images, output: this.flags.output})
     for (const t of result.templates) this.log(`rendered ${t.source} -> ${t.target}`)
+    const cacheLine = kustomizeCacheLine(result.kustomizeCache)
+    if (cacheLine) this.log(cacheLine)
     if (result.manifestsFile) {
       this.log(`manifests: ${path.relative(process.cwd(), result.manifestsFile)} (${result.objects.length} objects, namespace ${ctx.names.namespace})`)
     } else {

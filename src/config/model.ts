@@ -54,6 +54,8 @@ export interface KustomizeConfig {
   configMaps: ConfigMapConfig[]
   /** `kubectl` (runs `kubectl kustomize`) or a path to a `kustomize` binary. */
   binary: string
+  /** Reuse kustomize's output while none of its inputs changed (docs/configuration.md). */
+  cache: boolean
 }
 
 export interface PhaseConfig {
@@ -189,6 +191,7 @@ export const configSchema: Schema = object({
     patches: {schema: list(oneOf('a path, or {path, target}', relPath, object({path: {schema: relPath, required: true}, target: map(str())}))), default: []},
     configMaps: {schema: list(object({name: {schema: str({pattern: DNS_LABEL, patternHint: dnsHint}), required: true}, files: {schema: list(relPath, {nonEmpty: true}), required: true}, behavior: {schema: str({enum: ['create', 'replace', 'merge']}), default: 'create'}})), default: []},
     binary: {schema: str({nonEmpty: true}), default: 'kubectl'},
+    cache: {schema: bool(), default: true},
   }),
   values: {schema: map(any()), default: {}},
   deploy: {

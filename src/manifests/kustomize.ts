@@ -86,5 +86,10 @@ export function checkManifests(text: string, source: string): ManifestSummary {
       'run that command to see the whole output (the line and document numbers refer to it)',
     ],
   })
-  return {objects: objects.map((o) => `${o.kind}/${o.metadata.name}`), manifests: objects}
+  return summarize(objects)
+}
+
+/** Pure: the summary of objects already parsed and checked. */
+export function summarize(manifests: ManifestObject[]): ManifestSummary {
+  return {objects: manifests.map((o) => `${o.kind}/${o.metadata.name}`), manifests}
 }

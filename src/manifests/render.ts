@@ -9,7 +9,9 @@ import type {Config} from '../config/model.js'
 import {ManifestError} from '../errors.js'
 import {type RenderedFile, renderString, renderTemplateFiles} from '../templates/render.js'
 import {writeFileAtomic} from '../util/fs.js'
-import {checkManifests, kustomizeArgs, kustomizeBuild} from './kustomize.js'
+import {userCacheDir} from '../util/cache-dir.js'
+import {checkManifests, kustomizeArgs, kustomizeBuild, summarize} from './kustomize.js'
+import {KustomizeCache, type KustomizeEntry, type KustomizeLookup} from './kustomize-cache.js'
 import type {ManifestObject} from './parse.js'
 import {generateOverlay, type ImageOverride} from './overlay.js'
 
@@ -22,6 +24,8 @@ export interface RenderInput {
   labels: Record<string, string>
   images: ImageOverride[]
   values: Record<string, unknown>
+  /** Where kustomize's output is reused from (default: the user's cache, unless kustomize.cache is false). */
+  kustomizeCache?: KustomizeCache
 }
 
 export interface RenderResult {
@@ -31,6 +35,8 @@ export interface RenderResult {
   objects: string[]
   /** The objects of manifestsFile, parsed: `build` hands them to deploy rather than parse the file again. */
   manifests?: ManifestObject[]
+  /** Whether kustomize ran or its output was reused, and why not when it cannot be. */
+  kustomizeCache?: {state: KustomizeLookup['state']; reason?: string; files?: number}
 }
 
 /**
@@ -85,11 +91,27 @@ export async function renderEnvironment(input: RenderInput): Promise<RenderResul
     await writeFile(path.join(overlayDir, file), content)
   }
 
-  const manifests = await kustomizeBuild(config.kustomize.binary, overlayDir)
+  const {binary} = config.kustomize
+  const args = kustomizeArgs(binary, overlayDir)
+  const cache = config.kustomize.cache ? (input.kustomizeCache ?? new KustomizeCache(userCacheDir('kustomize'))) : undefined
+  const cached: KustomizeLookup = cache ? await cache.lookup(binary, args, overlayDir) : {state: 'off', reason: 'kustomize.cache is false'}
+  const manifests = cached.state === 'hit' ? cached.output : await kustomizeBuild(binary, overlayDir)
   const manifestsFile = path.join(input.outputDir, 'manifests.yaml')
-  const summary = checkManifests(manifests, `the output of \`${[config.kustomize.binary, ...kustomizeArgs(config.kustomize.binary, overlayDir)].join(' ')}\``)
+  // A reused output was checked before it was stored.
+  const summary = cached.state === 'hit' ? summarize(cached.manifests) : checkManifests(manifests, `the output of \`${[binary, ...args].join(' ')}\``)
   await writeFileAtomic(manifestsFile, manifests)
-  return {templates, overlayDir, manifestsFile, objects: summary.objects, manifests: summary.manifests}
+  return {templates, overlayDir, manifestsFile, objects: summary.objects, manifests: summary.manifests, kustomizeCache: await storeOutput(cache, cached, {output: manifests, manifests: summary.manifests})}
+}
+
+/** Stores kustomize's checked output on a miss, unless it holds a Secret; what happened, for the log. */
+async function storeOutput(cache: KustomizeCache | undefined, cached: KustomizeLookup, entry: KustomizeEntry): Promise<RenderResult['kustomizeCache']> {
+  if (cached.state === 'off') return {state: 'off', reason: cached.reason}
+  if (cached.state === 'miss') {
+    // The app's own Secrets stay out of the cache, as every secret stays out of files the tool keeps.
+    if (entry.manifests.some((o) => o.kind === 'Secret' && o.apiVersion === 'v1')) return {state: 'off', reason: 'the output holds a Secret'}
+    await cache!.store(cached.key, entry)
+  }
+  return {state: cached.state, files: cached.files}
 }
 
 async function readWorkspaceFile(workspace: string, file: string, key: string): Promise<string> {

@@ -50,6 +50,13 @@ export async function renderStage({ctx, commit, images, output}: RenderStageOpti
   })
 }
 
+/** Pure: the log line about kustomize's output cache; none when kustomize ran and its output was stored. */
+export function kustomizeCacheLine(cache: RenderResult['kustomizeCache']): string | undefined {
+  if (cache?.state === 'hit') return `kustomize: output reused from the agent's cache (none of its ${cache.files} input files changed)`
+  if (cache?.state === 'off') return `kustomize: output not cached: ${cache.reason}`
+  return undefined
+}
+
 /**
  * The images' references before anything is built (for `render` alone): the same plan the images
  * stage makes, so the manifests name exactly what `images build` will push.

@@ -2,7 +2,7 @@
 // app-secrets.js (and pull-secret.js it uses) is light (no client), so it is loaded eagerly.
 import {deploySecretsFromEnv} from '../kube/app-secrets.js'
 import {type BuildRun, buildPhaseNames, type BuildStages} from './build.js'
-import {preflightRender, renderStage} from './render-stage.js'
+import {kustomizeCacheLine, preflightRender, renderStage} from './render-stage.js'
 
 export const defaultStages: BuildStages = {
   async preflight(run) {
@@ -39,6 +39,8 @@ export const defaultStages: BuildStages = {
   async render(run, images) {
     const result = await renderStage({ctx: run.ctx, commit: run.commit, images})
     for (const t of result.templates) run.logger.info(`rendered ${t.source} -> ${t.target}`)
+    const cacheLine = kustomizeCacheLine(result.kustomizeCache)
+    if (cacheLine) run.logger.info(cacheLine)
     if (result.manifestsFile) run.logger.info(`manifests: ${result.manifestsFile} (${result.objects.length} objects)`)
     return result
   },

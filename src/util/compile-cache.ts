@@ -13,34 +13,24 @@
  */
 import createDebug from 'debug'
 import {createHash} from 'node:crypto'
-import {mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {createRequire, Module} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import {Script} from 'node:vm'
 
+import {privateDir, userCacheDir} from './cache-dir.js'
+
 const debug = createDebug('shopsys-ci:compile-cache')
 
 /**
- * Where the cache lives: `$XDG_CACHE_HOME/shopsys-ci/v8` (an absolute one) or `~/.cache/shopsys-ci/v8`, never a shared
- * temporary directory (V8 runs whatever bytecode the file holds). Undefined when switched off with
- * Node's own `NODE_DISABLE_COMPILE_CACHE`, or when there is no home to put it in.
+ * Where the cache lives: `<user cache>/shopsys-ci/v8` (cache-dir.ts; V8 runs whatever bytecode the
+ * file holds, so never a shared temporary directory). Undefined when switched off with Node's own
+ * `NODE_DISABLE_COMPILE_CACHE`, or when there is no home to put it in.
  */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: () => string = homedir): string | undefined {
   if (env.NODE_DISABLE_COMPILE_CACHE) return undefined
-  // The XDG spec: a relative XDG_CACHE_HOME is invalid (it would put the cache in the workspace).
-  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined
-  const homeDir = xdg ? undefined : safeHome(home)
-  const base = xdg ?? (homeDir && path.join(homeDir, '.cache'))
-  return base ? path.join(base, 'shopsys-ci', 'v8') : undefined
-}
-
-function safeHome(home: () => string): string | undefined {
-  try {
-    return home() || undefined
-  } catch {
-    return undefined
-  }
+  return userCacheDir('v8', env, home)
 }
 
 /**
@@ -71,7 +61,7 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
   const loads: CompileCacheLoad[] = []
   const prototype = Module.prototype as unknown as {_compile: Compile}
   const original = prototype._compile
-  const cacheDir = dir !== undefined && usableDir(dir) ? dir : undefined
+  const cacheDir = dir !== undefined && privateDir(dir) ? dir : undefined
   const prefix = root.endsWith(path.sep) ? root : root + path.sep
   prototype._compile = function (this: NodeJS.Module, content: string, filename: string): unknown {
     if (!filename.startsWith(prefix)) return original.call(this, content, filename)
@@ -99,20 +89,6 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
     return wrapper.call(this.exports, this.exports, createRequire(filename), this, filename, path.dirname(filename))
   }
   return loads
-}
-
-/** Ours, and writable by nobody else: another account's bytes must never run as ours. */
-function usableDir(dir: string): boolean {
-  try {
-    mkdirSync(dir, {recursive: true, mode: 0o700})
-    const stat = statSync(dir)
-    const ours = typeof process.getuid !== 'function' || stat.uid === process.getuid()
-    if (ours && (stat.mode & 0o022) === 0) return true
-    debug('%s: not used, it is not private to this account', dir)
-  } catch (error) {
-    debug('%s: not used: %s', dir, (error as Error).message)
-  }
-  return false
 }
 
 /**

@@ -64,7 +64,9 @@ async function namespaceExists(name: string): Promise<boolean> {
 test.serial('build --cleanup of the example: images, render, deploy, phase, logs, cleanup, and no namespace left', async (t) => {
   const ws = await workspace()
   const branch = `it/${uniqueName('build')}`
-  const env = buildEnv(ws, branch)
+  // A cache directory of this test's own: the first build stores kustomize's output, the second reuses it.
+  const cacheHome = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-cache-home-'))
+  const env = {...buildEnv(ws, branch), XDG_CACHE_HOME: cacheHome}
   const first = await runCli(['build', '--cleanup'], {env})
   t.is(first.exitCode, 0, first.stderr + first.stdout.slice(-3000))
   const report = JSON.parse(await readFile(path.join(ws, 'shopsys-ci/report.json'), 'utf8'))
@@ -90,8 +92,8 @@ test.serial('build --cleanup of the example: images, render, deploy, phase, logs
   // The same commit again, with the compiled CLI as installed (the esbuild bundle in dist: the CLI
   // and the Kubernetes client, two CommonJS files): every image is reused, nothing is built, Node
   // prints no warnings. Both files' compiled code is cached in a fresh cache directory at exit.
-  const cacheHome = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-cache-home-'))
-  const compiledEnv = {...env, DEBUG: 'shopsys-ci:kube,shopsys-ci:compile-cache', XDG_CACHE_HOME: cacheHome}
+  // kustomize's output and objects come from the first build's cache entry, and deploy as well.
+  const compiledEnv = {...env, DEBUG: 'shopsys-ci:kube,shopsys-ci:compile-cache'}
   const second = await runCli(['build', '--cleanup', '--json'], {env: compiledEnv, compiled: true})
   t.is(second.exitCode, 0, second.stderr.slice(-3000))
   t.regex(second.stderr, /loading the bundled @kubernetes\/client-node/)
@@ -103,6 +105,9 @@ test.serial('build --cleanup of the example: images, render, deploy, phase, logs
   t.deepEqual(again.images.map((i: {status: string}) => i.status), ['reused', 'reused'])
   t.is(again.cleanup.outcome, 'deleted')
   t.notRegex(second.stderr, /Step \d+\/\d+/, 'no docker build ran')
+  t.regex(second.stderr, /kustomize: output reused from the agent's cache \(none of its \d+ input files changed\)/)
+  t.is(again.result, 'success')
+  t.deepEqual(again.phases.map((p: {exitCode: number}) => p.exitCode), [0])
   // The next command that talks to the cluster compiles both from that cache.
   const listed = await runCli(['list', '--json'], {env: compiledEnv, compiled: true})
   t.is(listed.exitCode, 0, listed.stderr)

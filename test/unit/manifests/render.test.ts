@@ -1,4 +1,5 @@
-import {readFile, writeFile} from 'node:fs/promises'
+import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
@@ -136,4 +137,47 @@ test('render: a missing kustomize binary exits 3 (a missing tool, like docker) a
   t.regex(result.stderr, /kustomize: \/nonexistent\/kustomize was not found/)
   t.regex(result.stderr, /\(exit 3, TOOL\)/)
   t.regex(result.stderr, /install kubectl/)
+})
+
+test('render: kustomize\'s output is reused while none of its inputs changed; a changed base file runs it again; kustomize.cache: false always runs it', async (t) => {
+  const ws = await copyExample()
+  // A kustomize that counts its runs, so that a reuse is proven, not inferred from the log.
+  const bin = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-kbin-'))
+  const runs = path.join(bin, 'runs')
+  await writeFile(path.join(bin, 'kustomize'), `#!/bin/sh\necho run >> ${runs}\nexec kubectl kustomize "$2"\n`, {mode: 0o755})
+  const configFile = path.join(ws, '.ci/shopsys-ci.yaml')
+  const config = await readFile(configFile, 'utf8')
+  await writeFile(configFile, config.replace('kustomize:\n', `kustomize:\n  binary: ${path.join(bin, 'kustomize')}\n`))
+  const env = {...ENV, XDG_CACHE_HOME: await mkdtemp(path.join(tmpdir(), 'shopsys-ci-xdg-'))}
+  const manifests = () => readFile(path.join(ws, '.shopsys-ci/manifests.yaml'), 'utf8')
+  const runCount = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).length
+
+  const first = await runCli(['render', '--workspace', ws], {env})
+  t.is(first.exitCode, 0, first.stderr)
+  t.false(first.stdout.includes('kustomize: output'))
+  const firstManifests = await manifests()
+  const second = await runCli(['render', '--workspace', ws], {env})
+  t.is(second.exitCode, 0, second.stderr)
+  t.regex(second.stdout, /^kustomize: output reused from the agent's cache \(none of its \d+ input files changed\)$/m)
+  t.is(await runCount(), 1)
+  t.is(await manifests(), firstManifests)
+  // The objects come from the cache too, parsed when they were stored: the same as a fresh parse.
+  const reused = await runCli(['render', '--workspace', ws, '--json'], {env})
+  t.deepEqual(JSON.parse(reused.stdout).objects, checkManifests(firstManifests, 'm.yaml').objects)
+  t.is(await runCount(), 1)
+
+  // A file of the app's base, two kustomizations below the generated overlay.
+  const postgres = path.join(ws, 'kubernetes/base/postgres.yaml')
+  await writeFile(postgres, (await readFile(postgres, 'utf8')).replace(/image: (\S+)/, 'image: $1-changed'))
+  const third = await runCli(['render', '--workspace', ws], {env})
+  t.is(third.exitCode, 0, third.stderr)
+  t.false(third.stdout.includes('output reused'))
+  t.is(await runCount(), 2)
+  t.regex(await manifests(), /image: \S+-changed/)
+
+  await writeFile(configFile, (await readFile(configFile, 'utf8')).replace('kustomize:\n', 'kustomize:\n  cache: false\n'))
+  const off = await runCli(['render', '--workspace', ws], {env})
+  t.is(off.exitCode, 0, off.stderr)
+  t.regex(off.stdout, /^kustomize: output not cached: kustomize\.cache is false$/m)
+  t.is(await runCount(), 3)
 })
