@@ -101,7 +101,7 @@ async function whyNoLog(kube: Kube, namespace: string, target: LogTarget, error:
 async function writeEvents(kube: Kube, namespace: string, dir: string, workspace: string, logger: LogsContext['logger']): Promise<LogsResult['events']> {
   let events: EventLike[]
   try {
-    events = ((await kube.core.listNamespacedEvent({namespace})).items ?? []) as EventLike[]
+    events = (await kube.listJSON<{items?: EventLike[]}>(`/api/v1/namespaces/${namespace}/events`)).items ?? []
   } catch (error) {
     logger.warn(`cannot list the events of ${namespace}: ${apiMessage(error)}; no events.log`)
     return undefined
@@ -119,7 +119,7 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
   const result: LogsResult = {namespace: ctx.namespace, dir: path.relative(ctx.workspace, dir) || '.', files: [], skipped: []}
   let pods: KObject[]
   try {
-    pods = ((await kube.core.listNamespacedPod({namespace: ctx.namespace})).items ?? []) as KObject[]
+    pods = (await kube.listJSON<{items?: KObject[]}>(`/api/v1/namespaces/${ctx.namespace}/pods`)).items ?? []
   } catch (error) {
     ctx.logger.warn(`cannot list the pods of ${ctx.namespace}: ${apiMessage(error)}; no logs exported`)
     return result

@@ -17,7 +17,6 @@ export async function readNamespace(kube: Kube, name: string): Promise<Namespace
   }
 }
 
-/** Creates or updates the namespace's labels and annotations (server-side apply; others' fields stay). */
 /** When field manager shopsys-ci last applied `obj` (server time, whole seconds). */
 export function appliedAt(obj: NamespaceObject): Date | undefined {
   const time = toolApplies(obj)[0]?.time
@@ -33,6 +32,7 @@ export function deletionBlockers(ns: NamespaceObject | undefined): string[] {
   return (ns?.status?.conditions ?? []).filter((c) => c.status === 'True' && c.message).map((c) => `${c.type}: ${c.message}`)
 }
 
+/** Creates or updates the namespace's labels and annotations (server-side apply; others' fields stay). */
 export async function applyNamespace(kube: Kube, name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<NamespaceObject> {
   return (await kube.serverSideApply({apiVersion: 'v1', kind: 'Namespace', metadata: {name, labels, annotations}})) as NamespaceObject
 }

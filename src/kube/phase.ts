@@ -281,7 +281,7 @@ export class ExecPhaseRunner implements PhaseRunner {
       kind: 'Pod',
       path: `/api/v1/namespaces/${ns}/pods`,
       labelSelector: selector,
-      list: () => kube.core.listNamespacedPod({namespace: ns, labelSelector: selector}) as never,
+      list: () => kube.listJSON(`/api/v1/namespaces/${ns}/pods`, {labelSelector: selector}) as never,
       deadline: Date.now() + (this.options.podWaitMs ?? POD_WAIT_MS),
       signal,
       done: (pods) => {

@@ -117,8 +117,8 @@ export async function pruneRemoved(kube: Kube, options: PruneOptions): Promise<A
       if (!namespaced) return // the kind is gone from the cluster (a removed CRD), or cluster-scoped: never pruned
       let items: LiveObject[]
       try {
-        const list = await kube.objects.list(k.apiVersion, k.kind, options.namespace)
-        items = (list.items ?? []) as LiveObject[]
+        const list = await kube.listJSON<{items?: LiveObject[]}>({apiVersion: k.apiVersion, kind: k.kind, namespace: options.namespace})
+        items = list.items ?? []
       } catch (error) {
         if (isNotFound(error)) return
         // An account that may write a kind but not list it (docs/cluster.md: Secrets are write-only

@@ -10,6 +10,7 @@ import * as k8s from '@kubernetes/client-node'
 import test from 'ava'
 
 import {ClusterUnreachableError} from '../../src/errors.js'
+import {clientsFor} from '../../src/kube/client.js'
 import {reuseConnections} from '../../src/kube/connections.js'
 import {ListWatcher} from '../../src/kube/watch.js'
 import {clientsThrough, freezingProxy, resettingProxy} from '../helpers/proxies.js'
@@ -132,4 +133,22 @@ test.serial('a watch whose connection goes silent is reopened and catches up fro
   await kube().core.createNamespacedConfigMap({namespace, body: {metadata: {name: 'after-the-freeze'}}})
   await waitFor('the reopened watch to see the ConfigMap', () => watcher.items.some((o) => o.metadata?.name === 'after-the-freeze'), {timeoutMs: 15_000})
   t.pass()
+})
+
+test.serial('server-side apply answers with the object as plain JSON; a refused apply is still the client\'s ApiException', async (t) => {
+  const namespace = await createTestNamespace(t, kube(), 'apply-json')
+  const kc = new k8s.KubeConfig()
+  kc.loadFromDefault()
+  const ours = clientsFor(k8s, kc)
+  const applied = await ours.serverSideApply({apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace}, spec: {selector: {matchLabels: {app: 'web'}}, template: {metadata: {labels: {app: 'web'}}, spec: {containers: [{name: 'app', image: 'x'}]}}}})
+  // Not the client's V1Deployment with Date fields: what the API server sent.
+  t.is(Object.getPrototypeOf(applied), Object.prototype)
+  const metadata = applied.metadata as {resourceVersion?: string; creationTimestamp?: unknown; managedFields?: Array<{manager: string; time: unknown}>}
+  t.regex(metadata.resourceVersion ?? '', /^\d+$/)
+  t.is(typeof metadata.creationTimestamp, 'string')
+  t.like(metadata.managedFields?.[0], {manager: 'shopsys-ci'})
+  t.is(typeof metadata.managedFields?.[0].time, 'string')
+  const error = await t.throwsAsync(ours.serverSideApply({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'bad', namespace, labels: {a: '-not a label value-'}}, data: {a: 'b'}}))
+  t.true(error instanceof k8s.ApiException, String(error))
+  t.is((error as k8s.ApiException<unknown>).code, 422, JSON.stringify((error as k8s.ApiException<unknown>).body))
 })

@@ -68,11 +68,11 @@ test('a kind the account may not list is not pruned: a warning with the remedy, 
   const forbidden = Object.assign(new Error('HTTP-Code: 403'), {code: 403, body: {message: 'secrets is forbidden: User "system:serviceaccount:ci:jenkins" cannot list resource "secrets"'}})
   const kube = {
     isNamespaced: async () => true,
+    listJSON: async ({kind}: {kind: string}) => {
+      if (kind === 'Secret') throw forbidden
+      return {items: [{metadata: {name: 'old', managedFields: byTool}}]}
+    },
     objects: {
-      list: async (_apiVersion: string, kind: string) => {
-        if (kind === 'Secret') throw forbidden
-        return {items: [{metadata: {name: 'old', managedFields: byTool}}]}
-      },
       delete: async (ref: {kind: string; metadata: {name: string}}) => {
         deleted.push(`${ref.kind}/${ref.metadata.name}`)
       },
@@ -90,7 +90,7 @@ test('a kind the account may not list is not pruned: a warning with the remedy, 
 test('the client\'s forbidden error (what the retrying client throws for a 403) counts the same', async (t) => {
   const kube = {
     isNamespaced: async () => true,
-    objects: {list: async () => Promise.reject(new ClusterForbiddenError('https://127.0.0.1:6443 refused list: secrets is forbidden: User "ci" cannot list resource "secrets"'))},
+    listJSON: async () => Promise.reject(new ClusterForbiddenError('https://127.0.0.1:6443 refused list: secrets is forbidden: User "ci" cannot list resource "secrets"')),
   } as unknown as Kube
   const logger = new MemoryLogger()
   t.deepEqual(await pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'Secret'}], applied: [], logger}), [])
@@ -100,7 +100,7 @@ test('the client\'s forbidden error (what the retrying client throws for a 403) 
 test('any other failure to list a kind still fails the deploy', async (t) => {
   const kube = {
     isNamespaced: async () => true,
-    objects: {list: async () => Promise.reject(Object.assign(new Error('boom'), {code: 500, body: {message: 'etcdserver: request timed out'}}))},
+    listJSON: async () => Promise.reject(Object.assign(new Error('boom'), {code: 500, body: {message: 'etcdserver: request timed out'}})),
   } as unknown as Kube
   await t.throwsAsync(pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'Secret'}], applied: [], logger: new MemoryLogger()}), {message: /cannot list Secret objects in shop-x to prune removed ones: etcdserver: request timed out/})
 })

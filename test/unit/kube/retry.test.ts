@@ -19,7 +19,7 @@ test('which failures pass, and whether the server may have acted', (t) => {
 })
 
 test('only reads, lists and server-side apply are repeated when the server may have acted', (t) => {
-  for (const method of ['readNamespace', 'listNamespacedPod', 'serverSideApply', 'isNamespaced', 'list', 'read']) t.true(mayRetry(method, 'maybe-applied'), method)
+  for (const method of ['readNamespace', 'listNamespacedPod', 'serverSideApply', 'listJSON', 'isNamespaced', 'list', 'read']) t.true(mayRetry(method, 'maybe-applied'), method)
   for (const method of ['createNamespace', 'replaceNamespacedLease', 'deleteNamespace', 'create', 'delete', 'patchNamespace']) t.false(mayRetry(method, 'maybe-applied'), method)
   for (const method of ['createNamespace', 'replaceNamespacedLease', 'deleteNamespace']) t.true(mayRetry(method, 'not-applied'), method)
 })

@@ -13,9 +13,9 @@ const deployment = (ready: number) => ({
 })
 
 /** A Kube whose lists return `deployments` (and nothing else), counting the watches opened. */
-function fakeKube(deployments: object[], options: {eventsForbidden?: boolean} = {}): {kube: Kube; watches: string[]} {
+function fakeKube(deployments: object[], options: {eventsForbidden?: boolean} = {}): {kube: Kube; watches: string[]; lists: Array<{path: string; fieldSelector?: string}>} {
   const watches: string[] = []
-  const list = (items: object[] = []) => async () => ({items, metadata: {resourceVersion: '1'}})
+  const lists: Array<{path: string; fieldSelector?: string}> = []
   class Watch {
     async watch(path: string) {
       watches.push(path)
@@ -25,22 +25,24 @@ function fakeKube(deployments: object[], options: {eventsForbidden?: boolean} = 
   const kube = {
     k8s: {Watch},
     kc: {},
-    apps: {listNamespacedDeployment: list(deployments), listNamespacedStatefulSet: list(), listNamespacedDaemonSet: list(), listNamespacedReplicaSet: list()},
-    batch: {listNamespacedJob: list()},
-    core: {
-      listNamespacedPod: list(),
-      listNamespacedEvent: options.eventsForbidden ? async () => Promise.reject(new Error('events is forbidden')) : list(),
-      readNamespacedPodLog: async () => '',
+    async listJSON(path: string, query: {fieldSelector?: string} = {}) {
+      lists.push({path, ...query})
+      if (path.endsWith('/events') && options.eventsForbidden) throw new Error('events is forbidden')
+      return {items: path.endsWith('/deployments') ? deployments : [], metadata: {resourceVersion: '1'}}
     },
+    core: {readNamespacedPodLog: async () => ''},
   } as unknown as Kube
-  return {kube, watches}
+  return {kube, watches, lists}
 }
 
 test('workloads that are ready in the lists: done without opening a single watch', async (t) => {
-  const {kube, watches} = fakeKube([deployment(1)])
+  const {kube, watches, lists} = fakeKube([deployment(1)])
   const evaluation = await new WatchRolloutWaiter(kube).wait({namespace: 'ns', timeout: 5000, logger: new MemoryLogger()})
   t.true(evaluation.allReady)
   t.deepEqual(watches, [])
+  // Every collection listed once, as JSON, the events by their reason only.
+  t.deepEqual(lists.map((l) => l.path).sort(), ['/api/v1/namespaces/ns/events', '/api/v1/namespaces/ns/pods', ...['daemonsets', 'deployments', 'replicasets', 'statefulsets'].map((r) => `/apis/apps/v1/namespaces/ns/${r}`), '/apis/batch/v1/namespaces/ns/jobs'])
+  t.is(lists.find((l) => l.path.endsWith('/events'))?.fieldSelector, 'reason=FailedCreate')
 })
 
 test('a workload not ready in the lists: every collection is watched from the lists on', async (t) => {
