@@ -60,6 +60,24 @@ test.serial('without reuseConnections client-node opens one per request (what th
   t.is(await connectionsOpenedBy(fiveRequests(coreApi(false))), 5)
 })
 
+test.serial('connections opened at once share one TLS context: the CA and the client key are parsed once, not per connection', async (t) => {
+  const contexts: unknown[] = []
+  const connect = tls.connect
+  tls.connect = ((options: tls.ConnectionOptions, ...rest: unknown[]) => {
+    contexts.push(options.secureContext)
+    return (connect as (...a: unknown[]) => tls.TLSSocket)(options, ...rest)
+  }) as typeof tls.connect
+  try {
+    const core = coreApi(true)
+    await Promise.all(Array.from({length: 4}, () => core.readNamespace({name: 'default'})))
+  } finally {
+    tls.connect = connect
+  }
+  t.is(contexts.length, 4, 'four requests at once open four connections')
+  t.truthy(contexts[0])
+  t.is(new Set(contexts).size, 1)
+})
+
 test.serial('a connection idle for longer than idleMs is closed; the next request opens a new one', async (t) => {
   const core = coreApi(true, 300)
   t.is(await connectionsOpenedBy(() => core.readNamespace({name: 'default'})), 1)

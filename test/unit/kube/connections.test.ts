@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {agentKey} from '../../../src/kube/connections.js'
+import {agentKey, sharedSecureContext} from '../../../src/kube/connections.js'
 
 const cluster = {server: 'https://127.0.0.1:6443'}
 const pem = (text: string) => Buffer.from(`-----BEGIN CERTIFICATE-----\n${text}\n-----END CERTIFICATE-----\n`)
@@ -30,4 +30,11 @@ test('a view into a larger buffer is keyed by its own bytes only', (t) => {
   const pool = Buffer.concat([Buffer.from('xxxx'), pem('ca'), Buffer.from('yyyy')])
   const view = pool.subarray(4, pool.length - 4)
   t.is(agentKey(cluster, {ca: view}), agentKey(cluster, {ca: pem('ca')}))
+})
+
+test('a shared TLS context only where there is TLS material of the kubeconfig and none given', (t) => {
+  t.deepEqual(sharedSecureContext({}), {}, 'a plain http server, or a token only: Node\'s default context')
+  const given = {secureContext: {}}
+  t.deepEqual(sharedSecureContext({...given, ca: 'x'}), {})
+  t.truthy(sharedSecureContext({rejectUnauthorized: false, ca: Buffer.from('')}).secureContext)
 })
