@@ -13,7 +13,7 @@
  */
 import createDebug from 'debug'
 import {createHash} from 'node:crypto'
-import {readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {createRequire, Module} from 'node:module'
 import {homedir} from 'node:os'
 import path from 'node:path'
@@ -72,6 +72,7 @@ export function installCompileCache(root: string, dir: string | undefined): Comp
     const script = new Script(Module.wrap(content), {filename, cachedData: cached?.data})
     const hit = cached !== undefined && !script.cachedDataRejected
     if (cached && !hit) debug('%s: V8 rejected the cached code; compiling it again', entry)
+    if (hit) markUsed(entry!)
     if (entry) {
       process.once('exit', () => {
         if (hit) {
@@ -117,6 +118,16 @@ export function grown(writer: number, now: number): boolean {
   return now > writer * 1.25
 }
 
+/** The entry's mtime is when it was last used: which versions' entries to keep (staleEntries). */
+function markUsed(entry: string): void {
+  try {
+    const now = new Date()
+    utimesSync(entry, now, now)
+  } catch {
+    // read-only: the entry is still good
+  }
+}
+
 function readEntry(entry: string): {data: Buffer; cpu: number} | undefined {
   try {
     const file = readFileSync(entry)
@@ -127,7 +138,20 @@ function readEntry(entry: string): {data: Buffer; cpu: number} | undefined {
   }
 }
 
-/** Atomically (a reader never sees half a file), and replacing the entries of the file's older versions. */
+/**
+ * How many versions of one file keep their entries. An agent that builds projects pinned to
+ * different versions of the CLI runs them in turn; with one entry per file each switch compiled
+ * the CLI anew (~0.18 s). Beyond that, the least recently used go (a hit marks its entry used).
+ */
+export const KEPT_VERSIONS = 4
+
+/** Pure: the entries (of one file's versions) to delete once `written` is written: the least recently used beyond KEPT_VERSIONS. */
+export function staleEntries(versions: ReadonlyArray<{name: string; used: number}>, written: string, keep = KEPT_VERSIONS): string[] {
+  const others = versions.filter((v) => v.name !== written).sort((a, b) => b.used - a.used)
+  return others.slice(Math.max(0, keep - 1)).map((v) => v.name)
+}
+
+/** Atomically (a reader never sees half a file); older versions' entries beyond KEPT_VERSIONS are deleted. */
 function writeEntry(entry: string, script: Script): void {
   try {
     const temporary = `${entry}.${process.pid}.tmp`
@@ -136,10 +160,12 @@ function writeEntry(entry: string, script: Script): void {
     header.writeUInt32LE(Math.min(cpuMillis(), 0xffffffff), 4)
     writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]), {mode: 0o600})
     renameSync(temporary, entry)
+    const dir = path.dirname(entry)
     const prefix = path.basename(entry).replace(/-[0-9a-f]+\.v8$/, '-')
-    for (const name of readdirSync(path.dirname(entry))) {
-      if (name.startsWith(prefix) && name.endsWith('.v8') && name !== path.basename(entry)) unlinkSync(path.join(path.dirname(entry), name))
-    }
+    const versions = readdirSync(dir)
+      .filter((name) => name.startsWith(prefix) && name.endsWith('.v8'))
+      .map((name) => ({name, used: statSync(path.join(dir, name), {throwIfNoEntry: false})?.mtimeMs ?? 0}))
+    for (const name of staleEntries(versions, path.basename(entry))) unlinkSync(path.join(dir, name))
     debug('%s: written', entry)
   } catch (error) {
     debug('%s: not written: %s', entry, (error as Error).message)

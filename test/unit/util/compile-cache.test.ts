@@ -6,7 +6,7 @@ import {fileURLToPath} from 'node:url'
 
 import test from 'ava'
 
-import {cacheEntryName, compileCacheDir, grown} from '../../../src/util/compile-cache.js'
+import {cacheEntryName, compileCacheDir, grown, KEPT_VERSIONS, staleEntries} from '../../../src/util/compile-cache.js'
 
 const MODULE = fileURLToPath(new URL('../../../src/util/compile-cache.ts', import.meta.url))
 
@@ -54,7 +54,7 @@ test('the first run compiles and writes the entry at exit; the next one compiles
   t.deepEqual(loadOne(file, dir), {cache: 'hit', answer: 'a/one'})
 })
 
-test('a file changed in place to the same length gets its own entry, never the old code, and replaces the old entry', (t) => {
+test('a file changed in place to the same length gets its own entry, never the old code; going back to the old version hits its entry', (t) => {
   const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
@@ -62,9 +62,40 @@ test('a file changed in place to the same length gets its own entry, never the o
   const old = entries(dir)
   writeModule(work, 'two') // same length: V8 alone would accept the old bytes
   t.deepEqual(loadOne(file, dir), {cache: 'miss', answer: 'a/two'})
-  t.notDeepEqual(entries(dir), old)
-  t.is(entries(dir).length, 1, 'the entry of the old content is gone')
+  t.is(entries(dir).length, 2)
+  t.true(entries(dir).includes(old[0]!))
   t.deepEqual(loadOne(file, dir), {cache: 'hit', answer: 'a/two'})
+  // An agent running two pinned versions of the CLI in turn: each keeps its entry.
+  writeModule(work, 'one')
+  t.deepEqual(loadOne(file, dir), {cache: 'hit', answer: 'a/one'})
+})
+
+test('beyond KEPT_VERSIONS versions of a file, the entries used least recently are deleted', (t) => {
+  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const dir = path.join(work, 'cache')
+  const file = writeModule(work, 'v0')
+  for (const version of ['v0', 'v1', 'v2', 'v3']) {
+    writeModule(work, version)
+    loadOne(file, dir)
+  }
+  t.is(entries(dir).length, KEPT_VERSIONS)
+  // v0 is used again (a hit marks its entry), so v1 is the least recently used when v4 comes.
+  writeModule(work, 'v0')
+  t.like(loadOne(file, dir), {cache: 'hit'})
+  writeModule(work, 'v4')
+  loadOne(file, dir)
+  t.is(entries(dir).length, KEPT_VERSIONS)
+  writeModule(work, 'v1')
+  t.like(loadOne(file, dir), {cache: 'miss', answer: 'a/v1'})
+  writeModule(work, 'v0')
+  t.like(loadOne(file, dir), {cache: 'hit', answer: 'a/v0'})
+})
+
+test('staleEntries: the others beyond KEPT_VERSIONS - 1, least recently used first to go', (t) => {
+  const versions = [{name: 'a', used: 1}, {name: 'b', used: 5}, {name: 'c', used: 3}, {name: 'd', used: 4}, {name: 'new', used: 0}]
+  t.deepEqual(staleEntries(versions, 'new', 4), ['a'])
+  t.deepEqual(staleEntries(versions, 'new', 2), ['d', 'c', 'a'])
+  t.deepEqual(staleEntries(versions.slice(0, 2), 'new', 4), [])
 })
 
 test('a corrupt entry is rejected, the file compiled normally, and the entry written anew', (t) => {
