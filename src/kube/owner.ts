@@ -31,13 +31,16 @@ export interface OwnerHeartbeat {
   stop(): void
 }
 
-/** Renews the owner lease now and every `durationSeconds / 3` until stopped. Failures are logged, not thrown. */
-export function startOwnerHeartbeat(kube: Kube, namespace: string, owner: string, logger: Logger, durationSeconds = OWNER_LEASE_SECONDS): OwnerHeartbeat {
+/**
+ * Renews the owner lease every `durationSeconds / 3` until stopped, and at once unless `now` is
+ * false (the caller renewed it within the last third). Failures are logged, not thrown.
+ */
+export function startOwnerHeartbeat(kube: Kube, namespace: string, owner: string, logger: Logger, {durationSeconds = OWNER_LEASE_SECONDS, now = true}: {durationSeconds?: number; now?: boolean} = {}): OwnerHeartbeat {
   const beat = () =>
     renewOwnerLease(kube, namespace, owner, durationSeconds).catch((error: unknown) => {
       if (!isNotFound(error)) logger.debug(`renewing the owner lease of ${namespace} failed: ${(error as Error).message}`)
     })
-  void beat()
+  if (now) void beat()
   const timer = setInterval(() => void beat(), (durationSeconds * 1000) / 3)
   timer.unref()
   return {stop: () => clearInterval(timer)}

@@ -175,7 +175,7 @@ export class ExecPhaseRunner implements PhaseRunner {
         ],
       })
     }
-    const heartbeat = ownerChecked ? startOwnerHeartbeat(kube, ns, identity.owner, logger) : undefined
+    const heartbeat = ownerChecked && !ctx.ownerLeaseKept ? startOwnerHeartbeat(kube, ns, identity.owner, logger) : undefined
     const running: {pod?: string; startedAt: number; stopped?: boolean} = {startedAt: started}
     try {
       const pod = await this.findPod(kube, ns, phase, ctx.signal)

@@ -97,6 +97,8 @@ export interface PhaseContext {
   workspace: string
   logger: Logger
   signal?: AbortSignal
+  /** The caller keeps the owner lease renewed (`build`'s heartbeat): the phase starts no heartbeat of its own. */
+  ownerLeaseKept?: boolean
 }
 
 export interface PhaseResult {

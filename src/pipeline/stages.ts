@@ -54,7 +54,8 @@ export const defaultStages: BuildStages = {
   async phase(run, name) {
     const {runPhase} = await import('../kube/index.js')
     const phase = run.ctx.config.phases.find((p) => p.name === name)!
-    return runPhase({identity: run.identity, config: run.ctx.config, phase, workspace: run.ctx.workspace, logger: run.logger, signal: run.signal})
+    // The build's heartbeat (below) keeps the owner lease for the phases too.
+    return runPhase({identity: run.identity, config: run.ctx.config, phase, workspace: run.ctx.workspace, logger: run.logger, signal: run.signal, ownerLeaseKept: true})
   },
 
   async logs(run: BuildRun) {
@@ -64,7 +65,8 @@ export const defaultStages: BuildStages = {
 
   async heartbeat(run) {
     const {startEnvironmentHeartbeat} = await import('../kube/index.js')
-    return startEnvironmentHeartbeat({identity: run.identity, logger: run.logger})
+    // Started right after the deploy, whose own heartbeat has just renewed the lease.
+    return startEnvironmentHeartbeat({identity: run.identity, logger: run.logger, renewNow: false})
   },
 
   async cleanup(run) {
