@@ -146,7 +146,7 @@ const RAW_JSON = 'shopsys-ci:raw-json'
 
 /** The clients of one kubeconfig (exported for tests that point one at a faulty proxy). */
 export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
-  // KubernetesObjectApi does discovery (cached per apiVersion), URLs and auth; we add a raw apply.
+  // KubernetesObjectApi does discovery (cached per apiVersion), URLs and auth; we add a raw apply and raw lists.
   class ObjectApi extends k8s.KubernetesObjectApi {
     async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
       return (await this.resource(apiVersion, kind))?.namespaced

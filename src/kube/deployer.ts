@@ -231,13 +231,21 @@ export class ServerSideApplyDeployer implements Deployer {
         const readers = versioned.readers.length > 0 ? `; a changed value restarts the pods of ${versioned.readers.join(', ')}` : ''
         logger.info(`made ${secrets.length} Secret(s) of deploy.secrets: ${secrets.map((x) => `${x.name} (${Object.keys(x.data).length} key(s))`).join(', ')}${readers}`)
       }
-      const applied = await this.apply(kube, versioned.objects, {namespace: ns, logger, signal: ctx.signal})
+      const applying = this.apply(kube, versioned.objects, {namespace: ns, logger, signal: ctx.signal})
       // The Secrets of deploy.secrets are the tool's own objects, not the manifests': never pruned.
       const kept = secrets.map((x) => ({apiVersion: 'v1', kind: 'Secret', name: x.name}))
-      const pruned =
+      const toApply = versioned.objects.map((o) => ({apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name}))
+      // The prune lists while the apply runs (a round trip less) and deletes only once it succeeded.
+      const pruning =
         existing && config.deploy.prune
-          ? await pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied: [...applied, ...kept], logger})
-          : []
+          ? pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied: [...toApply, ...kept], logger, applyDone: applying})
+          : Promise.resolve([])
+      // Both settle before either error is thrown, so no apply is still running when the lock is released.
+      const [applyOutcome, pruneOutcome] = await Promise.allSettled([applying, pruning])
+      if (applyOutcome.status === 'rejected') throw applyOutcome.reason
+      if (pruneOutcome.status === 'rejected') throw pruneOutcome.reason
+      const applied = applyOutcome.value
+      const pruned = pruneOutcome.value
       timings.apply = Date.now() - t
 
       step('rollout')

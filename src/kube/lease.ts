@@ -79,6 +79,19 @@ export async function readLease(kube: Kube, ref: {namespace: string; name: strin
 export type TryAcquire = {acquired: true; lease: LeaseLike} | {acquired: false; lease?: LeaseLike; conflict?: boolean}
 
 /**
+ * Creates `ref` for `holder` if it does not exist: the usual case of a lock, released by the build
+ * before, in one request instead of a read and a create. Undefined when it exists (409).
+ */
+export async function tryCreateLease(kube: Kube, ref: LeaseRef, holder: string, durationSeconds: number | undefined): Promise<LeaseLike | undefined> {
+  try {
+    return (await kube.coordination.createNamespacedLease({namespace: ref.namespace, body: leaseBody(ref, holder, durationSeconds) as never})) as LeaseLike
+  } catch (error) {
+    if (isConflict(error)) return undefined
+    throw error
+  }
+}
+
+/**
  * One attempt to take `ref` for `holder`: succeeds when the lease is absent, free (`isFree`) or already
  * ours. `conflict` means someone wrote in between: try again at once.
  */
@@ -109,8 +122,21 @@ export async function tryAcquireLease(
   }
 }
 
-/** Deletes the lease if it is still ours (a precondition on the resourceVersion we last wrote). */
-export async function releaseLease(kube: Kube, ref: {namespace: string; name: string}, holder: string): Promise<void> {
+/**
+ * Deletes the lease if it is still ours (a precondition on the resourceVersion we last wrote).
+ * With `written`, the version of our own last write, that is tried first without reading the lease.
+ */
+export async function releaseLease(kube: Kube, ref: {namespace: string; name: string}, holder: string, written?: string): Promise<void> {
+  if (written) {
+    try {
+      await kube.coordination.deleteNamespacedLease({name: ref.name, namespace: ref.namespace, body: {preconditions: {resourceVersion: written}}})
+      return
+    } catch (error) {
+      if (isNotFound(error)) return
+      // Written since (a renewal whose answer was lost, or another holder): read it and decide.
+      if (!isConflict(error)) throw error
+    }
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     const current = await readLease(kube, ref)
     if (!current || current.spec?.holderIdentity !== holder) return
@@ -171,6 +197,8 @@ export async function waitForLease(attempt: () => Promise<TryAcquire>, options: 
 export class HeldLease {
   lost = false
   private timer?: NodeJS.Timeout
+  /** The resourceVersion of our last write of the lease (acquire or renewal). */
+  private written?: string
 
   constructor(
     private readonly kube: Kube,
@@ -178,7 +206,10 @@ export class HeldLease {
     readonly holder: string,
     private readonly durationSeconds: number,
     private readonly logger: Logger,
-  ) {}
+    acquired?: LeaseLike,
+  ) {
+    this.written = acquired?.metadata?.resourceVersion
+  }
 
   startRenewing(): this {
     this.timer = setInterval(() => void this.renew(), Math.max(1000, (this.durationSeconds * 1000) / 3))
@@ -189,6 +220,7 @@ export class HeldLease {
   async renew(): Promise<void> {
     try {
       const result = await tryAcquireLease(this.kube, this.ref, this.holder, this.durationSeconds, () => false)
+      if (result.acquired) this.written = result.lease?.metadata?.resourceVersion
       if (!result.acquired && !result.conflict) {
         this.lost = true
         this.logger.warn(`lost the lease ${this.ref.namespace}/${this.ref.name} to ${result.lease?.spec?.holderIdentity ?? 'someone else'}`)
@@ -201,6 +233,6 @@ export class HeldLease {
   async release(): Promise<void> {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    await releaseLease(this.kube, this.ref, this.holder)
+    await releaseLease(this.kube, this.ref, this.holder, this.written)
   }
 }

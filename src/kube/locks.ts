@@ -10,7 +10,7 @@ import type {Logger} from '../util/log.js'
 import {MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_LABEL, SLUG_LABEL} from '../conventions.js'
 import {branchLockName, LABEL_LEASE_ROLE} from './constants.js'
 import type {Kube} from './client.js'
-import {HeldLease, processHolderIdentity, tryAcquireLease, waitForLease} from './lease.js'
+import {HeldLease, processHolderIdentity, tryAcquireLease, tryCreateLease, waitForLease} from './lease.js'
 import {ensureSystemNamespace} from './namespace.js'
 import type {EnvironmentIdentity} from './types.js'
 
@@ -39,7 +39,9 @@ export async function acquireBranchLock(kube: Kube, options: BranchLockOptions):
   const ref = branchLockRef(options.identity, options.systemNamespace)
   const holder = processHolderIdentity(options.identity.owner)
   const started = Date.now()
-  await waitForLease(() => tryAcquireLease(kube, ref, holder, BRANCH_LOCK_SECONDS), {
+  const created = await tryCreateLease(kube, ref, holder, BRANCH_LOCK_SECONDS)
+  if (created) return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger, created).startRenewing()
+  const lease = await waitForLease(() => tryAcquireLease(kube, ref, holder, BRANCH_LOCK_SECONDS), {
     deadline: started + options.timeout,
     signal: options.signal,
     logger: options.logger,
@@ -50,7 +52,7 @@ export async function acquireBranchLock(kube: Kube, options: BranchLockOptions):
         suggestions: ['another build of this branch is deploying or cleaning up; wait for it, or raise deploy.lockTimeout'],
       }),
   })
-  return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger).startRenewing()
+  return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger, lease).startRenewing()
 }
 
 /** Tries once, without waiting; undefined when someone else holds the lock. */
@@ -60,7 +62,7 @@ export async function tryBranchLock(kube: Kube, options: Omit<BranchLockOptions,
   const holder = processHolderIdentity(options.identity.owner)
   for (let attempt = 0; attempt < 3; attempt++) {
     const result = await tryAcquireLease(kube, ref, holder, BRANCH_LOCK_SECONDS)
-    if (result.acquired) return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger).startRenewing()
+    if (result.acquired) return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger, result.lease).startRenewing()
     if (!result.conflict) return undefined
   }
   return undefined

@@ -92,9 +92,14 @@ export interface PruneOptions {
   namespace: string
   /** Every kind ever applied to the namespace (the annotation's union, this deploy's kinds included). */
   kinds: KindRef[]
-  /** What this deploy applied. */
+  /** What this deploy applied, or is applying (see applyDone). */
   applied: AppliedObject[]
   logger: Logger
+  /**
+   * The apply of `applied`, still running: the kinds are listed meanwhile (what the apply creates
+   * is in `applied`, so never a candidate), and nothing is deleted unless it succeeds.
+   */
+  applyDone?: Promise<unknown>
 }
 
 /** Deletes what earlier deploys applied and this one did not; returns what was deleted. */
@@ -129,7 +134,9 @@ export async function pruneRemoved(kube: Kube, options: PruneOptions): Promise<A
         }
         throw new DeployError(`cannot list ${k.kind} objects in ${options.namespace} to prune removed ones: ${apiMessage(error)}`, {cause: error})
       }
-      for (const obj of pruneCandidates(k.kind, items, appliedNames.get(kindKey(k)) ?? new Set())) {
+      const candidates = pruneCandidates(k.kind, items, appliedNames.get(kindKey(k)) ?? new Set())
+      await options.applyDone
+      for (const obj of candidates) {
         const name = obj.metadata!.name!
         const ref = {apiVersion: k.apiVersion, kind: k.kind, metadata: {name, namespace: options.namespace}}
         try {

@@ -104,3 +104,38 @@ test('any other failure to list a kind still fails the deploy', async (t) => {
   } as unknown as Kube
   await t.throwsAsync(pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'Secret'}], applied: [], logger: new MemoryLogger()}), {message: /cannot list Secret objects in shop-x to prune removed ones: etcdserver: request timed out/})
 })
+
+test('with the apply still running: the kinds are listed at once, and the removed objects deleted only once it succeeded', async (t) => {
+  const events: string[] = []
+  const kube = {
+    isNamespaced: async () => true,
+    listJSON: async () => {
+      events.push('list')
+      return {items: [obj('old'), obj('web')]}
+    },
+    objects: {delete: async (ref: {metadata: {name: string}}) => void events.push(`delete ${ref.metadata.name}`)},
+  } as unknown as Kube
+  let finishApply!: () => void
+  const applyDone = new Promise<void>((resolve) => {
+    finishApply = resolve
+  })
+  const pruning = pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'ConfigMap'}], applied: [{apiVersion: 'v1', kind: 'ConfigMap', name: 'web'}], logger: new MemoryLogger(), applyDone})
+  await new Promise((resolve) => setImmediate(resolve))
+  t.deepEqual(events, ['list'], 'listed while the apply runs, nothing deleted yet')
+  events.push('apply done')
+  finishApply()
+  t.deepEqual((await pruning).map((o) => o.name), ['old'])
+  t.deepEqual(events, ['list', 'apply done', 'delete old'])
+})
+
+test('with an apply that fails, nothing is deleted', async (t) => {
+  const deleted: string[] = []
+  const kube = {
+    isNamespaced: async () => true,
+    listJSON: async () => ({items: [obj('old')]}),
+    objects: {delete: async (ref: {metadata: {name: string}}) => void deleted.push(ref.metadata.name)},
+  } as unknown as Kube
+  const applyDone = Promise.reject(new Error('apply failed'))
+  await t.throwsAsync(pruneRemoved(kube, {namespace: 'shop-x', kinds: [{apiVersion: 'v1', kind: 'ConfigMap'}], applied: [], logger: new MemoryLogger(), applyDone}), {message: 'apply failed'})
+  t.deepEqual(deleted, [])
+})
