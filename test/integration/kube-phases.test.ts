@@ -17,7 +17,7 @@ import {execInPod, LineWriter} from '../../src/kube/exec.js'
 import {deployEnvironment, exportLogs, phaseResultOf, runPhase} from '../../src/kube/index.js'
 import {ExecPhaseRunner} from '../../src/kube/phase.js'
 import {clientsThrough, freezingProxy, idleDroppingProxy} from '../helpers/proxies.js'
-import {sleep} from '../helpers/stack.js'
+import {kube, sleep, waitForPods} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, fixture, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
 
 test.before(() => {
@@ -180,6 +180,8 @@ test('a phase whose target has no Ready pod says what its pods are doing', async
   const identity = identityOf(config, 'phase-unready')
   const {workspace, manifestsFile} = workspaceWith(misbehaving('unready'))
   await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
+  // The deploy gave up at its 2 s deadline; on a loaded machine a pod may not be Running yet.
+  await waitForPods(kube().core, identity.namespace, 'app=broken', (pod) => pod.status?.phase === 'Running', {count: 2})
   const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
   const error = await t.throwsAsync(new ExecPhaseRunner({podWaitMs: 1_000}).run({identity, config, phase: phase(podDir, {target: 'deployment/broken'}), workspace, logger: logger()}), {instanceOf: PhaseError})
   t.regex(error.message, /no Ready pod of deployment\/broken with container app in namespace \S+ \(waited 1\.0s\); its pods: broken-[a-z0-9-]+: Running \(Ready=False\), broken-[a-z0-9-]+: Running \(Ready=False\)$/)
