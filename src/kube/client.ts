@@ -165,8 +165,7 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
     }
 
     async listJSON(collection: string | CollectionRef, query: Record<string, string | undefined> = {}): Promise<unknown> {
-      const {apiVersion, kind, namespace} = typeof collection === 'string' ? ({} as Partial<CollectionRef>) : collection
-      const path = typeof collection === 'string' ? collection : await this.specUriPath({apiVersion, kind, metadata: {namespace}}, 'list')
+      const path = typeof collection === 'string' ? collection : await this.specUriPath({apiVersion: collection.apiVersion, kind: collection.kind, metadata: {namespace: collection.namespace}}, 'list')
       const request = this.configuration.baseServer.makeRequestContext(path, k8s.HttpMethod.GET)
       request.setHeaderParam('Accept', 'application/json')
       for (const [name, value] of Object.entries(query)) if (value !== undefined) request.setQueryParam(name, value)

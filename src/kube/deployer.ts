@@ -234,7 +234,7 @@ export class ServerSideApplyDeployer implements Deployer {
       const applying = this.apply(kube, versioned.objects, {namespace: ns, logger, signal: ctx.signal})
       // The Secrets of deploy.secrets are the tool's own objects, not the manifests': never pruned.
       const kept = secrets.map((x) => ({apiVersion: 'v1', kind: 'Secret', name: x.name}))
-      const toApply = versioned.objects.map((o) => ({apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name}))
+      const toApply = versioned.objects.map(appliedRef)
       // The prune lists while the apply runs (a round trip less) and deletes only once it succeeded.
       const pruning =
         existing && config.deploy.prune
@@ -356,7 +356,7 @@ export class ServerSideApplyDeployer implements Deployer {
           await recreateJob(kube, obj, {namespace, logger, signal})
         }
         logger.debug(`applied ${describeObject(obj)}`)
-        return {apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? {namespace: obj.metadata.namespace} : {})}
+        return appliedRef(obj)
       })
       applied.push(...results)
     }
@@ -446,4 +446,9 @@ export async function deployEnvironment(ctx: DeployContext): Promise<DeployResul
 
 export async function cleanupEnvironment(ctx: CleanupContext): Promise<CleanupResult> {
   return new ServerSideApplyDeployer().cleanup(ctx)
+}
+
+/** What the deploy reports, and the prune keeps, of an object it applies. */
+function appliedRef(obj: ManifestObject): AppliedObject {
+  return {apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, ...(obj.metadata.namespace ? {namespace: obj.metadata.namespace} : {})}
 }

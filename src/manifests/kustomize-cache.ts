@@ -17,7 +17,7 @@ import {readdir, readFile, rm, stat, utimes} from 'node:fs/promises'
 import path from 'node:path'
 import {isDeepStrictEqual} from 'node:util'
 
-import {privateDir} from '../util/cache-dir.js'
+import {privateDir, staleEntries} from '../util/cache-dir.js'
 import {writeFileAtomic} from '../util/fs.js'
 import {kustomizeInputs} from './kustomize-inputs.js'
 import type {ManifestObject} from './parse.js'
@@ -112,17 +112,16 @@ export class KustomizeCache {
     }
     try {
       await writeFileAtomic(path.join(this.dir, `${key}.json`), json, {mode: 0o600})
-      await this.prune()
+      await this.prune(`${key}.json`)
     } catch (error) {
       debug('%s: not written: %s', this.dir, (error as Error).message)
     }
   }
 
-  private async prune(): Promise<void> {
+  private async prune(written: string): Promise<void> {
     const names = (await readdir(this.dir!)).filter((name) => name.endsWith('.json'))
     if (names.length <= this.maxEntries) return
     const entries = await Promise.all(names.map(async (name) => ({name, used: (await stat(path.join(this.dir!, name)).catch(() => undefined))?.mtimeMs ?? 0})))
-    entries.sort((a, b) => a.used - b.used)
-    for (const {name} of entries.slice(0, entries.length - this.maxEntries)) await rm(path.join(this.dir!, name), {force: true})
+    for (const name of staleEntries(entries, written, this.maxEntries)) await rm(path.join(this.dir!, name), {force: true})
   }
 }

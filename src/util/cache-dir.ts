@@ -40,3 +40,12 @@ export function privateDir(dir: string): boolean {
   }
   return false
 }
+
+/**
+ * Pure: which of a cache's entries to delete so that `keep` stay, counting `written` (just written,
+ * always kept): the least recently used first (`used`: the entry's mtime, set on every use).
+ */
+export function staleEntries(entries: ReadonlyArray<{name: string; used: number}>, written: string, keep: number): string[] {
+  const others = entries.filter((e) => e.name !== written).sort((a, b) => b.used - a.used)
+  return others.slice(Math.max(0, keep - 1)).map((e) => e.name)
+}

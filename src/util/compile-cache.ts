@@ -19,7 +19,7 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 import {Script} from 'node:vm'
 
-import {privateDir, userCacheDir} from './cache-dir.js'
+import {privateDir, staleEntries, userCacheDir} from './cache-dir.js'
 
 const debug = createDebug('shopsys-ci:compile-cache')
 
@@ -145,12 +145,6 @@ function readEntry(entry: string): {data: Buffer; cpu: number} | undefined {
  */
 export const KEPT_VERSIONS = 4
 
-/** Pure: the entries (of one file's versions) to delete once `written` is written: the least recently used beyond KEPT_VERSIONS. */
-export function staleEntries(versions: ReadonlyArray<{name: string; used: number}>, written: string, keep = KEPT_VERSIONS): string[] {
-  const others = versions.filter((v) => v.name !== written).sort((a, b) => b.used - a.used)
-  return others.slice(Math.max(0, keep - 1)).map((v) => v.name)
-}
-
 /** Atomically (a reader never sees half a file); older versions' entries beyond KEPT_VERSIONS are deleted. */
 function writeEntry(entry: string, script: Script): void {
   try {
@@ -165,7 +159,7 @@ function writeEntry(entry: string, script: Script): void {
     const versions = readdirSync(dir)
       .filter((name) => name.startsWith(prefix) && name.endsWith('.v8'))
       .map((name) => ({name, used: statSync(path.join(dir, name), {throwIfNoEntry: false})?.mtimeMs ?? 0}))
-    for (const name of staleEntries(versions, path.basename(entry))) unlinkSync(path.join(dir, name))
+    for (const name of staleEntries(versions, path.basename(entry), KEPT_VERSIONS)) unlinkSync(path.join(dir, name))
     debug('%s: written', entry)
   } catch (error) {
     debug('%s: not written: %s', entry, (error as Error).message)

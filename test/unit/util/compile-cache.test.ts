@@ -6,7 +6,8 @@ import {fileURLToPath} from 'node:url'
 
 import test from 'ava'
 
-import {cacheEntryName, compileCacheDir, grown, KEPT_VERSIONS, staleEntries} from '../../../src/util/compile-cache.js'
+import {staleEntries} from '../../../src/util/cache-dir.js'
+import {cacheEntryName, compileCacheDir, grown, KEPT_VERSIONS} from '../../../src/util/compile-cache.js'
 
 const MODULE = fileURLToPath(new URL('../../../src/util/compile-cache.ts', import.meta.url))
 
