@@ -44,7 +44,19 @@ export interface Kube {
    * classes (see processResponse): by its path (`/apis/apps/v1/namespaces/x/deployments`), or by
    * apiVersion and kind (discovery finds the path).
    */
-  listJSON<T = KObjectList>(collection: string | CollectionRef, query?: {fieldSelector?: string; labelSelector?: string}): Promise<T>
+  listJSON<T = KObjectList>(collection: string | CollectionRef, query?: ListQuery): Promise<T>
+}
+
+export interface ListQuery {
+  fieldSelector?: string
+  labelSelector?: string
+  /**
+   * `'0'`: any state the API server's watch cache holds, answered at once. Without it a list is
+   * consistent: since Kubernetes 1.31 the server first waits until the cache has caught up with
+   * etcd, which after a write to another resource takes up to ~100 ms (the cache of pods learns of
+   * a Lease's write only from etcd's next progress notification).
+   */
+  resourceVersion?: '0'
 }
 
 /** A kind's objects in a namespace. */
@@ -164,7 +176,7 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
       return (await this.requestPromise(request, RAW_JSON)) as unknown as ApplyObject
     }
 
-    async listJSON(collection: string | CollectionRef, query: Record<string, string | undefined> = {}): Promise<unknown> {
+    async listJSON(collection: string | CollectionRef, query: ListQuery = {}): Promise<unknown> {
       const path = typeof collection === 'string' ? collection : await this.specUriPath({apiVersion: collection.apiVersion, kind: collection.kind, metadata: {namespace: collection.namespace}}, 'list')
       const request = this.configuration.baseServer.makeRequestContext(path, k8s.HttpMethod.GET)
       request.setHeaderParam('Accept', 'application/json')

@@ -281,7 +281,11 @@ export class ExecPhaseRunner implements PhaseRunner {
       kind: 'Pod',
       path: `/api/v1/namespaces/${ns}/pods`,
       labelSelector: selector,
-      list: () => kube.listJSON(`/api/v1/namespaces/${ns}/pods`, {labelSelector: selector}) as never,
+      // From the watch cache: a consistent list right after the deploy's last write (the lock's
+      // release) waited 60-100 ms for the cache to catch up (ListQuery). Where consistent lists are
+      // served by the cache (1.31+), this one is no older than what the deploy's rollout saw; and a
+      // pod deleted since is Terminating for its grace period before it is gone, which exec reaches.
+      list: () => kube.listJSON(`/api/v1/namespaces/${ns}/pods`, {labelSelector: selector, resourceVersion: '0'}) as never,
       deadline: Date.now() + (this.options.podWaitMs ?? POD_WAIT_MS),
       signal,
       done: (pods) => {

@@ -12,7 +12,7 @@ import test, {type ExecutionContext} from 'ava'
 
 import type {PhaseConfig} from '../../src/config/model.js'
 import {DeployError, ExitCode, PhaseError} from '../../src/errors.js'
-import type {Kube} from '../../src/kube/client.js'
+import {getKube, type Kube, type ListQuery} from '../../src/kube/client.js'
 import {execInPod, LineWriter} from '../../src/kube/exec.js'
 import {deployEnvironment, exportLogs, phaseResultOf, runPhase} from '../../src/kube/index.js'
 import {ExecPhaseRunner} from '../../src/kube/phase.js'
@@ -71,6 +71,22 @@ test('a phase streams its output, passes with exit 0 and its artifacts are copie
   t.deepEqual(result.artifacts.sort(), ['shopsys-ci/artifacts/tests/out/junit.xml', 'shopsys-ci/artifacts/tests/out/screens/cart.png', 'shopsys-ci/artifacts/tests/out/screens/home.png'])
   t.deepEqual(result.missingArtifacts, ['out/missing.xml'])
   t.is(readFileSync(path.join(workspace, 'shopsys-ci/artifacts/tests/out/junit.xml'), 'utf8'), '<testsuites name="unit"/>\n')
+})
+
+test('right after a redeploy that replaced the pod, the phase finds it from the watch cache and runs in the new pod, not the old', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-cache')
+  const manifests = fixture('tiny.yaml').replace('labels: {app: tiny}\n    spec:', 'labels: {app: tiny}\n      annotations: {revision: "2"}\n    spec:')
+  t.not(manifests, fixture('tiny.yaml'))
+  const {manifestsFile} = workspaceWith(manifests)
+  await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  const live = await getKube()
+  const lists: Array<ListQuery | undefined> = []
+  const recording: Kube = {...live, listJSON: (collection, query) => (lists.push(query), live.listJSON(collection, query))}
+  const result = await new ExecPhaseRunner({kube: recording}).run({identity, config, phase: phase(podDir), workspace, logger: logger()})
+  t.is(result.exitCode, 0)
+  t.deepEqual(lists, [{labelSelector: 'app=tiny', resourceVersion: '0'}])
+  const pod = (await live.core.readNamespacedPod({name: result.pod, namespace: identity.namespace})) as {metadata?: {annotations?: Record<string, string>}}
+  t.is(pod.metadata?.annotations?.revision, '2')
 })
 
 test('a failing phase: exit 7 naming phase, pod and exit code; artifacts copied anyway', async (t) => {
