@@ -15,6 +15,7 @@ import {FIELD_MANAGER} from '../conventions.js'
 import {EnvironmentError} from '../errors.js'
 import {isNotFound} from './api-errors.js'
 import {reuseConnections} from './connections.js'
+import {type Http2Options, type Http2Stream, Http2Transport} from './http2.js'
 import {explainCredentialFailures} from './credentials.js'
 import {retrying, withRetries} from './retry.js'
 
@@ -45,6 +46,11 @@ export interface Kube {
    * apiVersion and kind (discovery finds the path).
    */
   listJSON<T = KObjectList>(collection: string | CollectionRef, query?: ListQuery): Promise<T>
+  /**
+   * A GET whose answer is read as it comes (a log), over the HTTP/2 connection; undefined when
+   * there is none (the server offers no HTTP/2, DISABLE_HTTP2): client-node's own way then.
+   */
+  openStream(path: string, query: Record<string, string>, signal?: AbortSignal): Promise<Http2Stream | undefined>
 }
 
 export interface ListQuery {
@@ -157,7 +163,7 @@ export function unreadableKubeconfigFiles(kc: Pick<K8s.KubeConfig, 'getCurrentCl
 const RAW_JSON = 'shopsys-ci:raw-json'
 
 /** The clients of one kubeconfig (exported for tests that point one at a faulty proxy). */
-export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
+export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig, options: {http2?: Http2Options; env?: NodeJS.ProcessEnv} = {env: process.env}): Kube {
   // KubernetesObjectApi does discovery (cached per apiVersion), URLs and auth; we add a raw apply and raw lists.
   class ObjectApi extends k8s.KubernetesObjectApi {
     async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
@@ -194,7 +200,13 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
       return super.processResponse<T>(response, type)
     }
   }
-  const rawObjects = kc.makeApiClient(ObjectApi)
+  // Every request over one HTTP/2 connection where the server offers it (http2.ts), like kubectl;
+  // DISABLE_HTTP2 switches it off as it does kubectl's.
+  const fallback = new k8s.IsomorphicFetchHttpLibrary()
+  const transport = options.env?.DISABLE_HTTP2 ? undefined : new Http2Transport(k8s, fallback, options.http2)
+  const baseServer = new k8s.ServerConfiguration<Record<string, string>>(kc.getCurrentCluster()?.server ?? '', {})
+  const makeApiClient = <T>(Api: new (configuration: K8s.Configuration) => T): T => new Api(k8s.createConfiguration({baseServer, authMethods: {default: kc}, httpApi: transport ?? fallback}))
+  const rawObjects = makeApiClient(ObjectApi)
   ;(rawObjects as unknown as {setDefaultNamespace(kc: K8s.KubeConfig): void}).setDefaultNamespace(kc)
   // Every request is retried after a passing failure of the API server (see retry.ts).
   const retry = {onRetry: retryWarning, cluster: {server: kc.getCurrentCluster()?.server, context: kc.getCurrentContext()}}
@@ -205,11 +217,11 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
   return {
     k8s,
     kc,
-    core: retrying(kc.makeApiClient(k8s.CoreV1Api), retry),
-    apps: retrying(kc.makeApiClient(k8s.AppsV1Api), retry),
-    authorization: retrying(kc.makeApiClient(k8s.AuthorizationV1Api), retry),
-    batch: retrying(kc.makeApiClient(k8s.BatchV1Api), retry),
-    coordination: retrying(kc.makeApiClient(k8s.CoordinationV1Api), retry),
+    core: retrying(makeApiClient(k8s.CoreV1Api), retry),
+    apps: retrying(makeApiClient(k8s.AppsV1Api), retry),
+    authorization: retrying(makeApiClient(k8s.AuthorizationV1Api), retry),
+    batch: retrying(makeApiClient(k8s.BatchV1Api), retry),
+    coordination: retrying(makeApiClient(k8s.CoordinationV1Api), retry),
     objects,
     async isNamespaced(apiVersion, kind) {
       const first = discovering.get(apiVersion)
@@ -225,6 +237,14 @@ export function clientsFor(k8s: K8sModule, kc: K8s.KubeConfig): Kube {
     },
     serverSideApply: (obj) => withRetries('serverSideApply', () => rawObjects.serverSideApply(obj), retry),
     listJSON: (collection, query) => withRetries('listJSON', () => rawObjects.listJSON(collection, query), retry) as never,
+    async openStream(path, query, signal) {
+      if (!transport) return undefined
+      const request = baseServer.makeRequestContext(path, k8s.HttpMethod.GET)
+      for (const [name, value] of Object.entries(query)) request.setQueryParam(name, value)
+      if (signal) request.setSignal(signal)
+      await kc.applySecurityAuthentication(request)
+      return transport.open(request)
+    },
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type * as K8s from '@kubernetes/client-node'
 import type {Socket} from 'node:net'
-import {createSecureContext, type SecureContext, type SecureContextOptions} from 'node:tls'
+import tls, {createSecureContext, type SecureContext, type SecureContextOptions} from 'node:tls'
 
 /** The agent options that tell one set of TLS credentials from another. */
 const AGENT_KEY_OPTIONS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const
@@ -33,12 +33,30 @@ export function reuseConnections(kc: K8s.KubeConfig, {idleMs = IDLE_CONNECTION_M
     const key = agentKey(cluster, options)
     let agent = agents.get(key)
     if (!agent) {
-      agent = create.call(kc, cluster, {...options, keepAlive: true, ...sharedSecureContext(options)})
+      const agentOptions = {...options, keepAlive: true, ...sharedSecureContext(options)}
+      agent = create.call(kc, cluster, agentOptions)
       closeIdleConnections(agent as PoolingAgent, idleMs)
       agents.set(key, agent)
+      // Straight to an https server (no proxy): HTTP/2 may carry its requests (http2.ts).
+      if (cluster?.server?.startsWith('https:') && !cluster.proxyUrl && agent && typeof agent === 'object') {
+        tlsTargets.set(agent, {origin: new URL(cluster.server).origin, options: agentOptions as tls.ConnectionOptions})
+      }
     }
     return agent
   }
+}
+
+/** Where a pooled agent connects, with its TLS options: what an HTTP/2 connection needs (http2.ts). */
+export interface TlsTarget {
+  origin: string
+  options: tls.ConnectionOptions
+}
+
+const tlsTargets = new WeakMap<object, TlsTarget>()
+
+/** The server and TLS options of an agent reuseConnections made; undefined for any other agent. */
+export function tlsTargetOf(agent: object): TlsTarget | undefined {
+  return tlsTargets.get(agent)
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import {createWriteStream, mkdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {finished} from 'node:stream/promises'
+import {finished, pipeline} from 'node:stream/promises'
 
 import {reportDir} from '../conventions.js'
 import {abortedBy, InterruptedError} from '../errors.js'
@@ -52,6 +52,27 @@ export function logTargets(pod: KObject): LogTarget[] {
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_')
 
 async function writeLog(kube: Kube, namespace: string, target: LogTarget, file: string, signal?: AbortSignal): Promise<void> {
+  const query: Record<string, string> = {container: target.container}
+  if (target.previous) query.previous = 'true'
+  const opened = await kube.openStream(`/api/v1/namespaces/${namespace}/pods/${target.pod}/log`, query, signal)
+  if (opened) {
+    if (opened.status !== 200) {
+      // The API's Status, as the generated API would have thrown it (whyNoLog reads its message).
+      const answer = Buffer.concat(await opened.body.toArray()).toString('utf8')
+      throw Object.assign(new Error(`HTTP-Code: ${opened.status}\nMessage: Error occurred in log request`), {code: opened.status, body: answer})
+    }
+    const out = createWriteStream(file)
+    try {
+      await pipeline(opened.body, out)
+    } catch (error) {
+      // Interrupted: what was written is kept, as with client-node's Log below.
+      if (!signal?.aborted) {
+        rmSync(file, {force: true})
+        throw error
+      }
+    }
+    return
+  }
   const out = createWriteStream(file)
   const done = finished(out)
   let controller: AbortController

@@ -28,7 +28,8 @@ export type Transience = 'not-applied' | 'maybe-applied'
 
 const NOT_APPLIED_STATUS = new Set([429, 503])
 const MAYBE_APPLIED_STATUS = new Set([502, 504])
-const NOT_APPLIED_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND'])
+// ERR_HTTP2_REFUSED_STREAM: the server refused an HTTP/2 stream before acting on it (http2.ts).
+const NOT_APPLIED_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ENOTFOUND', 'ERR_HTTP2_REFUSED_STREAM'])
 const MAYBE_APPLIED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 interface ErrorLike {
