@@ -23,10 +23,25 @@ export type TemplateValues = Record<string, unknown>
  */
 export function renderString(source: string, values: TemplateValues, file: string): string {
   try {
-    return hbs.compile(strictArguments(hbs.parseWithoutProcessing(source)), {strict: true, noEscape: true})(values)
+    return compiled(source)(values)
   } catch (error) {
     throw templateError(error as Error & {lineNumber?: number; column?: number}, source, file, values)
   }
+}
+
+/**
+ * Templates compiled once per process: `build` renders each twice, with stand-in images before they
+ * are built (the check stage) and with the real ones; Handlebars' compiler is the costly part.
+ */
+const templates = new Map<string, Handlebars.TemplateDelegate>()
+
+function compiled(source: string): Handlebars.TemplateDelegate {
+  let template = templates.get(source)
+  if (!template) {
+    template = hbs.compile(strictArguments(hbs.parseWithoutProcessing(source)), {strict: true, noEscape: true})
+    templates.set(source, template)
+  }
+  return template
 }
 
 /**

@@ -22,6 +22,14 @@ test('an unknown variable is an error naming the file, line and expression, neve
   t.regex(error!.suggestions.join(' '), /variables available here: urls/)
 })
 
+test('a template rendered again (build renders each twice: stand-in images, then the real ones) uses the new values and names its own file in errors', (t) => {
+  const source = 'image: {{images.app}}\n'
+  t.is(renderString(source, {images: {app: 'preflight.invalid/app:x'}}, 'a.hbs'), 'image: preflight.invalid/app:x\n')
+  t.is(renderString(source, {images: {app: 'registry.test/app:1'}}, 'a.hbs'), 'image: registry.test/app:1\n')
+  t.throws(() => renderString(source, {images: {}}, 'b.hbs'), {instanceOf: TemplateError, message: /^b\.hbs:1: unknown variable in \{\{images\.app\}\}/})
+  t.throws(() => renderString(source, {images: {}}, 'c.hbs'), {instanceOf: TemplateError, message: /^c\.hbs:1: /}, 'the second failure is reported as the first')
+})
+
 test('an unknown top-level variable is an error too', (t) => {
   const error = t.throws(() => renderString('{{nope}}', {}, 'f'), {instanceOf: TemplateError})
   t.regex(error!.message, /f:1: unknown variable in \{\{nope\}\}/)
