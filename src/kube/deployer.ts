@@ -29,10 +29,11 @@ import {applyOrder, describeObject, type ManifestObject, planApply, readManifest
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
 import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
-import {appliedKindsAnnotation, parseAppliedKinds, pruneRemoved} from './prune.js'
+import {appliedKindsAnnotation, type KindRef, listLiveObjects, type LiveList, type LiveObject, parseAppliedKinds, pruneRemoved} from './prune.js'
 import {unroutedUrls} from './routes.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
+import {isUnchanged, withAppliedHash} from './unchanged.js'
 import type {AppliedObject, CleanupContext, CleanupResult, DeployContext, DeployResult, EnvironmentIdentity} from './types.js'
 
 export interface Deployer {
@@ -177,6 +178,11 @@ export class ServerSideApplyDeployer implements Deployer {
         timings.capacityWait = Date.now() - t
       }
 
+      // In place: the live objects of every kind, listed once while the namespace and its policies
+      // are applied, for the apply (what is live as the manifests say is not sent again) and the prune.
+      const everApplied = parseAppliedKinds(appliedKindsAnnotation(existing?.metadata?.annotations?.[ANN_APPLIED_KINDS], planned)[ANN_APPLIED_KINDS])
+      const live = existing ? listLiveObjects(kube, ns, config.deploy.prune ? everApplied : uniqueKinds(planned)) : undefined
+
       const now = new Date()
       const previous = existing ? readEnvironment(existing) : undefined
       const meta = namespaceMetadata(identity, {keep, ttl: config.deploy.ttl, now, createdAt: previous?.createdAt})
@@ -231,27 +237,27 @@ export class ServerSideApplyDeployer implements Deployer {
         const readers = versioned.readers.length > 0 ? `; a changed value restarts the pods of ${versioned.readers.join(', ')}` : ''
         logger.info(`made ${secrets.length} Secret(s) of deploy.secrets: ${secrets.map((x) => `${x.name} (${Object.keys(x.data).length} key(s))`).join(', ')}${readers}`)
       }
-      const applying = this.apply(kube, versioned.objects, {namespace: ns, logger, signal: ctx.signal})
+      const applying = this.apply(kube, versioned.objects.map(withAppliedHash), {namespace: ns, logger, signal: ctx.signal, live})
       // The Secrets of deploy.secrets are the tool's own objects, not the manifests': never pruned.
       const kept = secrets.map((x) => ({apiVersion: 'v1', kind: 'Secret', name: x.name}))
       const toApply = versioned.objects.map(appliedRef)
       // The prune lists while the apply runs (a round trip less) and deletes only once it succeeded.
       const pruning =
         existing && config.deploy.prune
-          ? pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied: [...toApply, ...kept], logger, applyDone: applying})
+          ? pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied: [...toApply, ...kept], logger, applyDone: applying, live})
           : Promise.resolve([])
       // Both settle before either error is thrown, so no apply is still running when the lock is released.
       const [applyOutcome, pruneOutcome] = await Promise.allSettled([applying, pruning])
       if (applyOutcome.status === 'rejected') throw applyOutcome.reason
       if (pruneOutcome.status === 'rejected') throw pruneOutcome.reason
-      const applied = applyOutcome.value
+      const {applied, unchanged, sentKinds} = applyOutcome.value
       const pruned = pruneOutcome.value
       timings.apply = Date.now() - t
 
       step('rollout')
       t = Date.now()
       const waiter = this.options.waiter ?? new WatchRolloutWaiter(kube)
-      const evaluation = await waiter.wait({namespace: ns, timeout: config.deploy.timeout, since, logger, signal: ctx.signal})
+      const evaluation = await waiter.wait({namespace: ns, timeout: config.deploy.timeout, since, logger, signal: ctx.signal, sentKinds})
       timings.rollout = Date.now() - t
       timings.total = Date.now() - started
       return {
@@ -261,6 +267,7 @@ export class ServerSideApplyDeployer implements Deployer {
         keep,
         expiresAt: meta.annotations[EXPIRES_AT_ANNOTATION],
         applied,
+        unchanged,
         pruned,
         workloads: evaluation.workloads.map((w) => ({kind: w.kind, name: w.name, ready: w.ready, status: w.summary})),
         ...(capacitySlot === undefined ? {} : {capacitySlot}),
@@ -342,10 +349,24 @@ export class ServerSideApplyDeployer implements Deployer {
     }
   }
 
-  private async apply(kube: Kube, objects: ManifestObject[], {namespace, logger, signal}: {namespace: string; logger: Logger; signal?: AbortSignal}): Promise<AppliedObject[]> {
+  /**
+   * Server-side apply of the objects, kind group by kind group (manifests.ts: applyOrder). With the
+   * live lists of a deploy in place, an object live as its manifest says is not sent (unchanged.ts).
+   */
+  private async apply(
+    kube: Kube,
+    objects: ManifestObject[],
+    {namespace, logger, signal, live}: {namespace: string; logger: Logger; signal?: AbortSignal; live?: (kind: KindRef) => Promise<LiveList>},
+  ): Promise<{applied: AppliedObject[]; unchanged: number; sentKinds: Set<string>}> {
     const applied: AppliedObject[] = []
+    const sentKinds = new Set<string>()
+    let unchanged = 0
     for (const group of applyOrder(objects)) {
-      const results = await mapLimit(group, this.options.applyConcurrency ?? 16, async (obj) => {
+      const changed = live ? await changedOnly(group, live) : group
+      for (const obj of group) if (!changed.includes(obj)) logger.debug(`unchanged ${describeObject(obj)}`)
+      unchanged += group.length - changed.length
+      for (const obj of changed) sentKinds.add(obj.kind)
+      await mapLimit(changed, this.options.applyConcurrency ?? 16, async (obj) => {
         try {
           await kube.serverSideApply(obj as never)
         } catch (error) {
@@ -356,12 +377,16 @@ export class ServerSideApplyDeployer implements Deployer {
           await recreateJob(kube, obj, {namespace, logger, signal})
         }
         logger.debug(`applied ${describeObject(obj)}`)
-        return appliedRef(obj)
       })
-      applied.push(...results)
+      applied.push(...group.map(appliedRef))
     }
-    logger.info(`applied ${applied.length} object(s) (server-side apply, field manager shopsys-ci)`)
-    return applied
+    const sent = applied.length - unchanged
+    logger.info(
+      unchanged === 0
+        ? `applied ${sent} object(s) (server-side apply, field manager shopsys-ci)`
+        : `applied ${sent} object(s) (server-side apply, field manager shopsys-ci); ${unchanged} unchanged since the last deploy, not sent again`,
+    )
+    return {applied, unchanged, sentKinds}
   }
 
   /** Interrupted, the cleanup stops waiting, releases the branch lock and says whether the namespace is being deleted. */
@@ -446,6 +471,20 @@ export async function deployEnvironment(ctx: DeployContext): Promise<DeployResul
 
 export async function cleanupEnvironment(ctx: CleanupContext): Promise<CleanupResult> {
   return new ServerSideApplyDeployer().cleanup(ctx)
+}
+
+/** The objects of one kind group that are not live as their manifests say (unchanged.ts). */
+async function changedOnly(group: ManifestObject[], live: (kind: KindRef) => Promise<LiveList>): Promise<ManifestObject[]> {
+  const byKind = new Map<string, Map<string, LiveObject>>()
+  for (const kind of uniqueKinds(group)) {
+    const list = await live(kind)
+    if (list.state === 'listed') byKind.set(`${kind.apiVersion}/${kind.kind}`, new Map(list.items.map((o) => [o.metadata?.name ?? '', o])))
+  }
+  return group.filter((obj) => !isUnchanged(obj, byKind.get(`${obj.apiVersion}/${obj.kind}`)?.get(obj.metadata.name)))
+}
+
+function uniqueKinds(objects: Array<{apiVersion: string; kind: string}>): KindRef[] {
+  return [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, {apiVersion: o.apiVersion, kind: o.kind}])).values()]
 }
 
 /** What the deploy reports, and the prune keeps, of an object it applies. */

@@ -100,6 +100,57 @@ export interface PruneOptions {
    * is in `applied`, so never a candidate), and nothing is deleted unless it succeeds.
    */
   applyDone?: Promise<unknown>
+  /** The kinds' lists, shared with the apply (listLiveObjects); listed here when not given. */
+  live?: (kind: KindRef) => Promise<LiveList>
+}
+
+/** A kind's live objects in the namespace, or why there are none to look at. */
+export type LiveList =
+  | {state: 'listed'; items: LiveObject[]}
+  /** Cluster-scoped, or unknown to the cluster (a removed CRD), or the list answered 404. */
+  | {state: 'absent'}
+  /** The account may not list the kind (docs/cluster.md: Secrets are write-only for the least-privilege role). */
+  | {state: 'forbidden'; message: string}
+  /** The kind could not be looked up (discovery) or listed. */
+  | {state: 'failed'; step: 'lookup' | 'list'; error: unknown}
+
+/**
+ * The namespace's live objects of each kind, each kind listed once and all at once, for the deploy
+ * in place: its apply skips what is live as the manifests say (unchanged.ts) and its prune deletes
+ * what they dropped. From the API server's watch cache (resourceVersion 0): a consistent list right
+ * after the deploy's writes to other kinds waits up to ~100 ms for the cache (ListQuery). A list
+ * that lags by the cache's milliseconds shows an object older than it is: it then looks changed
+ * and is applied, or is pruned by the next deploy instead of this one.
+ */
+export function listLiveObjects(kube: Kube, namespace: string, kinds: KindRef[]): (kind: KindRef) => Promise<LiveList> {
+  const lists = new Map<string, Promise<LiveList>>()
+  const list = async (k: KindRef): Promise<LiveList> => {
+    let namespaced: boolean | undefined
+    try {
+      namespaced = await kube.isNamespaced(k.apiVersion, k.kind)
+    } catch (error) {
+      return {state: 'failed', step: 'lookup', error}
+    }
+    if (!namespaced) return {state: 'absent'}
+    try {
+      const answer = await kube.listJSON<{items?: LiveObject[]}>({apiVersion: k.apiVersion, kind: k.kind, namespace}, {resourceVersion: '0'})
+      return {state: 'listed', items: answer.items ?? []}
+    } catch (error) {
+      if (isNotFound(error)) return {state: 'absent'}
+      if (error instanceof ClusterForbiddenError || statusCode(error) === 403) return {state: 'forbidden', message: apiMessage(error)}
+      return {state: 'failed', step: 'list', error}
+    }
+  }
+  const of = (k: KindRef): Promise<LiveList> => {
+    let pending = lists.get(kindKey(k))
+    if (!pending) {
+      pending = list(k)
+      lists.set(kindKey(k), pending)
+    }
+    return pending
+  }
+  for (const k of kinds) void of(k)
+  return of
 }
 
 /** Deletes what earlier deploys applied and this one did not; returns what was deleted. */
@@ -111,29 +162,21 @@ export async function pruneRemoved(kube: Kube, options: PruneOptions): Promise<A
     if (!appliedNames.has(key)) appliedNames.set(key, new Set())
     appliedNames.get(key)!.add(o.name)
   }
+  const live = options.live ?? listLiveObjects(kube, options.namespace, options.kinds)
   await Promise.all(
     options.kinds.map(async (k) => {
-      let namespaced: boolean | undefined
-      try {
-        namespaced = await kube.isNamespaced(k.apiVersion, k.kind)
-      } catch (error) {
-        throw new DeployError(`cannot look up kind ${k.kind} (${k.apiVersion}) to prune it: ${apiMessage(error)}`, {cause: error})
+      const list = await live(k)
+      if (list.state === 'absent') return // gone from the cluster, or cluster-scoped: never pruned
+      if (list.state === 'forbidden') {
+        // Pruning is housekeeping, so the deploy goes on and says so.
+        options.logger.warn(`prune: not allowed to list ${k.kind} objects in ${options.namespace} (${list.message}); ${k.kind} objects dropped from the manifests stay. Grant "list" on them to prune them, or set deploy.prune: false`)
+        return
       }
-      if (!namespaced) return // the kind is gone from the cluster (a removed CRD), or cluster-scoped: never pruned
-      let items: LiveObject[]
-      try {
-        const list = await kube.listJSON<{items?: LiveObject[]}>({apiVersion: k.apiVersion, kind: k.kind, namespace: options.namespace})
-        items = list.items ?? []
-      } catch (error) {
-        if (isNotFound(error)) return
-        // An account that may write a kind but not list it (docs/cluster.md: Secrets are write-only
-        // for the least-privilege role): pruning is housekeeping, so the deploy goes on and says so.
-        if (error instanceof ClusterForbiddenError || statusCode(error) === 403) {
-          options.logger.warn(`prune: not allowed to list ${k.kind} objects in ${options.namespace} (${apiMessage(error)}); ${k.kind} objects dropped from the manifests stay. Grant "list" on them to prune them, or set deploy.prune: false`)
-          return
-        }
-        throw new DeployError(`cannot list ${k.kind} objects in ${options.namespace} to prune removed ones: ${apiMessage(error)}`, {cause: error})
+      if (list.state === 'failed') {
+        const what = list.step === 'lookup' ? `look up kind ${k.kind} (${k.apiVersion}) to prune it` : `list ${k.kind} objects in ${options.namespace} to prune removed ones`
+        throw new DeployError(`cannot ${what}: ${apiMessage(list.error)}`, {cause: list.error})
       }
+      const items = list.items
       const candidates = pruneCandidates(k.kind, items, appliedNames.get(kindKey(k)) ?? new Set())
       await options.applyDone
       for (const obj of candidates) {

@@ -28,6 +28,14 @@ export interface RolloutContext {
   since?: Date
   logger: Logger
   signal?: AbortSignal
+  /**
+   * The kinds this deploy sent objects of (Deployment, Job, ...): their lists are consistent, so
+   * that they show what was sent, not an older state that looks ready. The rest (and everything
+   * when a deploy in place sent nothing) is listed from the API server's watch cache, at once: a
+   * consistent list after the deploy's writes to other kinds waits up to ~100 ms (ListQuery).
+   * Undefined: every list consistent.
+   */
+  sentKinds?: ReadonlySet<string>
 }
 
 export interface RolloutWaiter {
@@ -75,8 +83,9 @@ export class WatchRolloutWaiter implements RolloutWaiter {
     }
     const onError = (error: unknown) => ctx.logger.debug(`watch error (reconnecting): ${(error as Error)?.message ?? error}`)
     // Lists as JSON, like the watches' objects: the client's models cost CPU and give nothing here.
+    const fromCache = (kind: string) => ctx.sentKinds !== undefined && !ctx.sentKinds.has(kind)
     const watcher = (kind: string, path: string, fieldSelector?: string) =>
-      new ListWatcher(kube, {kind, path, list: () => kube.listJSON(path, {fieldSelector}) as never, onChange, onError, fieldSelector})
+      new ListWatcher(kube, {kind, path, list: () => kube.listJSON(path, {fieldSelector, ...(fromCache(kind) ? {resourceVersion: '0' as const} : {})}) as never, onChange, onError, fieldSelector})
     const watchers = {
       Deployment: watcher('Deployment', `/apis/apps/v1/namespaces/${ns}/deployments`),
       StatefulSet: watcher('StatefulSet', `/apis/apps/v1/namespaces/${ns}/statefulsets`),

@@ -52,7 +52,10 @@ export interface DeployResult {
   fresh: boolean
   keep: boolean
   expiresAt: string
+  /** Every object of the manifests, now in the environment as they say. */
   applied: AppliedObject[]
+  /** How many of them were live as their manifests say already, and not sent again. */
+  unchanged: number
   /** Deleted because an earlier deploy applied them and the manifests no longer have them. */
   pruned: AppliedObject[]
   workloads: WorkloadStatusSummary[]

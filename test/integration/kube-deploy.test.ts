@@ -4,10 +4,13 @@
  */
 import {readFileSync} from 'node:fs'
 
+import {PatchStrategy, setHeaderOptions} from '@kubernetes/client-node'
 import test from 'ava'
 
 import {DeployError} from '../../src/errors.js'
 import {appSecretsFromEnv} from '../../src/kube/app-secrets.js'
+import {getKube, type Kube} from '../../src/kube/client.js'
+import {ServerSideApplyDeployer} from '../../src/kube/deployer.js'
 import {cleanupEnvironment, deployEnvironment} from '../../src/kube/index.js'
 import {
   cleanupNamespace,
@@ -96,6 +99,56 @@ test('redeploy in place: same namespace, created-at kept, expiry refreshed, chan
   t.is(after.metadata?.annotations?.['shopsys-ci/commit'], 'f'.repeat(40))
   t.is((await k.core.readNamespacedConfigMap({name: 'settings', namespace: identity.namespace})).data?.greeting, 'bonjour')
   t.like(second.workloads[0], {name: 'app', ready: true, status: '2/2 ready'})
+})
+
+test('redeploy in place: what is live as its manifest says is not sent again; a field changed by hand is set back, a dropped one removed', async (t) => {
+  const config = testConfig(uniqueProject('dep'))
+  cleanupProject(t, config.project)
+  const identity = identityOf(config, 'feature/unchanged')
+  const manifests = fixture('tiny.yaml').replace('greeting: hello', 'greeting: hello\n  farewell: bye')
+  const {manifestsFile} = workspaceWith(manifests)
+  const first = await deployEnvironment({identity, config, manifestsFile, logger: logger()})
+  t.is(first.unchanged, 0)
+  const live = await getKube()
+  const sent: string[] = []
+  const lists: string[] = []
+  const recording: Kube = {
+    ...live,
+    serverSideApply: (obj) => (sent.push(`${obj.kind}/${obj.metadata.name}`), live.serverSideApply(obj)),
+    listJSON: (collection, query) => (lists.push(`${typeof collection === 'string' ? collection.split('/').pop() : collection.kind}${query?.resourceVersion === '0' ? ' from the cache' : ''}`), live.listJSON(collection, query)),
+  }
+  const deployer = new ServerSideApplyDeployer({kube: recording})
+
+  const log = logger()
+  const same = await deployer.deploy({identity, config, manifestsFile, logger: log})
+  t.is(same.unchanged, 2)
+  t.deepEqual(same.applied.map((o) => `${o.kind}/${o.name}`), ['ConfigMap/settings', 'Deployment/app'])
+  t.deepEqual(sent.filter((s) => /^(ConfigMap|Deployment)\//.test(s)), [], 'neither sent again')
+  t.true(log.lines.includes('applied 0 object(s) (server-side apply, field manager shopsys-ci); 2 unchanged since the last deploy, not sent again'), log.lines.join('\n'))
+  // Nothing sent: the rollout's lists too come from the watch cache (a consistent one would wait for it).
+  t.true(lists.includes('deployments from the cache'), lists.join(', '))
+  t.true(lists.every((l) => l.endsWith('from the cache')), lists.join(', '))
+
+  // By hand, as another field manager: the Deployment scaled, the ConfigMap's value edited.
+  const k = kube()
+  await k.apps.patchNamespacedDeployment({name: 'app', namespace: identity.namespace, body: [{op: 'replace', path: '/spec/replicas', value: 0}]}, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+  await k.core.patchNamespacedConfigMap({name: 'settings', namespace: identity.namespace, body: [{op: 'replace', path: '/data/greeting', value: 'edited'}]}, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+  sent.length = 0
+  lists.length = 0
+  const drifted = await deployer.deploy({identity, config, manifestsFile, logger: logger()})
+  t.true(lists.includes('deployments'), `a Deployment was sent: its rollout list is consistent (${lists.join(', ')})`)
+  t.is(drifted.unchanged, 0)
+  t.deepEqual(sent.filter((s) => /^(ConfigMap|Deployment)\//.test(s)).sort(), ['ConfigMap/settings', 'Deployment/app'])
+  t.is((await k.apps.readNamespacedDeployment({name: 'app', namespace: identity.namespace})).spec?.replicas, 1)
+  t.is((await k.core.readNamespacedConfigMap({name: 'settings', namespace: identity.namespace})).data?.greeting, 'hello')
+
+  // A key dropped from the manifest: every field left is live, but the apply must remove the key.
+  writeManifests(manifestsFile, fixture('tiny.yaml'))
+  sent.length = 0
+  const dropped = await deployer.deploy({identity, config, manifestsFile, logger: logger()})
+  t.is(dropped.unchanged, 1)
+  t.deepEqual(sent.filter((s) => /^(ConfigMap|Deployment)\//.test(s)), ['ConfigMap/settings'])
+  t.deepEqual((await k.core.readNamespacedConfigMap({name: 'settings', namespace: identity.namespace})).data, {greeting: 'hello'})
 })
 
 test('deploy.namespaceLabels and namespaceAnnotations: set on the namespace, and gone again when the config drops them', async (t) => {

@@ -46,7 +46,7 @@ function fakeStages(calls: string[], fail: Partial<Record<keyof BuildStages | st
   return {
     images: () => step('images', [{name: 'php', placeholder: 'php', repository: 'r/u/php', tag: 't', reference: 'r/u/php:t', status: 'built' as const, durationMs: 5}]),
     render: (_run, images) => step('render', {templates: [], manifestsFile: '/m.yaml', objects: images.map((i) => i.reference)}),
-    deploy: () => step('deploy', {namespace: 'ns', created: true, fresh: false, keep: false, expiresAt: 'x', applied: [], pruned: [], workloads: [], urls: {}, timings: {startedAt: 0, lockedAt: 0, lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}}),
+    deploy: () => step('deploy', {namespace: 'ns', created: true, fresh: false, keep: false, expiresAt: 'x', applied: [], unchanged: 0, pruned: [], workloads: [], urls: {}, timings: {startedAt: 0, lockedAt: 0, lockWait: 0, terminatingWait: 0, capacityWait: 0, apply: 0, rollout: 0, total: 0}}),
     phase: (_run, name) => step(`phase ${name}`, {phase: name, namespace: 'ns', pod: 'p', exitCode: 0, durationMs: 1, artifacts: [], artifactsDir: 'a', missingArtifacts: []}),
     logs: () => step('logs', {namespace: 'ns', dir: '/ws/shopsys-ci/logs', files: [], skipped: []}),
     cleanup: () => step('cleanup', {namespace: 'ns', outcome: 'deleted' as const, reason: 'gone', durationMs: 1}),
