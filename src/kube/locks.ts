@@ -9,8 +9,8 @@ import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
 import {MANAGED_BY_LABEL, MANAGED_BY_VALUE, PROJECT_LABEL, SLUG_LABEL} from '../conventions.js'
 import {branchLockName, LABEL_LEASE_ROLE} from './constants.js'
-import type {Kube} from './client.js'
-import {HeldLease, processHolderIdentity, tryAcquireLease, tryCreateLease, waitForLease} from './lease.js'
+import {isNotFound, type Kube} from './client.js'
+import {HeldLease, type LeaseLike, processHolderIdentity, tryAcquireLease, tryCreateLease, waitForLease} from './lease.js'
 import {ensureSystemNamespace} from './namespace.js'
 import type {EnvironmentIdentity} from './types.js'
 
@@ -35,11 +35,10 @@ export function branchLockRef(identity: BranchLockOptions['identity'], systemNam
 
 /** Takes the branch lock, waiting up to `timeout` (then LockTimeoutError, exit 9). */
 export async function acquireBranchLock(kube: Kube, options: BranchLockOptions): Promise<HeldLease> {
-  await ensureSystemNamespace(kube, options.systemNamespace)
   const ref = branchLockRef(options.identity, options.systemNamespace)
   const holder = processHolderIdentity(options.identity.owner)
   const started = Date.now()
-  const created = await tryCreateLease(kube, ref, holder, BRANCH_LOCK_SECONDS)
+  const created = await createLeaseMakingNamespace(kube, ref, holder, options.systemNamespace)
   if (created) return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger, created).startRenewing()
   const lease = await waitForLease(() => tryAcquireLease(kube, ref, holder, BRANCH_LOCK_SECONDS), {
     deadline: started + options.timeout,
@@ -53,6 +52,20 @@ export async function acquireBranchLock(kube: Kube, options: BranchLockOptions):
       }),
   })
   return new HeldLease(kube, ref, holder, BRANCH_LOCK_SECONDS, options.logger, lease).startRenewing()
+}
+
+/**
+ * The lock's first try, a create; the tool's namespace is made only when the create finds it
+ * missing (404), not read before every lock (a round trip of every deploy and cleanup).
+ */
+async function createLeaseMakingNamespace(kube: Kube, ref: ReturnType<typeof branchLockRef>, holder: string, systemNamespace: string): Promise<LeaseLike | undefined> {
+  try {
+    return await tryCreateLease(kube, ref, holder, BRANCH_LOCK_SECONDS)
+  } catch (error) {
+    if (!isNotFound(error)) throw error
+    await ensureSystemNamespace(kube, systemNamespace)
+    return tryCreateLease(kube, ref, holder, BRANCH_LOCK_SECONDS)
+  }
 }
 
 /** Tries once, without waiting; undefined when someone else holds the lock. */

@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import {agentKey, sharedSecureContext} from '../../../src/kube/connections.js'
+import {agentKey, reuseTlsOptions, sharedSecureContext} from '../../../src/kube/connections.js'
 
 const cluster = {server: 'https://127.0.0.1:6443'}
 const pem = (text: string) => Buffer.from(`-----BEGIN CERTIFICATE-----\n${text}\n-----END CERTIFICATE-----\n`)
@@ -37,4 +37,29 @@ test('a shared TLS context only where there is TLS material of the kubeconfig an
   const given = {secureContext: {}}
   t.deepEqual(sharedSecureContext({...given, ca: 'x'}), {})
   t.truthy(sharedSecureContext({rejectUnauthorized: false, ca: Buffer.from('')}).secureContext)
+})
+
+test('the kubeconfig\'s certificates are read once per TLS_OPTIONS_TTL_MS, not for every request; impersonation headers are merged', (t) => {
+  let reads = 0
+  let clock = 1000
+  const kc = {
+    applyHTTPSOptions(opts: Record<string, unknown>) {
+      reads++
+      opts.ca = Buffer.from(`ca ${reads}`)
+      opts.headers = {...(opts.headers as object | undefined), 'Impersonate-User': 'ci'}
+    },
+  }
+  reuseTlsOptions(kc as never, {ttlMs: 10_000, now: () => clock})
+  const first: Record<string, unknown> = {}
+  kc.applyHTTPSOptions(first)
+  const second: Record<string, unknown> = {headers: {Accept: 'application/json'}}
+  kc.applyHTTPSOptions(second)
+  t.is(reads, 1)
+  t.is(second.ca, first.ca, 'the same Buffer: agentKey encodes it once')
+  t.deepEqual(second.headers, {Accept: 'application/json', 'Impersonate-User': 'ci'})
+  clock += 10_000
+  const later: Record<string, unknown> = {}
+  kc.applyHTTPSOptions(later)
+  t.is(reads, 2, 'read again after the TTL: a rotated certificate file is picked up')
+  t.is(String(later.ca), 'ca 2')
 })
