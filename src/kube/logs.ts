@@ -151,7 +151,9 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
     return result
   }
   const targets = pods.flatMap((p) => logTargets(p))
-  await mapLimit(targets, ctx.concurrency ?? 8, async (target) => {
+  // The events meanwhile: all of it goes over one HTTP/2 connection.
+  const events = writeEvents(kube, ctx.namespace, dir, ctx.workspace, ctx.logger)
+  await mapLimit(targets, ctx.concurrency ?? 16, async (target) => {
     if (ctx.signal?.aborted) return
     const podDir = path.join(dir, safe(target.pod))
     mkdirSync(podDir, {recursive: true})
@@ -166,11 +168,12 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
     }
   })
   if (ctx.signal?.aborted) {
+    await events.catch(() => undefined)
     throw InterruptedError.of(abortedBy(ctx.signal), logsInterruption(ctx.namespace, result.dir, {written: result.files.length, total: targets.length}))
   }
   result.files.sort((a, b) => a.path.localeCompare(b.path))
-  result.events = await writeEvents(kube, ctx.namespace, dir, ctx.workspace, ctx.logger)
-  const events = result.events ? ` and ${result.events.count} event(s)` : ''
-  ctx.logger.info(`exported ${result.files.length} log(s) of ${pods.length} pod(s)${events} from ${ctx.namespace} into ${result.dir} in ${formatDuration(Date.now() - started)}${result.skipped.length ? ` (${result.skipped.length} not available)` : ''}`)
+  result.events = await events
+  const eventCount = result.events ? ` and ${result.events.count} event(s)` : ''
+  ctx.logger.info(`exported ${result.files.length} log(s) of ${pods.length} pod(s)${eventCount} from ${ctx.namespace} into ${result.dir} in ${formatDuration(Date.now() - started)}${result.skipped.length ? ` (${result.skipped.length} not available)` : ''}`)
   return result
 }
