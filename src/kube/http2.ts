@@ -11,6 +11,7 @@
  */
 import type * as K8s from '@kubernetes/client-node'
 import http2 from 'node:http2'
+import {isIP} from 'node:net'
 import type {Readable} from 'node:stream'
 import tls from 'node:tls'
 
@@ -77,12 +78,6 @@ export class Http2Transport {
     return connection ? this.stream(connection, request) : undefined
   }
 
-  /** Closes every connection (tests; a command's connections close when idle or at exit). */
-  close(): void {
-    for (const pending of this.connections.values()) void pending.then((c) => c && c.session.close(), () => undefined)
-    this.connections.clear()
-  }
-
   private async request(request: K8s.RequestContext): Promise<K8s.ResponseContext> {
     const connection = await this.connectionFor(request)
     if (!connection) return this.fallback.send(request).toPromise()
@@ -107,10 +102,14 @@ export class Http2Transport {
     if (!agent || !target || (body !== undefined && typeof body !== 'string')) return false
     let connection = this.connections.get(agent)
     if (!connection) {
-      connection = this.connect(target, () => this.connections.delete(agent))
-      this.connections.set(agent, connection)
+      const opening = this.connect(target, () => {
+        // Only this connection: a newer one may have taken its place after a GOAWAY.
+        if (this.connections.get(agent) === opening) this.connections.delete(agent)
+      })
+      connection = opening
+      this.connections.set(agent, opening)
       // A failed connect is not remembered: the next request (the retry) tries again.
-      connection.catch(() => this.connections.delete(agent))
+      opening.catch(() => this.connections.get(agent) === opening && this.connections.delete(agent))
     }
     return connection
   }
@@ -118,12 +117,13 @@ export class Http2Transport {
   private connect(target: TlsTarget, forget: () => void): Promise<Connection | false> {
     return new Promise((resolve, reject) => {
       const url = new URL(target.origin)
+      const host = url.hostname.replace(/^\[(.*)\]$/, '$1') // an IPv6 address without its brackets
       const socket = tls.connect({
         ...target.options,
-        host: url.hostname,
+        host,
         port: Number(url.port || 443),
         // Node refuses an IP address as SNI; it checks the certificate against `host` then.
-        servername: target.options.servername ?? (/^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname),
+        servername: target.options.servername ?? (isIP(host) ? undefined : host),
         ALPNProtocols: ['h2', 'http/1.1'],
       })
       socket.once('error', reject)
