@@ -178,9 +178,10 @@ export class ServerSideApplyDeployer implements Deployer {
         timings.capacityWait = Date.now() - t
       }
 
+      const appliedKinds = appliedKindsAnnotation(existing?.metadata?.annotations?.[ANN_APPLIED_KINDS], planned)
+      const everApplied = parseAppliedKinds(appliedKinds[ANN_APPLIED_KINDS])
       // In place: the live objects of every kind, listed once while the namespace and its policies
       // are applied, for the apply (what is live as the manifests say is not sent again) and the prune.
-      const everApplied = parseAppliedKinds(appliedKindsAnnotation(existing?.metadata?.annotations?.[ANN_APPLIED_KINDS], planned)[ANN_APPLIED_KINDS])
       const live = existing ? listLiveObjects(kube, ns, config.deploy.prune ? everApplied : uniqueKinds(planned)) : undefined
 
       const now = new Date()
@@ -188,7 +189,7 @@ export class ServerSideApplyDeployer implements Deployer {
       const meta = namespaceMetadata(identity, {keep, ttl: config.deploy.ttl, now, createdAt: previous?.createdAt})
       // Recorded before anything is applied, so a deploy that fails half-way still leaves every
       // kind it may have created where the next deploy's pruning looks.
-      Object.assign(meta.annotations, appliedKindsAnnotation(existing?.metadata?.annotations?.[ANN_APPLIED_KINDS], planned))
+      Object.assign(meta.annotations, appliedKinds)
       const pull = config.deploy.imagePullSecret ? ctx.pullCredentials : undefined
       if (config.deploy.imagePullSecret && !pull) throw new DeployError('deploy.imagePullSecret is on, but no registry credentials were passed to the deploy')
       if (pull) meta.annotations[ANN_PULL_SECRET] = 'true'
@@ -241,10 +242,10 @@ export class ServerSideApplyDeployer implements Deployer {
       // The Secrets of deploy.secrets are the tool's own objects, not the manifests': never pruned.
       const kept = secrets.map((x) => ({apiVersion: 'v1', kind: 'Secret', name: x.name}))
       const toApply = versioned.objects.map(appliedRef)
-      // The prune lists while the apply runs (a round trip less) and deletes only once it succeeded.
+      // The prune works from the same lists and deletes only once the apply succeeded.
       const pruning =
         existing && config.deploy.prune
-          ? pruneRemoved(kube, {namespace: ns, kinds: parseAppliedKinds(meta.annotations[ANN_APPLIED_KINDS]), applied: [...toApply, ...kept], logger, applyDone: applying, live})
+          ? pruneRemoved(kube, {namespace: ns, kinds: everApplied, applied: [...toApply, ...kept], logger, applyDone: applying, live})
           : Promise.resolve([])
       // Both settle before either error is thrown, so no apply is still running when the lock is released.
       const [applyOutcome, pruneOutcome] = await Promise.allSettled([applying, pruning])
