@@ -151,9 +151,10 @@ export async function exportLogs(ctx: LogsContext & {kube?: Kube; concurrency?: 
     return result
   }
   const targets = pods.flatMap((p) => logTargets(p))
-  // The events meanwhile: all of it goes over one HTTP/2 connection.
+  // The events meanwhile. Eight logs at once: each listens to the signal while it streams, and
+  // Node warns into the Jenkins log about a "leak" beyond ten listeners.
   const events = writeEvents(kube, ctx.namespace, dir, ctx.workspace, ctx.logger)
-  await mapLimit(targets, ctx.concurrency ?? 16, async (target) => {
+  await mapLimit(targets, ctx.concurrency ?? 8, async (target) => {
     if (ctx.signal?.aborted) return
     const podDir = path.join(dir, safe(target.pod))
     mkdirSync(podDir, {recursive: true})
