@@ -153,7 +153,8 @@ export function phaseResultOf(error: unknown): PhaseResult | undefined {
 }
 
 export class ExecPhaseRunner implements PhaseRunner {
-  constructor(private readonly options: {kube?: Kube; podWaitMs?: number} = {}) {}
+  /** `pingMs`: the execs' ping interval (tests; default EXEC_PING_MS). */
+  constructor(private readonly options: {kube?: Kube; podWaitMs?: number; pingMs?: number} = {}) {}
 
   async run(ctx: PhaseContext): Promise<PhaseResult> {
     const {identity, phase, logger} = ctx
@@ -201,6 +202,7 @@ export class ExecPhaseRunner implements PhaseRunner {
         }),
         timeout: phase.timeout,
         signal: ctx.signal,
+        pingMs: this.options.pingMs,
         // Interrupted or timed out: SIGTERM to the command, then the connection closes when it has
         // ended (closing it alone leaves the command running in the pod).
         stop: async () => {
@@ -312,7 +314,7 @@ export class ExecPhaseRunner implements PhaseRunner {
     const stderr = new BufferWriter()
     let outcome
     try {
-      outcome = await execInPod(kube, {namespace: ns, pod, container, command: artifactCommand(phase.artifacts, phase.workingDir), stdout: extractor, stderr, timeout: 10 * 60_000, signal})
+      outcome = await execInPod(kube, {namespace: ns, pod, container, command: artifactCommand(phase.artifacts, phase.workingDir), stdout: extractor, stderr, timeout: 10 * 60_000, signal, pingMs: this.options.pingMs})
     } catch (error) {
       logger.warn(`phase ${phase.name}: copying artifacts failed: ${(error as Error).message}`)
       return {files: [], missing: []}

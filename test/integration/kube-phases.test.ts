@@ -8,11 +8,13 @@ import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
+import * as k8s from '@kubernetes/client-node'
 import test, {type ExecutionContext} from 'ava'
 
 import type {PhaseConfig} from '../../src/config/model.js'
 import {DeployError, ExitCode, PhaseError} from '../../src/errors.js'
-import {getKube, type Kube, type ListQuery} from '../../src/kube/client.js'
+import {clientsFor, getKube, type Kube, type ListQuery} from '../../src/kube/client.js'
+import {reuseConnections} from '../../src/kube/connections.js'
 import {execInPod, LineWriter} from '../../src/kube/exec.js'
 import {deployEnvironment, exportLogs, phaseResultOf, runPhase} from '../../src/kube/index.js'
 import {ExecPhaseRunner} from '../../src/kube/phase.js'
@@ -169,6 +171,20 @@ test('a connection that goes silent during a phase is given up as lost, not wait
   t.like(await run, {exitCode: -1, lost: true, timedOut: false, stdout: ''})
 })
 
+test('a phase whose connection goes silent fails as lost, and its artifacts are still copied, over a new connection', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-lost')
+  const proxy = await freezingProxy(t)
+  const runner = new ExecPhaseRunner({kube: clientsThrough(proxy.kubeconfig), pingMs: 400})
+  const slow = phase(podDir, {command: ['sh', '-c', 'mkdir -p out && echo "<testsuites/>" > out/junit.xml && sleep 8'], artifacts: ['out/junit.xml']})
+  const running = runner.run({identity, config, phase: slow, workspace, logger: logger()})
+  await sleep(1500)
+  proxy.freeze() // the command's connection goes silent; later ones pass
+  const error = await t.throwsAsync(running, {instanceOf: PhaseError})
+  t.regex(error.message, /the connection to pod app-[a-z0-9-]+ was lost/)
+  t.deepEqual(phaseResultOf(error)?.artifacts, ['shopsys-ci/artifacts/tests/out/junit.xml'])
+  t.is(readFileSync(path.join(workspace, 'shopsys-ci/artifacts/tests/out/junit.xml'), 'utf8'), '<testsuites/>\n')
+})
+
 test('a phase of a build whose environment was taken over by a newer build fails clearly', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-takeover')
   const error = await t.throwsAsync(runPhase({identity: {...identity, owner: 'jenkins-older-build-1'}, config, phase: phase(podDir), workspace, logger: logger()}), {instanceOf: PhaseError})
@@ -223,6 +239,17 @@ test('logs export: every container of every pod, init containers included', asyn
   t.regex(readFileSync(path.join(dir, web[0], 'php-fpm.log'), 'utf8'), /simulated by kwok/)
   t.is(result.files.length, 2 * 3 + 2 * 1 + 2 * 1 + 1)
   t.true(result.files.every((f) => f.bytes > 0))
+
+  // The same over HTTP/1.1 (DISABLE_HTTP2, or a server without HTTP/2): client-node's own log reader.
+  const kc = new k8s.KubeConfig()
+  reuseConnections(kc)
+  kc.loadFromDefault()
+  const http1 = clientsFor(k8s, kc, {env: {DISABLE_HTTP2: '1'}})
+  t.is(await http1.openStream(`/api/v1/namespaces/${identity.namespace}/pods/${web[0]}/log`, {container: 'php-fpm'}), undefined)
+  const again = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-logs-http1-'))
+  const overHttp1 = await exportLogs({kube: http1, namespace: identity.namespace, workspace: again, logger: logger()})
+  t.deepEqual(overHttp1.files.map((f) => f.path), result.files.map((f) => f.path))
+  t.is(readFileSync(path.join(again, 'shopsys-ci/logs', web[0], 'php-fpm.log'), 'utf8'), readFileSync(path.join(dir, web[0], 'php-fpm.log'), 'utf8'))
 })
 
 test('logs export of a namespace that does not exist says so, and writes nothing', async (t) => {
