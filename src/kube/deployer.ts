@@ -29,7 +29,7 @@ import {applyOrder, describeObject, type ManifestObject, planApply, readManifest
 import {environmentLabels, isTerminating, namespaceMetadata, readEnvironment} from './metadata.js'
 import {appliedAt, applyNamespace, deleteNamespace, deletionBlockers, readNamespace, waitDefaultServiceAccount, waitNamespaceGone} from './namespace.js'
 import {startOwnerHeartbeat} from './owner.js'
-import {appliedKindsAnnotation, type KindRef, listLiveObjects, type LiveList, type LiveObject, parseAppliedKinds, pruneRemoved} from './prune.js'
+import {appliedKindsAnnotation, type KindRef, kindKey, listLiveObjects, type LiveList, type LiveObject, parseAppliedKinds, pruneRemoved, uniqueKinds} from './prune.js'
 import {unroutedUrls} from './routes.js'
 import {defaultServiceAccount, PULL_SECRET_NAME, pullSecretObjects, type RegistryCredentials} from './pull-secret.js'
 import {type RolloutWaiter, WatchRolloutWaiter} from './rollout.js'
@@ -479,13 +479,9 @@ async function changedOnly(group: ManifestObject[], live: (kind: KindRef) => Pro
   const byKind = new Map<string, Map<string, LiveObject>>()
   for (const kind of uniqueKinds(group)) {
     const list = await live(kind)
-    if (list.state === 'listed') byKind.set(`${kind.apiVersion}/${kind.kind}`, new Map(list.items.map((o) => [o.metadata?.name ?? '', o])))
+    if (list.state === 'listed') byKind.set(kindKey(kind), new Map(list.items.map((o) => [o.metadata?.name ?? '', o])))
   }
-  return group.filter((obj) => !isUnchanged(obj, byKind.get(`${obj.apiVersion}/${obj.kind}`)?.get(obj.metadata.name)))
-}
-
-function uniqueKinds(objects: Array<{apiVersion: string; kind: string}>): KindRef[] {
-  return [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, {apiVersion: o.apiVersion, kind: o.kind}])).values()]
+  return group.filter((obj) => !isUnchanged(obj, byKind.get(kindKey(obj))?.get(obj.metadata.name)))
 }
 
 /** What the deploy reports, and the prune keeps, of an object it applies. */

@@ -105,8 +105,8 @@ export async function tryAcquireLease(
   const current = await readLease(kube, ref)
   try {
     if (!current) {
-      const lease = (await kube.coordination.createNamespacedLease({namespace: ref.namespace, body: leaseBody(ref, holder, durationSeconds) as never})) as LeaseLike
-      return {acquired: true, lease}
+      const lease = await tryCreateLease(kube, ref, holder, durationSeconds)
+      return lease ? {acquired: true, lease} : {acquired: false, conflict: true}
     }
     const mine = current.spec?.holderIdentity === holder
     if (!mine && !(await isFree(current))) return {acquired: false, lease: current}

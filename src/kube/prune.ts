@@ -49,7 +49,13 @@ const OWN_OBJECTS = new Set([
   'ServiceAccount/default',
 ])
 
-const kindKey = (k: KindRef) => `${k.apiVersion}/${k.kind}`
+/** Pure: a kind's key, `apiVersion/kind`. */
+export const kindKey = (k: KindRef) => `${k.apiVersion}/${k.kind}`
+
+/** Pure: the kinds of these objects, each once, in the order they first appear. */
+export function uniqueKinds(objects: ReadonlyArray<KindRef>): KindRef[] {
+  return [...new Map(objects.map((o) => [kindKey(o), {apiVersion: o.apiVersion, kind: o.kind}])).values()]
+}
 
 /** Pure: the `applied-kinds` annotation's value for these kinds (sorted, stable). */
 export function formatAppliedKinds(kinds: KindRef[]): string {
