@@ -56,7 +56,8 @@ function cli(args: string[], branch: string, commit: string): number {
     APP_ROOT: path.join(ws, 'app'),
   }
   const started = performance.now()
-  const result = spawnSync(process.execPath, [path.join(ROOT, 'bin/run.js'), ...args], {env, encoding: 'utf8'})
+  // The package's command, as Jenkins runs it (bin/shopsys-ci: the launcher of bin/run.js).
+  const result = spawnSync(path.join(ROOT, 'bin/shopsys-ci'), args, {env, encoding: 'utf8'})
   if (result.status !== 0) {
     console.error(`bench/build: shopsys-ci ${args.join(' ')} failed (exit ${result.status}):\n${(result.stdout + result.stderr).slice(-3000)}`)
     process.exit(1)

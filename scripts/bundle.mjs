@@ -3,8 +3,8 @@
 //   cli.cjs            oclif, the help class and every command (`COMMANDS`: oclif's explicit
 //                      command discovery, package.json `oclif.commands`)
 //   kube-client.cjs    the cluster client, loaded only by commands that talk to the cluster
-//   compile-cache.cjs  V8's code cache for the two (src/util/compile-cache.ts), which bin/run.js
-//                      installs first
+//   boot.cjs           what bin/run.js sets up first (src/boot.ts): the TLS trust and V8's code
+//                      cache for the two others
 // Node resolves and compiles every file of a module graph one by one: @oclif/core alone is ~100
 // CommonJS files and @kubernetes/client-node ~2,600 ES modules, which cost a command about 0.1 s and
 // 0.5 s of start-up. Bundled, a command loads two files. CommonJS, not ES modules, because Node 20
@@ -86,6 +86,6 @@ await build({
 
 await build({
   ...common,
-  entryPoints: [path.join(src, 'util/compile-cache.ts')],
-  outfile: path.join(dist, 'compile-cache.cjs'),
+  entryPoints: [path.join(src, 'boot.ts')],
+  outfile: path.join(dist, 'boot.cjs'),
 })

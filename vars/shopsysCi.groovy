@@ -25,7 +25,7 @@ String defaultCli() {
 /**
  * Keys every step accepts, with their defaults.
  *
- * cli                      Shell command that runs the CLI on the agent, e.g. '/opt/shopsys-ci/bin/run.js'.
+ * cli                      Shell command that runs the CLI on the agent, e.g. '/opt/shopsys-ci/bin/shopsys-ci'.
  *                          Default: `npx --yes shopsys-kube-ci@<this library's version>` (needs Node.js >= 20 and npm).
  * image                    Buildpack image to run the CLI in instead (docker run with the workspace, the
  *                          Docker socket and the kubeconfig mounted; variables passed as `-e NAME`).

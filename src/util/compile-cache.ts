@@ -7,7 +7,7 @@
  * when a process that had none exits (so they hold the functions that ran, compiled too), and
  * again when a process that clearly did more exits (see `grown`).
  *
- * bin/run.js installs it from dist/compile-cache.cjs, before it loads the CLI. The cache is only
+ * bin/run.js installs it from dist/boot.cjs (src/boot.ts), before it loads the CLI. The cache is only
  * ever an optimisation: whatever fails (no home, a read-only disk, a corrupt or foreign file)
  * compiles the file the ordinary way and says so in the debug log, never in the output.
  */

@@ -37,15 +37,18 @@ export interface CliOptions {
   input?: string
   /** Run the compiled CLI (bin/run.js: the esbuild bundle in dist, as installed) instead of the sources. */
   compiled?: boolean
+  /** Run the package's command, bin/shopsys-ci: the compiled CLI through its launcher. */
+  launcher?: boolean
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
-  if (options.compiled && !existsSync(path.join(REPO_ROOT, 'dist/cli.cjs'))) {
+  if ((options.compiled || options.launcher) && !existsSync(path.join(REPO_ROOT, 'dist/cli.cjs'))) {
     return Promise.reject(new Error('the compiled CLI is missing: run `npm run build` first (test/run-all does)'))
   }
   const node = options.compiled ? [path.join(REPO_ROOT, 'bin/run.js')] : ['--import', 'tsx', '--no-warnings', path.join(REPO_ROOT, 'bin/dev.js')]
+  const [command, commandArgs] = options.launcher ? [path.join(REPO_ROOT, 'bin/shopsys-ci'), args] : [process.execPath, [...node, ...args]]
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...node, ...args], {
+    const child = spawn(command, commandArgs, {
       cwd: options.cwd ?? REPO_ROOT,
       env: cleanEnv(options.env),
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -44,14 +44,14 @@ function cli(args: string[], env: Record<string, string | undefined> = {}, cwd =
 
 test.serial('the package holds the bundle and nothing of the sources', (t) => {
   const files = readdirSync(pkg, {recursive: true}).map(String)
-  for (const file of ['bin/run.js', 'dist/cli.cjs', 'dist/kube-client.cjs', 'dist/compile-cache.cjs', 'oclif.manifest.json', 'package.json']) {
+  for (const file of ['bin/shopsys-ci', 'bin/run.js', 'dist/cli.cjs', 'dist/kube-client.cjs', 'dist/boot.cjs', 'oclif.manifest.json', 'package.json']) {
     t.true(files.includes(file), file)
   }
   t.false(files.some((f) => f.startsWith('src') || f.startsWith('test') || f === 'tsconfig.json'), files.join(' '))
 })
 
 test.serial('the bundle files call no import(): on Node 20 it fails in code that V8 took from its cache', (t) => {
-  for (const file of ['dist/cli.cjs', 'dist/kube-client.cjs', 'dist/compile-cache.cjs']) {
+  for (const file of ['dist/cli.cjs', 'dist/kube-client.cjs', 'dist/boot.cjs']) {
     const calls = [...readFileSync(path.join(pkg, file), 'utf8').matchAll(/(?<![.\w$])import\((?!\))/g)]
     t.is(calls.length, 0, file)
   }
@@ -76,6 +76,21 @@ test.serial('the packed CLI runs a command, and an unknown one fails like any us
   t.like(JSON.parse(names.stdout), {branch: 'feature/Packed One', project: 'packed'})
   const unknown = cli(['nosuchcommand'])
   t.is(unknown.exitCode, 2, unknown.stdout + unknown.stderr)
+})
+
+test.serial('the package\'s command is bin/shopsys-ci, which runs the CLI with Node from PATH', (t) => {
+  const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as {bin: Record<string, string>}
+  t.deepEqual(manifest.bin, {'shopsys-ci': './bin/shopsys-ci'})
+  // npm links the command where its bin directory is not: the launcher finds run.js through the link.
+  const linkDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-package-bin-'))
+  symlinkSync(path.join(pkg, 'bin/shopsys-ci'), path.join(linkDir, 'shopsys-ci'))
+  const result = spawnSync('sh', [path.join(linkDir, 'shopsys-ci'), 'names', '--json', '--branch', 'feature/linked'], {
+    cwd: tmpdir(),
+    env: cleanEnv({XDG_CACHE_HOME: cacheHome, DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', SHOPSYS_CI_PROJECT: 'linked'}),
+    encoding: 'utf8',
+  })
+  t.is(result.status, 0, result.stderr)
+  t.like(JSON.parse(result.stdout), {branch: 'feature/linked', project: 'linked'})
 })
 
 test.serial('the packed CLI talks to the cluster, and compiles both of its files from the cache the second time', async (t) => {

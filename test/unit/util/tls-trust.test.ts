@@ -1,0 +1,34 @@
+import {readFileSync} from 'node:fs'
+
+import test from 'ava'
+
+import {CLUSTER_COMMANDS, DEFERRED_EXTRA_CA_CERTS, pemCertificates, tlsTrustPlan} from '../../../src/util/tls-trust.js'
+
+test('a cluster command has the roots parsed aside, unless Node parsed them at start (NODE_EXTRA_CA_CERTS given to Node)', (t) => {
+  t.deepEqual(tlsTrustPlan(['build'], {}), {extraCaFile: undefined, prewarmRoots: true})
+  t.deepEqual(tlsTrustPlan(['build'], {NODE_EXTRA_CA_CERTS: '/etc/ca.pem'}), {extraCaFile: undefined, prewarmRoots: false})
+  // Deferred by bin/shopsys-ci: Node started without it, so the roots are still to parse.
+  t.deepEqual(tlsTrustPlan(['logs', 'export'], {[DEFERRED_EXTRA_CA_CERTS]: '/etc/ca.pem'}), {extraCaFile: '/etc/ca.pem', prewarmRoots: true})
+})
+
+test('a command that does not connect, or only shows its help, starts no worker; a deferred file is still taken', (t) => {
+  for (const argv of [['names', '--json'], ['render'], [], ['--version'], ['build', '--help'], ['deploy', '-h']]) {
+    t.false(tlsTrustPlan(argv, {}).prewarmRoots, argv.join(' '))
+  }
+  t.is(tlsTrustPlan(['names'], {[DEFERRED_EXTRA_CA_CERTS]: '/etc/ca.pem'}).extraCaFile, '/etc/ca.pem')
+  t.is(tlsTrustPlan(['names'], {[DEFERRED_EXTRA_CA_CERTS]: ''}).extraCaFile, undefined)
+})
+
+test('every cluster command is a command (or topic) of the CLI', (t) => {
+  const manifest = JSON.parse(readFileSync(new URL('../../../oclif.manifest.json', import.meta.url), 'utf8')) as {commands: Record<string, unknown>}
+  const firstWords = new Set(Object.keys(manifest.commands).map((id) => id.split(':')[0]))
+  for (const command of CLUSTER_COMMANDS) t.true(firstWords.has(command), command)
+})
+
+test('the certificates of a PEM file, in order, without what lies between them', (t) => {
+  const a = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'
+  const b = '-----BEGIN CERTIFICATE-----\r\nBBBB\r\n-----END CERTIFICATE-----'
+  t.deepEqual(pemCertificates(`# bundle\n${a}\nsubject=CN b\n${b}\n`), [a, b])
+  t.deepEqual(pemCertificates('-----BEGIN PRIVATE KEY-----\nKKKK\n-----END PRIVATE KEY-----\n'), [])
+  t.deepEqual(pemCertificates(''), [])
+})
