@@ -78,7 +78,6 @@ let installed: string | undefined
 export function trustExtraCertificates(file: string): void {
   if (installed !== undefined) return
   installed = file
-  const original = tls.createSecureContext
   let defaults: string[] | undefined
   const defaultCas = (): string[] => {
     if (defaults) return defaults
@@ -93,9 +92,30 @@ export function trustExtraCertificates(file: string): void {
     return defaults
   }
   debug('NODE_EXTRA_CA_CERTS (%s) deferred: read when a connection trusts the default CAs', file)
-  tls.createSecureContext = function createSecureContext(options?: SecureContextOptions) {
-    if (options?.ca !== undefined) return original(options)
-    return original({...options, ca: defaultCas()})
+  tls.createSecureContext = withDefaultCas(tls.createSecureContext, defaultCas)
+}
+
+type CreateSecureContext = typeof tls.createSecureContext
+
+/** The options `tls.connect` hands on that make a context what it is (the rest: host, port, ...). */
+const CONTEXT_OPTIONS = ['cert', 'key', 'pfx', 'passphrase', 'ciphers', 'ecdhCurve', 'honorCipherOrder', 'minVersion', 'maxVersion', 'secureProtocol', 'secureOptions', 'sessionIdContext', 'crl', 'dhparam', 'sigalgs', 'privateKeyEngine', 'privateKeyIdentifier', 'clientCertEngine', 'ticketKeys', 'sessionTimeout'] as const
+
+/**
+ * `create` with `defaultCas()` as the `ca` of the contexts that have none. Node makes a context per
+ * connection (tls.connect) and keeps its default CAs parsed once; given as `ca`, they would be
+ * parsed again each time (~300 certificates), so contexts of the same plain options are made once.
+ */
+export function withDefaultCas(create: CreateSecureContext, defaultCas: () => string[]): CreateSecureContext {
+  const made = new Map<string, tls.SecureContext>()
+  return function createSecureContext(options?: SecureContextOptions) {
+    if (options?.ca !== undefined) return create(options)
+    const values = CONTEXT_OPTIONS.map((name) => options?.[name])
+    const plain = values.every((v) => v === undefined || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+    if (!plain) return create({...options, ca: defaultCas()})
+    const key = JSON.stringify(values)
+    let context = made.get(key)
+    if (!context) made.set(key, (context = create({...options, ca: defaultCas()})))
+    return context
   }
 }
 
