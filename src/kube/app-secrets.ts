@@ -8,7 +8,7 @@
 import type {Config} from '../config/model.js'
 import {secretVariables} from '../config/environment.js'
 import {EnvironmentError} from '../errors.js'
-import {ANN_SECRET_VERSIONS} from './constants.js'
+import {ANN_APP_SECRETS, ANN_PULL_SECRET, ANN_SECRET_VERSIONS} from './constants.js'
 import type {ManifestObject} from './manifests.js'
 import {pullCredentialsFromEnv, type RegistryCredentials} from './pull-secret.js'
 
@@ -125,4 +125,9 @@ export function withSecretVersions<T extends ManifestObject>(objects: T[], versi
     return {...obj, spec: {...spec, template: {...template, metadata: {...metadata, annotations}}}}
   })
   return {objects: result, readers}
+}
+
+/** Pure: whether the namespace's annotations record the same Secrets (pull and deploy.secrets) as `next` will. */
+export function sameSecretRecords(current: Record<string, string> | undefined, next: Record<string, string>): boolean {
+  return [ANN_PULL_SECRET, ANN_APP_SECRETS].every((name) => current?.[name] === next[name])
 }

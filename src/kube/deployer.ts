@@ -16,7 +16,7 @@ import {CleanupError, DeployError} from '../errors.js'
 import {mapLimit} from '../util/concurrency.js'
 import {formatDuration} from '../util/duration.js'
 import type {Logger} from '../util/log.js'
-import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, secretsAlsoInManifests, withSecretVersions} from './app-secrets.js'
+import {type AppSecret, appSecretObject, formatSecretNames, parseSecretNames, sameSecretRecords, secretsAlsoInManifests, withSecretVersions} from './app-secrets.js'
 import {acquireCapacitySlot, releaseCapacitySlots} from './capacity.js'
 import {apiMessage, getKube, isConflict, type Kube, isNotFound} from './client.js'
 import {ANN_APP_SECRETS, ANN_APPLIED_KINDS, ANN_PULL_SECRET, LIMIT_RANGE_NAME, QUOTA_NAME, systemNamespace as defaultSystemNamespace} from './constants.js'
@@ -214,8 +214,28 @@ export class ServerSideApplyDeployer implements Deployer {
       // The config's own labels and annotations first: ours win, and the config may not name them.
       const labels = {...config.deploy.namespaceLabels, ...meta.labels}
       const annotations = {...config.deploy.namespaceAnnotations, ...meta.annotations}
-      // The server's clock, for telling this deploy's events from an earlier one's.
-      const since = appliedAt(await applyNamespace(kube, ns, labels, annotations))
+      const policies = () =>
+        this.applyPolicies(kube, identity, {
+          quota: config.deploy.resourceQuota,
+          limits: config.deploy.limitRange,
+          pull,
+          hadPull: existing?.metadata?.annotations?.[ANN_PULL_SECRET] === 'true',
+          secrets,
+          hadSecrets: parseSecretNames(existing?.metadata?.annotations?.[ANN_APP_SECRETS]),
+        })
+      // In place, when the namespace already records the Secrets the tool makes, the quota, limits and
+      // Secrets need nothing of its update and go with it (one round trip less). Otherwise the record
+      // comes first: a deploy that fails half-way leaves no Secret the next one does not know of.
+      const early = existing && sameSecretRecords(existing.metadata?.annotations, meta.annotations) ? policies() : undefined
+      early?.catch(() => undefined) // awaited below, after the namespace's own failure if any
+      let since: Date | undefined
+      try {
+        // The server's clock, for telling this deploy's events from an earlier one's.
+        since = appliedAt(await applyNamespace(kube, ns, labels, annotations))
+      } catch (error) {
+        await early?.catch(() => undefined) // nothing of this deploy still running once the lock is released
+        throw error
+      }
       logger.info(`${existing ? 'updated' : 'created'} namespace ${ns} (expires ${meta.annotations[EXPIRES_AT_ANNOTATION]}${keep ? ', kept for review' : ''})`)
       heartbeat = startOwnerHeartbeat(kube, ns, identity.owner, logger)
       if (!existing) {
@@ -225,14 +245,7 @@ export class ServerSideApplyDeployer implements Deployer {
 
       step('apply')
       t = Date.now()
-      const secretVersions = await this.applyPolicies(kube, identity, {
-        quota: config.deploy.resourceQuota,
-        limits: config.deploy.limitRange,
-        pull,
-        hadPull: existing?.metadata?.annotations?.[ANN_PULL_SECRET] === 'true',
-        secrets,
-        hadSecrets: parseSecretNames(existing?.metadata?.annotations?.[ANN_APP_SECRETS]),
-      })
+      const secretVersions = await (early ?? policies())
       const versioned = withSecretVersions(planned, secretVersions)
       if (secrets.length > 0) {
         const readers = versioned.readers.length > 0 ? `; a changed value restarts the pods of ${versioned.readers.join(', ')}` : ''

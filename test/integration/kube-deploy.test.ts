@@ -172,6 +172,23 @@ test('deploy.namespaceLabels and namespaceAnnotations: set on the namespace, and
   t.truthy(second.metadata?.annotations?.['shopsys-ci/expires-at'])
 })
 
+test('in place, the quota goes with the namespace\'s update: a namespace the API server refuses fails the deploy once the quota is applied, and frees the lock', async (t) => {
+  const base = testConfig(uniqueProject('dep'), {deploy: {resourceQuota: {pods: '20'}, lockTimeout: 1_000}})
+  cleanupProject(t, base.project)
+  const identity = identityOf(base, 'feature/quota')
+  const {manifestsFile} = workspaceWith(fixture('tiny.yaml'))
+  await deployEnvironment({identity, config: base, manifestsFile, logger: logger()})
+  const quota = async () => (await kube().core.readNamespacedResourceQuota({name: 'shopsys-ci-quota', namespace: identity.namespace})).spec?.hard?.pods
+
+  const refused = {...base, deploy: {...base.deploy, resourceQuota: {pods: '21'}, namespaceLabels: {'example.com/team': 'not a label value!'}}}
+  const error = await t.throwsAsync(deployEnvironment({identity, config: refused, manifestsFile, logger: logger()}))
+  t.regex(error.message, /namespace/i)
+  t.is(await quota(), '21')
+  // The lock was released (lockTimeout is 1 s): the next deploy takes it at once.
+  await deployEnvironment({identity, config: base, manifestsFile, logger: logger()})
+  t.is(await quota(), '20')
+})
+
 test('redeploy in place prunes what the manifests dropped, and nothing else', async (t) => {
   const config = testConfig(uniqueProject('dep'))
   cleanupProject(t, config.project)

@@ -1,7 +1,8 @@
 import test from 'ava'
 
 import {EnvironmentError} from '../../../src/errors.js'
-import {appSecretObject, appSecretsFromEnv, formatSecretNames, parseSecretNames, secretsAlsoInManifests, secretsReadBy, withSecretVersions} from '../../../src/kube/app-secrets.js'
+import {appSecretObject, appSecretsFromEnv, formatSecretNames, parseSecretNames, sameSecretRecords, secretsAlsoInManifests, secretsReadBy, withSecretVersions} from '../../../src/kube/app-secrets.js'
+import {ANN_APP_SECRETS, ANN_PULL_SECRET} from '../../../src/kube/constants.js'
 
 const SECRETS = {'app-secrets': {DATABASE_PASSWORD: 'APP_DB_PASSWORD', API_KEY: 'APP_API_KEY'}, mailer: {PASSWORD: 'APP_DB_PASSWORD', DSN: 'APP_MAILER_DSN'}}
 
@@ -97,4 +98,13 @@ test('withSecretVersions: the versions of the deploy.secrets Secrets a Deploymen
   // The input is not changed.
   t.deepEqual((objects[0] as Workload).spec.template.metadata, {labels: {app: 'web'}, annotations: {'prometheus.io/scrape': 'true'}})
   t.deepEqual(withSecretVersions(objects, new Map()).readers, [])
+})
+
+test('sameSecretRecords: the namespace already records the Secrets a deploy makes (then the policies need not wait for its update)', (t) => {
+  const recorded = {[ANN_PULL_SECRET]: 'true', [ANN_APP_SECRETS]: 'api-keys,db', other: 'x'}
+  t.true(sameSecretRecords(recorded, {[ANN_PULL_SECRET]: 'true', [ANN_APP_SECRETS]: 'api-keys,db'}))
+  t.true(sameSecretRecords({}, {}))
+  t.false(sameSecretRecords(recorded, {[ANN_PULL_SECRET]: 'true', [ANN_APP_SECRETS]: 'api-keys,db,new'}))
+  t.false(sameSecretRecords(recorded, {[ANN_APP_SECRETS]: 'api-keys,db'}))
+  t.false(sameSecretRecords(undefined, {[ANN_PULL_SECRET]: 'true'}))
 })
