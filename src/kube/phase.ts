@@ -162,6 +162,10 @@ export class ExecPhaseRunner implements PhaseRunner {
     const kube = this.options.kube ?? (await getKube())
     const started = Date.now()
 
+    // The workload's read goes with the namespace's (one round trip less); its failure counts only
+    // once the namespace is known to be there.
+    const selector = this.podSelector(kube, ns, phase)
+    selector.catch(() => undefined)
     const namespace = await readNamespace(kube, ns)
     if (!namespace) throw new PhaseError(`phase ${phase.name}: namespace ${ns} does not exist`, {suggestions: ['run `shopsys-ci deploy` first']})
     const info = readEnvironment(namespace)
@@ -179,7 +183,7 @@ export class ExecPhaseRunner implements PhaseRunner {
     const heartbeat = ownerChecked && !ctx.ownerLeaseKept ? startOwnerHeartbeat(kube, ns, identity.owner, logger) : undefined
     const running: {pod?: string; startedAt: number; stopped?: boolean} = {startedAt: started}
     try {
-      const pod = await this.findPod(kube, ns, phase, ctx.signal)
+      const pod = await this.findPod(kube, ns, phase, await selector, ctx.signal)
       const podName = pod.metadata?.name ?? ''
       ctx.signal?.throwIfAborted()
       running.pod = podName
@@ -261,21 +265,22 @@ export class ExecPhaseRunner implements PhaseRunner {
     }
   }
 
-  private async findPod(kube: Kube, ns: string, phase: PhaseConfig, signal?: AbortSignal): Promise<KObject> {
+  /** The label selector of the phase's pods: its target's own, or that of the workload it names. */
+  private async podSelector(kube: Kube, ns: string, phase: PhaseConfig): Promise<string> {
     const target = parsePhaseTarget(phase.target)
-    let selector: string
-    if (target.kind === 'selector') selector = target.selector
-    else {
-      let workload: KObject
-      try {
-        const read = {Deployment: () => kube.apps.readNamespacedDeployment({name: target.name, namespace: ns}), StatefulSet: () => kube.apps.readNamespacedStatefulSet({name: target.name, namespace: ns}), DaemonSet: () => kube.apps.readNamespacedDaemonSet({name: target.name, namespace: ns})}[target.kind]
-        workload = (await read()) as KObject
-      } catch (error) {
-        if (isNotFound(error)) throw new PhaseError(`phase ${phase.name}: ${phase.target} does not exist in namespace ${ns}`, {suggestions: ['check the phase target in the config against the manifests']})
-        throw new PhaseError(`phase ${phase.name}: cannot read ${phase.target}: ${apiMessage(error)}`, {cause: error})
-      }
-      selector = selectorToString(workload.spec?.selector)
+    if (target.kind === 'selector') return target.selector
+    let workload: KObject
+    try {
+      const read = {Deployment: () => kube.apps.readNamespacedDeployment({name: target.name, namespace: ns}), StatefulSet: () => kube.apps.readNamespacedStatefulSet({name: target.name, namespace: ns}), DaemonSet: () => kube.apps.readNamespacedDaemonSet({name: target.name, namespace: ns})}[target.kind]
+      workload = (await read()) as KObject
+    } catch (error) {
+      if (isNotFound(error)) throw new PhaseError(`phase ${phase.name}: ${phase.target} does not exist in namespace ${ns}`, {suggestions: ['check the phase target in the config against the manifests']})
+      throw new PhaseError(`phase ${phase.name}: cannot read ${phase.target}: ${apiMessage(error)}`, {cause: error})
     }
+    return selectorToString(workload.spec?.selector)
+  }
+
+  private async findPod(kube: Kube, ns: string, phase: PhaseConfig, selector: string, signal?: AbortSignal): Promise<KObject> {
     let pod: KObject | undefined
     let missing: string | undefined
     let seen: KObject[] = []

@@ -197,6 +197,14 @@ test('a phase whose target does not exist', async (t) => {
   await t.throwsAsync(runPhase({identity, config, phase: phase(podDir, {target: 'deployment/nope'}), workspace, logger: logger()}), {instanceOf: PhaseError, message: /deployment\/nope does not exist/})
 })
 
+test('a phase in a namespace that does not exist says so (not that its workload is missing), and to deploy first', async (t) => {
+  const {config, identity, workspace, podDir} = await environment(t, 'phase-no-namespace')
+  const absent = {...identity, namespace: `${identity.namespace}-absent`}
+  const error = await t.throwsAsync(runPhase({identity: absent, config, phase: phase(podDir), workspace, logger: logger()}), {instanceOf: PhaseError})
+  t.regex(error.message, new RegExp(`namespace ${absent.namespace} does not exist`))
+  t.true(error.suggestions.some((s) => s.includes('shopsys-ci deploy')), error.suggestions.join('\n'))
+})
+
 test('a phase naming a container the pod does not have: exit 7 naming the containers there are', async (t) => {
   const {config, identity, workspace, podDir} = await environment(t, 'phase-container')
   // Without the check, this waited out the pod wait and then blamed a missing Ready pod.
