@@ -4,10 +4,12 @@
  */
 import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {cp, mkdtemp} from 'node:fs/promises'
-import {constants as osConstants, tmpdir} from 'node:os'
+import {cp} from 'node:fs/promises'
+import {constants as osConstants} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {tempDir} from './tmp.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const EXAMPLE_APP = path.join(REPO_ROOT, 'examples/shopsys-app')
@@ -66,7 +68,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 /** A private copy of the example app in a temp dir (rendering writes into the workspace). */
 export async function copyExample(): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-example-'))
+  const dir = tempDir('shopsys-ci-example-')
   await cp(EXAMPLE_APP, dir, {recursive: true})
   return dir
 }

@@ -1,8 +1,9 @@
 /** Throw-away certificates for TLS tests (openssl): two CAs, and a server certificate for 127.0.0.1 signed by the first. */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import path from 'node:path'
+
+import {tempDir} from './tmp.js'
 
 export interface TestPki {
   dir: string
@@ -15,7 +16,7 @@ export interface TestPki {
 }
 
 export function makeTestPki(): TestPki {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-pki-'))
+  const dir = tempDir('shopsys-ci-pki-')
   const file = (name: string) => path.join(dir, name)
   const openssl = (...args: string[]) => execFileSync('openssl', args, {stdio: 'pipe'})
   for (const name of ['ca', 'other-ca']) {

@@ -3,15 +3,15 @@
  * real life: an API server restarting (resets), a load balancer that lost its state (frozen
  * connections) or drops idle ones. Each returns a kubeconfig that goes through it.
  */
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import net from 'node:net'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import * as k8s from '@kubernetes/client-node'
 
 import {clientsFor, type Kube} from '../../src/kube/client.js'
 import {reuseConnections} from '../../src/kube/connections.js'
+import {tempDir} from './tmp.js'
 
 interface Teardown {
   teardown(fn: () => void): void
@@ -41,7 +41,7 @@ async function proxy(t: Teardown, onClient: (client: net.Socket, connect: () => 
   const port = (server.address() as net.AddressInfo).port
   const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: {server: string}}>}
   for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-proxy-')), 'config')
+  const kubeconfig = path.join(tempDir('shopsys-ci-proxy-'), 'config')
   writeFileSync(kubeconfig, JSON.stringify(config))
   return kubeconfig
 }

@@ -17,9 +17,8 @@
  */
 import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {copyFile, mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {copyFile, rm, writeFile} from 'node:fs/promises';
 import {existsSync} from 'node:fs';
-import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PassThrough} from 'node:stream';
 import type {ExecutionContext} from 'ava';
@@ -33,6 +32,8 @@ import {
   type V1Pod,
   type V1Status,
 } from '@kubernetes/client-node';
+
+import {tempDir} from './tmp.js';
 
 type KubernetesObjectWithSpec = KubernetesObject & {spec: unknown};
 
@@ -356,7 +357,7 @@ export async function setFakePodLogs(
   pod: string,
   containers: Record<string, Array<string | FakeLogLine>>,
 ): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'shopsys-ci-fake-logs-'));
+  const dir = tempDir('shopsys-ci-fake-logs-');
   t.teardown(() => rm(dir, {recursive: true, force: true}));
   const logs = [];
   for (const [container, lines] of Object.entries(containers)) {
@@ -397,7 +398,7 @@ export async function buildBusyboxImage(tag: string, {dockerfileLines = [], file
   if (!existsSync(BUSYBOX_STATIC)) {
     throw new Error(`${BUSYBOX_STATIC} is missing: install Debian's busybox-static (test/stack/up does)`);
   }
-  const dir = await mkdtemp(join(tmpdir(), 'shopsys-ci-image-'));
+  const dir = tempDir('shopsys-ci-image-');
   try {
     await copyFile(BUSYBOX_STATIC, join(dir, 'busybox'));
     for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
@@ -422,7 +423,7 @@ export interface DockerConfig {
 }
 
 export async function tempDockerConfig(): Promise<DockerConfig> {
-  const dir = await mkdtemp(join(tmpdir(), 'shopsys-ci-docker-config-'));
+  const dir = tempDir('shopsys-ci-docker-config-');
   return {dir, env: {DOCKER_CONFIG: dir}, cleanup: () => rm(dir, {recursive: true, force: true})};
 }
 

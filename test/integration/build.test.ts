@@ -5,10 +5,9 @@
  */
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {copyFile, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFile, readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import net from 'node:net'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
@@ -16,6 +15,7 @@ import YAML from 'yaml'
 
 import {cleanEnv, copyExample, processes, REPO_ROOT, runCli, startCli} from '../helpers/cli.js'
 import {kube, requireStackEnv, run, uniqueName, waitFor, waitForNamespaceGone} from '../helpers/stack.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const stack = requireStackEnv()
 const {core, kc} = kube()
@@ -65,7 +65,7 @@ test.serial('build --cleanup of the example: images, render, deploy, phase, logs
   const ws = await workspace()
   const branch = `it/${uniqueName('build')}`
   // A cache directory of this test's own: the first build stores kustomize's output, the second reuses it.
-  const cacheHome = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-cache-home-'))
+  const cacheHome = tempDir('shopsys-ci-cache-home-')
   const env = {...buildEnv(ws, branch), XDG_CACHE_HOME: cacheHome}
   const first = await runCli(['build', '--cleanup'], {env})
   t.is(first.exitCode, 0, first.stderr + first.stdout.slice(-3000))
@@ -173,7 +173,7 @@ test.serial('SIGTERM while waiting for the rollout: the build stops, exports the
 
 test.serial('SIGTERM in the images stage: docker stopped, the DOCKER_CONFIG deleted, nothing deployed, exit 130 with one line naming what finished', async (t) => {
   const ws = await workspace()
-  const tmp = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-h17-tmp-'))
+  const tmp = tempDir('shopsys-ci-h17-tmp-')
   t.teardown(() => rm(tmp, {recursive: true, force: true}))
   // A php-fpm step that runs until it is stopped; its shell's command line carries the marker.
   // (The images keep the example's names: its templates use them; the tags are this run's.)
@@ -229,7 +229,7 @@ test.serial('a kubeconfig whose account lacks the rights: the build stops in the
   const {status} = await core.createNamespacedServiceAccountToken({namespace: ns, name: 'nobody', body: {spec: {audiences: [], expirationSeconds: 600}}})
   const cluster = kc.getCurrentCluster()!
   const ca = cluster.caData ?? (cluster.caFile ? readFileSync(cluster.caFile).toString('base64') : undefined)
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-norights-')), 'config')
+  const kubeconfig = path.join(tempDir('shopsys-ci-norights-'), 'config')
   writeFileSync(kubeconfig, YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -265,7 +265,7 @@ test.serial('an API server that does not answer: the build stops in the check st
       server.close(() => resolve(p))
     })
   })
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-unreachable-')), 'config')
+  const kubeconfig = path.join(tempDir('shopsys-ci-unreachable-'), 'config')
   writeFileSync(kubeconfig, readFileSync(stack.kubeconfig, 'utf8').replace(/server: https:\/\/[^\s]+/g, `server: https://127.0.0.1:${port}`))
   const ws = await workspace()
   const result = await runCli(['build'], {env: {...buildEnv(ws, `it/${uniqueName('unreachable')}`), KUBECONFIG: kubeconfig}})

@@ -10,8 +10,7 @@
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {appendFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {appendFile, mkdir, readdir, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
@@ -20,6 +19,7 @@ import {HttpRegistryClient} from '../../src/images/registry.js'
 import {prepareApp} from '../fixtures/images/prepare.js'
 import {STACK_HINT} from '../helpers/stack.js'
 import {cli, json, newCommit, registry, type Report, userEnv} from './images-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const plugins = process.env.SHOPSYS_CI_TEST_DOCKER_PLUGINS
 const ready = registry !== undefined && plugins !== undefined && existsSync(path.join(plugins, 'docker-buildx'))
@@ -32,7 +32,7 @@ if (!ready) {
 
 /** A home whose ~/.docker has only the buildx plugin, as after buildx's manual install. */
 async function homeWithBuildx(): Promise<string> {
-  const home = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-buildkit-home-'))
+  const home = tempDir('shopsys-ci-buildkit-home-')
   await mkdir(path.join(home, '.docker/cli-plugins'), {recursive: true})
   await symlink(path.join(plugins!, 'docker-buildx'), path.join(home, '.docker/cli-plugins/docker-buildx'))
   return home

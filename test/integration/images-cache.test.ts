@@ -13,8 +13,7 @@
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {copyFile, mkdir, mkdtemp, rm, symlink, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {copyFile, mkdir, rm, symlink, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test, {type ExecutionContext} from 'ava'
@@ -24,6 +23,7 @@ import {HttpRegistryClient} from '../../src/images/registry.js'
 import {BUSYBOX} from '../fixtures/images/prepare.js'
 import {STACK_HINT} from '../helpers/stack.js'
 import {cli, type CliRun, json, newCommit, registry, type Report, userEnv} from './images-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const plugins = process.env.SHOPSYS_CI_TEST_DOCKER_PLUGINS
 const buildxReady = plugins !== undefined && existsSync(path.join(plugins, 'docker-buildx'))
@@ -56,8 +56,8 @@ interface App {
 
 /** One image: busybox, an expensive RUN step writing random bytes, then a cheap step we change. */
 async function app(t: ExecutionContext, builder: Builder): Promise<App> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-images-cache-'))
-  const home = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-cache-home-'))
+  const dir = tempDir('shopsys-ci-images-cache-')
+  const home = tempDir('shopsys-ci-cache-home-')
   t.teardown(() => Promise.all([rm(dir, {recursive: true, force: true}), rm(home, {recursive: true, force: true})]))
   const nonce = randomBytes(6).toString('hex')
   const image = `cache-${builder}-${nonce}`

@@ -9,8 +9,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync} from 'node:fs'
-import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test, {type ExecutionContext} from 'ava'
@@ -20,6 +19,7 @@ import {prepareApp} from '../fixtures/images/prepare.js'
 import {processes, startCli} from '../helpers/cli.js'
 import {run, STACK_HINT, waitFor} from '../helpers/stack.js'
 import {newCommit, registry, stallingRegistryProxy, userEnv} from './images-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const stackTest = registry ? test.serial : test.serial.skip
 if (!registry) test.serial(`the test stack is configured (${STACK_HINT})`, (t) => t.fail('SHOPSYS_CI_TEST_REGISTRY* are not set and test/stack/env found no stack'))
@@ -45,7 +45,7 @@ interface Setup {
  */
 async function setup(t: ExecutionContext, {slow, registryHost}: {slow: boolean; registryHost?: string}): Promise<Setup> {
   const app = await prepareApp()
-  const tmp = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-h17-tmp-'))
+  const tmp = tempDir('shopsys-ci-h17-tmp-')
   t.teardown(() => Promise.all([app.cleanup(), rm(tmp, {recursive: true, force: true})]))
   const nonce = randomBytes(4).toString('hex')
   const s = {dir: app.dir, tmp, php: `h17-php-${nonce}`, es: `h17-es-${nonce}`, marker: `h17-marker-${nonce}`, commit: newCommit()}

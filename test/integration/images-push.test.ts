@@ -5,8 +5,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {existsSync} from 'node:fs'
-import {appendFile, mkdtemp, readdir, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {appendFile, readdir, rm} from 'node:fs/promises'
 import path from 'node:path'
 
 import test, {type ExecutionContext} from 'ava'
@@ -16,6 +15,7 @@ import {HttpRegistryClient} from '../../src/images/registry.js'
 import {prepareApp} from '../fixtures/images/prepare.js'
 import {run, STACK_HINT} from '../helpers/stack.js'
 import {cli, type CliRun, filesContaining, json, newCommit, registry, type Report, userEnv} from './images-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const stackTest = registry ? test.serial : test.serial.skip
 if (!registry) test.serial(`the test stack is configured (${STACK_HINT})`, (t) => t.fail('SHOPSYS_CI_TEST_REGISTRY* are not set and test/stack/env found no stack'))
@@ -27,7 +27,7 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 /** A fixture app and a fresh commit (so no tag of it is in the registry yet); its local images are removed afterwards. */
 async function setup(t: ExecutionContext, extra: Record<string, string> = {}) {
   const app = await prepareApp()
-  const tmp = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-images-push-tmp-'))
+  const tmp = tempDir('shopsys-ci-images-push-tmp-')
   const commit = newCommit()
   const env = userEnv({GIT_COMMIT: commit, TMPDIR: tmp, ...extra})
   t.teardown(async () => {

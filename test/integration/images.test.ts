@@ -6,8 +6,7 @@
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, readdirSync} from 'node:fs'
-import {mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readdir, readFile, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
@@ -19,6 +18,7 @@ import {MemoryLogger} from '../../src/util/log.js'
 import {prepareApp} from '../fixtures/images/prepare.js'
 import {STACK_HINT} from '../helpers/stack.js'
 import {cli, filesContaining, json, newCommit, registry, type Report, userEnv} from './images-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const stackTest = registry ? test.serial : test.serial.skip
 if (!registry) test.serial(`the test stack is configured (${STACK_HINT})`, (t) => t.fail('SHOPSYS_CI_TEST_REGISTRY* are not set and test/stack/env found no stack'))
@@ -152,8 +152,8 @@ stackTest('a missing Dockerfile: exit 2 before anything is built', async (t) => 
 
 stackTest('security: the password is in no output, no process argument list, no file left behind, not in the report', async (t) => {
   const app = await prepareApp()
-  const tmp = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-images-tmp-'))
-  const home = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-images-home-'))
+  const tmp = tempDir('shopsys-ci-images-tmp-')
+  const home = tempDir('shopsys-ci-images-home-')
   t.teardown(() => Promise.all([app.cleanup(), rm(tmp, {recursive: true, force: true}), rm(home, {recursive: true, force: true})]))
   const password = registry!.password
   t.true(password.length >= 16, 'the stack generates a unique password per stack')
@@ -179,7 +179,7 @@ stackTest('security: the password is in no output, no process argument list, no 
 
 stackTest('SIGTERM during a build removes the temporary DOCKER_CONFIG', async (t) => {
   const app = await prepareApp()
-  const tmp = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-images-tmp-'))
+  const tmp = tempDir('shopsys-ci-images-tmp-')
   t.teardown(() => Promise.all([app.cleanup(), rm(tmp, {recursive: true, force: true})]))
   // A slow build step so there is time to interrupt.
   const dockerfile = path.join(app.dir, 'php-fpm/Dockerfile')

@@ -4,8 +4,6 @@
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-cleanup.test.ts
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
@@ -28,6 +26,7 @@ import {
   workspaceWith,
 } from './kube-helpers.js'
 import {waitFor} from '../helpers/stack.js'
+import {tempDir} from '../helpers/tmp.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -129,8 +128,8 @@ test('gc deletes expired environments and keeps the others; --dry-run deletes no
 test('gc deletes environments of branches deleted on the remote (a real bare repository)', async (t) => {
   const config = testConfig(uniqueProject('gc'))
   cleanupProject(t, config.project)
-  const remote = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-remote-'))
-  const clone = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-clone-'))
+  const remote = tempDir('shopsys-ci-remote-')
+  const clone = tempDir('shopsys-ci-clone-')
   const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.test', '-c', 'init.defaultBranch=main', ...args], {cwd, stdio: 'pipe'})
   git(remote, 'init', '--bare', '-q')
   git(clone, 'init', '-q')

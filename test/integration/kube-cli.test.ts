@@ -4,9 +4,8 @@
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-cli.test.ts
  */
 import {spawn} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 
 import test from 'ava'
@@ -14,6 +13,7 @@ import YAML from 'yaml'
 
 import {cleanEnv} from '../helpers/cli.js'
 import {cleanupNamespace, cleanupProject, deleteSystemNamespace, fixture, FIXTURES, kube, misbehaving, namespaceExists, REPO_ROOT, requireKubeconfig, SYSTEM_NAMESPACE, uniqueProject} from './kube-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -54,10 +54,10 @@ function cli(workspace: string, args: string[], env: Record<string, string> = {}
 }
 
 function workspace(project: string, manifests: string, extraConfig = ''): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-'))
+  const dir = tempDir('shopsys-ci-kube-cli-')
   mkdirSync(path.join(dir, '.ci'))
   mkdirSync(path.join(dir, '.shopsys-ci'))
-  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-pod-'))
+  const podDir = tempDir('shopsys-ci-kube-cli-pod-')
   writeFileSync(
     path.join(dir, '.ci/shopsys-ci.yaml'),
     `project: ${project}
@@ -170,7 +170,7 @@ test('an API server that does not answer: exit 3 naming the server, after retrie
     })
   })
   const real = readFileSync(process.env.KUBECONFIG!, 'utf8')
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-')), 'config')
+  const kubeconfig = path.join(tempDir('shopsys-ci-kube-cli-'), 'config')
   writeFileSync(kubeconfig, real.replace(/server: https:\/\/[^\s]+/g, `server: https://127.0.0.1:${port}`))
   const result = await cli(workspace(uniqueProject('cli'), fixture('tiny.yaml')), ['list'], {KUBECONFIG: kubeconfig})
   t.is(result.code, 3, result.stderr)
@@ -184,7 +184,7 @@ test('an API server that does not answer: exit 3 naming the server, after retrie
 function kubeconfigWithToken(token: string): string {
   const real = readFileSync(process.env.KUBECONFIG!, 'utf8')
   const withToken = real.replace(/client-certificate-data: \S+/g, `token: ${token}`).replace(/\n\s*client-key-data: \S+/g, '')
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-')), 'config')
+  const kubeconfig = path.join(tempDir('shopsys-ci-kube-cli-'), 'config')
   writeFileSync(kubeconfig, withToken)
   return kubeconfig
 }
@@ -217,7 +217,7 @@ test('an account without the rights the tool needs (403): exit 3 with the API\'s
 test('an API server whose certificate the kubeconfig does not trust: exit 3 saying so, not "no answer"', async (t) => {
   const real = readFileSync(process.env.KUBECONFIG!, 'utf8')
   t.regex(real, /certificate-authority-data: /)
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-cli-')), 'config')
+  const kubeconfig = path.join(tempDir('shopsys-ci-kube-cli-'), 'config')
   writeFileSync(kubeconfig, real.replace(/certificate-authority-data: \S+/g, 'insecure-skip-tls-verify: false'))
   const result = await cli(workspace(uniqueProject('cli'), fixture('tiny.yaml')), ['list'], {KUBECONFIG: kubeconfig})
   t.is(result.code, 3, result.stderr)
@@ -227,7 +227,7 @@ test('an API server whose certificate the kubeconfig does not trust: exit 3 sayi
 })
 
 test('a kubeconfig exec plugin (EKS, GKE, OIDC logins): its credential is used; missing, failing or garbled it is exit 3 naming the plugin', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-exec-plugin-'))
+  const dir = tempDir('shopsys-ci-exec-plugin-')
   const real = YAML.parse(readFileSync(process.env.KUBECONFIG!, 'utf8')) as {users: Array<{user: Record<string, string>}>}
   const {'client-certificate-data': cert, 'client-key-data': key} = real.users[0].user
   t.truthy(cert && key, 'the stack kubeconfig has a client certificate')

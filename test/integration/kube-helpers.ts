@@ -5,8 +5,7 @@
  * directly, never through the code under test.
  */
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -18,6 +17,7 @@ import type {EnvironmentIdentity} from '../../src/kube/types.js'
 import {computeNames} from '../../src/names/index.js'
 import {MemoryLogger} from '../../src/util/log.js'
 import {apiStatus, deleteNamespace, kube, requireKubeconfig, uniqueName} from '../helpers/stack.js'
+import {tempDir} from '../helpers/tmp.js'
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/kube')
@@ -73,7 +73,7 @@ export function identityOf(config: Config, branch: string, owner = `jenkins-${co
 
 /** A temporary workspace with `.shopsys-ci/manifests.yaml`. */
 export function workspaceWith(manifests: string): {workspace: string; manifestsFile: string} {
-  const workspace = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kube-it-'))
+  const workspace = tempDir('shopsys-ci-kube-it-')
   mkdirSync(path.join(workspace, '.shopsys-ci'), {recursive: true})
   const manifestsFile = path.join(workspace, '.shopsys-ci/manifests.yaml')
   writeFileSync(manifestsFile, manifests)
@@ -136,7 +136,7 @@ export async function namespaceExists(name: string): Promise<boolean> {
  * test stack; kwok serves no previous-instance logs otherwise). Lines are written in CRI format.
  */
 export async function serveLogs(namespace: string, pods: string[], container: string, current: string[], previous: string[]): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kwok-logs-'))
+  const dir = tempDir('shopsys-ci-kwok-logs-')
   const cri = (lines: string[]) => lines.map((l) => `2026-01-01T00:00:00.000000000Z stdout F ${l}\n`).join('')
   writeFileSync(path.join(dir, 'current.log'), cri(current))
   writeFileSync(path.join(dir, 'previous.log'), cri(previous))

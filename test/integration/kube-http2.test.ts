@@ -5,10 +5,9 @@
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-http2.test.ts
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
 import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
 
@@ -20,6 +19,7 @@ import {reuseConnections} from '../../src/kube/connections.js'
 import type {Http2Options} from '../../src/kube/http2.js'
 import {freezingProxy} from '../helpers/proxies.js'
 import {createTestNamespace, kube, requireKubeconfig, sleep} from '../helpers/stack.js'
+import {tempDir} from '../helpers/tmp.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -67,7 +67,7 @@ test.serial('DISABLE_HTTP2, as for kubectl: HTTP/1.1, a connection per request i
 })
 
 test.serial('a server that offers no HTTP/2 is asked over HTTP/1.1', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-h1-'))
+  const dir = tempDir('shopsys-ci-h1-')
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], {stdio: 'ignore'})
   const versions: string[] = []
   const server = https.createServer({key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem'))}, (request, response) => {

@@ -4,8 +4,7 @@
  * at once (not after its 30 s), the phase's command ended, and nothing deleted because of it.
  *   eval "$(test/stack/env)" && npm run build && npx ava --serial test/integration/kube-interrupt.test.ts
  */
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import test from 'ava'
@@ -16,6 +15,7 @@ import {startCli} from '../helpers/cli.js'
 import {freezingProxy} from '../helpers/proxies.js'
 import {apiStatus} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, fixture, kube, misbehaving, namespaceExists, requireKubeconfig, SYSTEM_NAMESPACE, uniqueProject} from './kube-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -24,8 +24,8 @@ test.after.always(deleteSystemNamespace)
 
 /** A workspace with a config and rendered manifests; `podDir` is where the phases run (kwok execs on this machine). */
 function workspace(project: string, manifests: string): {ws: string; podDir: string} {
-  const ws = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-interrupt-'))
-  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-interrupt-pod-'))
+  const ws = tempDir('shopsys-ci-interrupt-')
+  const podDir = tempDir('shopsys-ci-interrupt-pod-')
   mkdirSync(path.join(ws, '.ci'))
   mkdirSync(path.join(ws, '.shopsys-ci'))
   writeFileSync(

@@ -4,8 +4,7 @@
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-phases.test.ts
  */
 import {getEventListeners} from 'node:events'
-import {existsSync, mkdtempSync, readFileSync, readdirSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 
 import * as k8s from '@kubernetes/client-node'
@@ -21,6 +20,7 @@ import {ExecPhaseRunner} from '../../src/kube/phase.js'
 import {clientsThrough, freezingProxy, idleDroppingProxy} from '../helpers/proxies.js'
 import {kube, sleep, waitForPods} from '../helpers/stack.js'
 import {cleanupProject, deleteSystemNamespace, fixture, identityOf, logger, misbehaving, podNames, requireKubeconfig, serveLogs, testConfig, uniqueProject, workspaceWith} from './kube-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -57,7 +57,7 @@ async function environment(t: ExecutionContext, branch: string) {
   const identity = identityOf(config, branch)
   const {workspace, manifestsFile} = workspaceWith(fixture('tiny.yaml'))
   await deployEnvironment({identity, config, manifestsFile, logger: logger()})
-  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const podDir = tempDir('shopsys-ci-phase-')
   return {config, identity, workspace, podDir}
 }
 
@@ -222,7 +222,7 @@ test('a phase whose target has no Ready pod says what its pods are doing', async
   await t.throwsAsync(deployEnvironment({identity, config, manifestsFile, logger: logger()}), {instanceOf: DeployError})
   // The deploy gave up at its 2 s deadline; on a loaded machine a pod may not be Running yet.
   await waitForPods(kube().core, identity.namespace, 'app=broken', (pod) => pod.status?.phase === 'Running', {count: 2})
-  const podDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const podDir = tempDir('shopsys-ci-phase-')
   const error = await t.throwsAsync(new ExecPhaseRunner({podWaitMs: 1_000}).run({identity, config, phase: phase(podDir, {target: 'deployment/broken'}), workspace, logger: logger()}), {instanceOf: PhaseError})
   t.regex(error.message, /no Ready pod of deployment\/broken with container app in namespace \S+ \(waited 1\.0s\); its pods: broken-[a-z0-9-]+: Running \(Ready=False\), broken-[a-z0-9-]+: Running \(Ready=False\)$/)
 })
@@ -254,14 +254,14 @@ test('logs export: every container of every pod, init containers included', asyn
   kc.loadFromDefault()
   const http1 = clientsFor(k8s, kc, {env: {DISABLE_HTTP2: '1'}})
   t.is(await http1.openStream(`/api/v1/namespaces/${identity.namespace}/pods/${web[0]}/log`, {container: 'php-fpm'}), undefined)
-  const again = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-logs-http1-'))
+  const again = tempDir('shopsys-ci-logs-http1-')
   const overHttp1 = await exportLogs({kube: http1, namespace: identity.namespace, workspace: again, logger: logger()})
   t.deepEqual(overHttp1.files.map((f) => f.path), result.files.map((f) => f.path))
   t.is(readFileSync(path.join(again, 'shopsys-ci/logs', web[0], 'php-fpm.log'), 'utf8'), readFileSync(path.join(dir, web[0], 'php-fpm.log'), 'utf8'))
 })
 
 test('logs export of a namespace that does not exist says so, and writes nothing', async (t) => {
-  const workspace = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-logs-'))
+  const workspace = tempDir('shopsys-ci-logs-')
   const log = logger()
   const result = await exportLogs({namespace: `absent-${uniqueProject('logs')}`, workspace, logger: log})
   t.deepEqual(result.files, [])

@@ -5,7 +5,7 @@
  * without src/ or a tsconfig, and cache its compiled code. Needs `npm run build` (test/run-all does).
  */
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -13,13 +13,14 @@ import test from 'ava'
 
 import {cleanEnv, copyExample, REPO_ROOT} from '../helpers/cli.js'
 import {requireStackEnv} from '../helpers/stack.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const stack = requireStackEnv()
 
 /** The packed package, unpacked into a directory of its own: <dir>/package. */
 function unpack(): string {
   if (!existsSync(path.join(REPO_ROOT, 'dist/cli.cjs'))) throw new Error('run `npm run build` first (test/run-all does)')
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-package-'))
+  const dir = tempDir('shopsys-ci-package-')
   const pack = spawnSync('npm', ['pack', '--silent', '--pack-destination', dir], {cwd: REPO_ROOT, encoding: 'utf8'})
   if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`)
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
@@ -31,7 +32,7 @@ function unpack(): string {
 }
 
 const pkg = unpack()
-const cacheHome = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-package-cache-'))
+const cacheHome = tempDir('shopsys-ci-package-cache-')
 
 function cli(args: string[], env: Record<string, string | undefined> = {}, cwd = tmpdir()) {
   const result = spawnSync(process.execPath, [path.join(pkg, 'bin/run.js'), ...args], {
@@ -82,7 +83,7 @@ test.serial('the package\'s command is bin/shopsys-ci, which runs the CLI with N
   const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as {bin: Record<string, string>}
   t.deepEqual(manifest.bin, {'shopsys-ci': './bin/shopsys-ci'})
   // npm links the command where its bin directory is not: the launcher finds run.js through the link.
-  const linkDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-package-bin-'))
+  const linkDir = tempDir('shopsys-ci-package-bin-')
   symlinkSync(path.join(pkg, 'bin/shopsys-ci'), path.join(linkDir, 'shopsys-ci'))
   const result = spawnSync('sh', [path.join(linkDir, 'shopsys-ci'), 'names', '--json', '--branch', 'feature/linked'], {
     cwd: tmpdir(),

@@ -12,9 +12,8 @@
  *   eval "$(test/stack/env)" && npx ava --serial test/integration/rbac.test.ts
  */
 import {randomBytes} from 'node:crypto'
-import {chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import https from 'node:https'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {PassThrough} from 'node:stream'
 
@@ -33,6 +32,7 @@ import {runCli} from '../helpers/cli.js'
 import {clientsThrough} from '../helpers/proxies.js'
 import {apiStatus, deleteNamespace, kube, requireKubeconfig, runOk, waitFor, waitForPods} from '../helpers/stack.js'
 import {fixture, REPO_ROOT} from './kube-helpers.js'
+import {tempDir} from '../helpers/tmp.js'
 
 const ID = randomBytes(3).toString('hex')
 /** The settings of cluster/kustomization.yaml, as an admin would set them. */
@@ -89,7 +89,7 @@ const guard = (text: string) => new RegExp(`ValidatingAdmissionPolicy '${POLICY}
 test.before(async () => {
   requireKubeconfig()
   const k = admin()
-  state.dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-rbac-'))
+  state.dir = tempDir('shopsys-ci-rbac-')
   chmodSync(state.dir, 0o700)
 
   // The admin's step: cluster/ with its three names changed (podSecurity stays baseline), applied with kubectl apply -k.
@@ -173,7 +173,7 @@ test('the manifests: kubeconfig 0600, the names from the settings, no read of Se
 })
 
 function writeWorkspace(manifests: string): void {
-  state.workspace ??= mkdtempSync(path.join(tmpdir(), 'shopsys-ci-rbac-ws-'))
+  state.workspace ??= tempDir('shopsys-ci-rbac-ws-')
   const ws = state.workspace
   mkdirSync(path.join(ws, '.ci'), {recursive: true})
   mkdirSync(path.join(ws, '.shopsys-ci'), {recursive: true})

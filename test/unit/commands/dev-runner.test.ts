@@ -5,16 +5,16 @@
  * is never touched.
  */
 import {spawnSync} from 'node:child_process'
-import {copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import test from 'ava'
 
 import {REPO_ROOT} from '../../helpers/cli.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 test('a stale oclif manifest does not hide commands from bin/dev.js', (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-dev-runner-'))
+  const dir = tempDir('shopsys-ci-dev-runner-')
   for (const linked of ['src', 'node_modules']) symlinkSync(path.join(REPO_ROOT, linked), path.join(dir, linked))
   for (const copied of ['package.json', 'tsconfig.json']) copyFileSync(path.join(REPO_ROOT, copied), path.join(dir, copied))
   mkdirSync(path.join(dir, 'bin'))

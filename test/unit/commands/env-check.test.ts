@@ -1,6 +1,7 @@
 import test from 'ava'
 
 import {copyExample, runCli} from '../../helpers/cli.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 test('env check: every missing or malformed variable at once, exit 3, secrets never printed', async (t) => {
   const ws = await copyExample()
@@ -52,9 +53,7 @@ test('config errors exit 2 with file:line:key, without a stack trace', async (t)
 })
 
 test('init writes a starter config that validates, and refuses to overwrite it', async (t) => {
-  const {mkdtemp} = await import('node:fs/promises')
-  const {tmpdir} = await import('node:os')
-  const ws = await mkdtemp(`${tmpdir()}/shopsys-ci-init-`)
+  const ws = tempDir('shopsys-ci-init-')
   const first = await runCli(['init', '--workspace', ws])
   t.is(first.exitCode, 0, first.stderr)
   const names = await runCli(['names', '--workspace', ws, '--branch', 'main', '--json'])

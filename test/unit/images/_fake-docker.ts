@@ -1,9 +1,9 @@
 import {existsSync, readFileSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {rm} from 'node:fs/promises'
 import path from 'node:path'
 
 import {FIXTURES_DIR} from '../../fixtures/images/prepare.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 export const FAKE_DOCKER_DIR = path.join(FIXTURES_DIR, 'fake-docker')
 export const FAKE_DOCKER = path.join(FAKE_DOCKER_DIR, 'docker')
@@ -25,7 +25,7 @@ export interface FakeDocker {
 
 /** A temp dir for the call log and for temporary DOCKER_CONFIGs; env to run the fake docker with. */
 export async function fakeDocker(mode: Record<string, unknown> = {}): Promise<FakeDocker> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-fake-docker-'))
+  const dir = tempDir('shopsys-ci-fake-docker-')
   const log = path.join(dir, 'calls.jsonl')
   const tempRoot = path.join(dir, 'tmp')
   const {mkdirSync} = await import('node:fs')

@@ -1,11 +1,12 @@
 /** A fake registry on 127.0.0.1 (got's with-server style): each test gets its own server. */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {readFileSync, rmSync} from 'node:fs'
 import {createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse} from 'node:http'
 import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
+
+import {tempDir} from '../../helpers/tmp.js'
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void
 
@@ -56,7 +57,7 @@ export async function unusedPort(): Promise<number> {
  * vouches for: what a registry with a private CA looks like to a client that does not trust it.
  */
 export async function selfSignedServer(handler: Handler): Promise<FakeServer> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-tls-'))
+  const dir = tempDir('shopsys-ci-tls-')
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], {stdio: 'ignore'})
     const tls = {key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem'))}

@@ -1,13 +1,13 @@
-import {chmod, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {chmod, mkdir, rm, stat, symlink, utimes, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
 
 import {contextEntries, inputsDigest} from '../../../src/images/content.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 async function makeContext(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-content-'))
+  const dir = tempDir('shopsys-ci-content-')
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), {recursive: true})
     await writeFile(path.join(dir, name), content)

@@ -1,5 +1,4 @@
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {mkdir, rm, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
@@ -7,6 +6,7 @@ import test from 'ava'
 import {ConfigError, UsageError} from '../../../src/errors.js'
 import {checkImageInputs, computeInputsDigests, dependencyBuildArg, needsInputsDigest, orderImages, planImages} from '../../../src/images/plan.js'
 import {COMMIT, image} from './_helpers.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 const registry = {host: '127.0.0.1:5000', namespace: 'ci'}
 
@@ -61,7 +61,7 @@ test('orderImages keeps config order where there are no dependencies; detects cy
 })
 
 test('checkImageInputs: every missing Dockerfile or context at once, exit 2', async (t) => {
-  const ws = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-plan-'))
+  const ws = tempDir('shopsys-ci-plan-')
   t.teardown(() => rm(ws, {recursive: true, force: true}))
   await mkdir(path.join(ws, 'ok'))
   await writeFile(path.join(ws, 'ok/Dockerfile'), 'FROM scratch\n')
@@ -77,7 +77,7 @@ test('checkImageInputs: every missing Dockerfile or context at once, exit 2', as
 })
 
 test('computeInputsDigests: only for images whose tag needs it', async (t) => {
-  const ws = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-plan-'))
+  const ws = tempDir('shopsys-ci-plan-')
   t.teardown(() => rm(ws, {recursive: true, force: true}))
   for (const n of ['a', 'b', 'c']) {
     await mkdir(path.join(ws, n))

@@ -1,12 +1,12 @@
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import test from 'ava'
 
 import {unreadableKubeconfigFiles} from '../../../src/kube/client.js'
+import {tempDir} from '../../helpers/tmp.js'
 
-const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kubeconfig-files-'))
+const dir = tempDir('shopsys-ci-kubeconfig-files-')
 const present = path.join(dir, 'ca.pem')
 writeFileSync(present, 'pem')
 

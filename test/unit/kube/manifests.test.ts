@@ -1,12 +1,12 @@
 import test from 'ava'
 
-import {mkdtempSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {DeployError, ManifestError} from '../../../src/errors.js'
 import {applyOrder, planApply, readManifests} from '../../../src/kube/manifests.js'
 import {parseManifests} from '../../../src/manifests/parse.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 const yaml = `
 apiVersion: apps/v1
@@ -34,7 +34,7 @@ test('every document, Lists flattened, empty documents skipped', (t) => {
 })
 
 test('deploy reads the file with the shared parser: every problem located, and what to do', (t) => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-manifests-')), 'manifests.yaml')
+  const file = path.join(tempDir('shopsys-ci-manifests-'), 'manifests.yaml')
   writeFileSync(file, 'kind: X\nmetadata: {name: a}\n---\napiVersion: v1\nkind: X\n---\n- 1\n')
   const error = t.throws(() => readManifests(file), {instanceOf: ManifestError})
   t.true(error.message.startsWith(`3 problems in ${file}:\n`), error.message)

@@ -1,13 +1,13 @@
 import test from 'ava'
 import {spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 
 import {exitCodeOf} from '../../../src/kube/exec.js'
 import {artifactCommand, containerFor, exitCodeHint, missingContainer, PID_LINE, phaseCommand, pickPod, podsSummary, reportingPid, stopCommand} from '../../../src/kube/phase.js'
 import {TarExtractor} from '../../../src/kube/tar.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 test('phase command: plain, with env, with a working directory', (t) => {
   t.deepEqual(phaseCommand({command: ['./phing', 'tests'], env: {}}), ['./phing', 'tests'])
@@ -27,13 +27,13 @@ function runLocal(argv: string[], cwd: string): Promise<{code: number; stdout: B
 }
 
 test('the phase command runs in its directory with its environment (real sh)', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const dir = tempDir('shopsys-ci-phase-')
   const result = await runLocal(phaseCommand({command: ['sh', '-c', 'echo "$PWD $GREETING"'], env: {GREETING: 'hello world'}, workingDir: dir}), '/')
   t.is(result.stdout.toString().trim(), `${dir} hello world`)
 })
 
 test('an interrupted phase can end its command: it reports its PID first, keeps its exit code, and stopCommand ends it (real sh)', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-phase-'))
+  const dir = tempDir('shopsys-ci-phase-')
   const passed = await runLocal(reportingPid(phaseCommand({command: ['sh', '-c', 'echo out; exit 3'], env: {}, workingDir: dir})), '/')
   t.is(passed.code, 3)
   t.is(passed.stdout.toString(), 'out\n')
@@ -49,7 +49,7 @@ test('an interrupted phase can end its command: it reports its PID first, keeps 
 })
 
 test('the artifact command tars what exists, reports what does not (real sh and tar)', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-artifacts-'))
+  const dir = tempDir('shopsys-ci-artifacts-')
   mkdirSync(path.join(dir, 'var/logs'), {recursive: true})
   mkdirSync(path.join(dir, 'var/screenshots'), {recursive: true})
   writeFileSync(path.join(dir, 'var/logs/junit.xml'), '<testsuites/>')
@@ -59,7 +59,7 @@ test('the artifact command tars what exists, reports what does not (real sh and 
   t.is(result.code, 0)
   t.regex(result.stderr, /no artifact matches var\/missing.xml/)
   t.regex(result.stderr, /no artifact matches nothing\/\*.txt/)
-  const dest = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-artifacts-dest-'))
+  const dest = tempDir('shopsys-ci-artifacts-dest-')
   const extractor = new TarExtractor(dest)
   const {Readable} = await import('node:stream')
   await pipeline(Readable.from([result.stdout]), extractor)
@@ -68,7 +68,7 @@ test('the artifact command tars what exists, reports what does not (real sh and 
 })
 
 test('the artifact command with nothing to copy writes nothing and succeeds', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-artifacts-'))
+  const dir = tempDir('shopsys-ci-artifacts-')
   const result = await runLocal(artifactCommand(['none.xml'], dir), '/')
   t.is(result.code, 0)
   t.is(result.stdout.length, 0)

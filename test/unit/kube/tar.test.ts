@@ -1,14 +1,14 @@
 import test from 'ava'
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {pipeline} from 'node:stream/promises'
 import {Readable} from 'node:stream'
 
 import {safeMemberPath, TarExtractor} from '../../../src/kube/tar.js'
+import {tempDir} from '../../helpers/tmp.js'
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), 'shopsys-ci-tar-'))
+const tmp = () => tempDir('shopsys-ci-tar-')
 
 async function extract(archive: Buffer, chunkSize = 777): Promise<{dest: string; extractor: TarExtractor}> {
   const dest = tmp()

@@ -1,15 +1,15 @@
-import {chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {chmodSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 import test from 'ava'
 
 import {KustomizeCache, kustomizeCacheKey, resolveExecutable} from '../../../src/manifests/kustomize-cache.js'
 import {kustomizeInputs} from '../../../src/manifests/kustomize-inputs.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 /** A directory tree from relative path → content. */
 function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kinputs-'))
+  const root = tempDir('shopsys-ci-kinputs-')
   for (const [file, content] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(root, file)), {recursive: true})
     writeFileSync(path.join(root, file), content)
@@ -104,7 +104,7 @@ const WEB = {output: 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: we
 
 /** A fake kustomize binary: only its identity (path, size, mtime) matters to the cache. */
 function fakeBinary(): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kbin-')), 'kustomize')
+  const file = path.join(tempDir('shopsys-ci-kbin-'), 'kustomize')
   writeFileSync(file, '#!/bin/sh\n', {mode: 0o755})
   return file
 }
@@ -112,7 +112,7 @@ function fakeBinary(): string {
 test('a miss, then stored: a hit with the same output; a changed input, or another binary, is a miss again', async (t) => {
   const root = tree(APP)
   const overlay = path.join(root, 'overlay')
-  const cache = new KustomizeCache(mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kcache-')))
+  const cache = new KustomizeCache(tempDir('shopsys-ci-kcache-'))
   const cacheDirOf = (c: KustomizeCache) => (c as unknown as {dir: string}).dir
   const binary = fakeBinary()
   const args = ['build', overlay]
@@ -137,7 +137,7 @@ test('a miss, then stored: a hit with the same output; a changed input, or anoth
 })
 
 test('off, with the reason: an uncacheable overlay, a binary not found, a directory others may write to, no directory', async (t) => {
-  const cacheDir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kcache-'))
+  const cacheDir = tempDir('shopsys-ci-kcache-')
   const cache = new KustomizeCache(cacheDir, {PATH: path.dirname(fakeBinary())})
   const remote = path.join(tree({'k/kustomization.yaml': 'resources: [github.com/acme/app]\n'}), 'k')
   const uncacheable = await cache.lookup('kustomize', ['build', remote], remote)
@@ -146,7 +146,7 @@ test('off, with the reason: an uncacheable overlay, a binary not found, a direct
   const overlay = path.join(tree(APP), 'overlay')
   t.like(await cache.lookup('kustomize', ['build', overlay], overlay), {state: 'miss'}, 'found on PATH')
   t.deepEqual(await cache.lookup('no-such-kustomize', ['build', overlay], overlay), {state: 'off', reason: 'no-such-kustomize not found'})
-  const shared = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kcache-'))
+  const shared = tempDir('shopsys-ci-kcache-')
   chmodSync(shared, 0o777)
   t.deepEqual(await new KustomizeCache(shared).lookup(fakeBinary(), [], overlay), {state: 'off', reason: `${shared} is not private to this account`})
   t.like(await new KustomizeCache(undefined).lookup(fakeBinary(), [], overlay), {state: 'off'})
@@ -161,7 +161,7 @@ test('resolveExecutable: a path as given, a name on PATH, else undefined', async
 })
 
 test('beyond MAX_ENTRIES, the least recently used entries are deleted', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kcache-'))
+  const dir = tempDir('shopsys-ci-kcache-')
   const cache = new KustomizeCache(dir, process.env, 3)
   for (const [i, key] of ['a', 'b', 'c'].entries()) {
     await cache.store(key, WEB)
@@ -176,7 +176,7 @@ test('beyond MAX_ENTRIES, the least recently used entries are deleted', async (t
 
 test('objects JSON would not give back (.inf, .nan) are not stored; an entry that is not one is a miss', async (t) => {
   const overlay = path.join(tree(APP), 'overlay')
-  const dir = mkdtempSync(path.join(tmpdir(), 'shopsys-ci-kcache-'))
+  const dir = tempDir('shopsys-ci-kcache-')
   const cache = new KustomizeCache(dir)
   const binary = fakeBinary()
   const miss = await cache.lookup(binary, [], overlay)

@@ -1,5 +1,4 @@
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readFile, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
@@ -9,6 +8,7 @@ import {ManifestError} from '../../../src/errors.js'
 import {checkManifests, unrenderedPlaceholders} from '../../../src/manifests/kustomize.js'
 import {generateOverlay} from '../../../src/manifests/overlay.js'
 import {copyExample, runCli} from '../../helpers/cli.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 const ENV = {BRANCH_NAME: 'feature/JIRA-1_Über', DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', NGINX_INGRESS_CONTROLLER_HOST_PORT: '8000', GIT_COMMIT: 'a'.repeat(40), DOCKER_USERNAME: 'shopsys', DOCKER_REGISTRY: '127.0.0.1:5000'}
 
@@ -142,13 +142,13 @@ test('render: a missing kustomize binary exits 3 (a missing tool, like docker) a
 test('render: kustomize\'s output is reused while none of its inputs changed; a changed base file runs it again; kustomize.cache: false always runs it', async (t) => {
   const ws = await copyExample()
   // A kustomize that counts its runs, so that a reuse is proven, not inferred from the log.
-  const bin = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-kbin-'))
+  const bin = tempDir('shopsys-ci-kbin-')
   const runs = path.join(bin, 'runs')
   await writeFile(path.join(bin, 'kustomize'), `#!/bin/sh\necho run >> ${runs}\nexec kubectl kustomize "$2"\n`, {mode: 0o755})
   const configFile = path.join(ws, '.ci/shopsys-ci.yaml')
   const config = await readFile(configFile, 'utf8')
   await writeFile(configFile, config.replace('kustomize:\n', `kustomize:\n  binary: ${path.join(bin, 'kustomize')}\n`))
-  const env = {...ENV, XDG_CACHE_HOME: await mkdtemp(path.join(tmpdir(), 'shopsys-ci-xdg-'))}
+  const env = {...ENV, XDG_CACHE_HOME: tempDir('shopsys-ci-xdg-')}
   const manifests = () => readFile(path.join(ws, '.shopsys-ci/manifests.yaml'), 'utf8')
   const runCount = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).length
 

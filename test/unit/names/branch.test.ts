@@ -1,12 +1,11 @@
-import {mkdtemp, rm} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
+import {rm} from 'node:fs/promises'
 
 import test from 'ava'
 import {simpleGit} from 'simple-git'
 
 import {UsageError} from '../../../src/errors.js'
 import {branchFromJobName, resolveBranch} from '../../../src/names/branch.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 test('JOB_NAME: last segment, URL-decoded', (t) => {
   t.is(branchFromJobName('shop/feature%2FJIRA-1_Über'), 'feature/JIRA-1_Über')
@@ -66,7 +65,7 @@ test('shell metacharacters pass through untouched', async (t) => {
 })
 
 test.serial('git fallback: the checked-out branch of a real repository', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-names-'))
+  const dir = tempDir('shopsys-ci-names-')
   t.teardown(() => rm(dir, {recursive: true, force: true}))
   const git = simpleGit({baseDir: dir, config: ['user.name=Test', 'user.email=test@example.com', 'commit.gpgsign=false']})
   await git.raw(['init', '--initial-branch=main'])
@@ -87,14 +86,14 @@ test.serial('git fallback: the checked-out branch of a real repository', async (
 })
 
 test.serial('git fallback: a repository without commits yet has a branch already', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-names-'))
+  const dir = tempDir('shopsys-ci-names-')
   t.teardown(() => rm(dir, {recursive: true, force: true}))
   await simpleGit({baseDir: dir}).raw(['init', '--initial-branch=feature/first'])
   t.deepEqual(await resolveBranch({env: {}, cwd: dir}), {branch: 'feature/first', source: 'git'})
 })
 
 test.serial('git fallback outside a repository is a usage error saying what to set', async (t) => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-names-'))
+  const dir = tempDir('shopsys-ci-names-')
   t.teardown(() => rm(dir, {recursive: true, force: true}))
   const error = await t.throwsAsync(resolveBranch({env: {}, cwd: dir}), {instanceOf: UsageError})
   t.regex(error!.message, /cannot determine the branch.*not a git repository/)

@@ -1,5 +1,4 @@
-import {mkdtemp, readFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
@@ -11,6 +10,7 @@ import {buildOptions, type BuildRun, type BuildStages, runBuild} from '../../../
 import type {BuildContext} from '../../../src/pipeline/context.js'
 import {formatSummary} from '../../../src/pipeline/summary.js'
 import {MemoryLogger} from '../../../src/util/log.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 const CONFIG = `project: shop
 kustomize: {base: k}
@@ -22,7 +22,7 @@ phases:
 const ENV = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', DOCKER_USERNAME: 'u', DOCKER_PASSWORD: 'push-password'}
 
 async function makeRun(options: Partial<BuildRun['options']> = {}, env: Record<string, string> = ENV): Promise<BuildRun> {
-  const workspace = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-build-'))
+  const workspace = tempDir('shopsys-ci-build-')
   const config = parseConfig(CONFIG, 'c.yaml', {})
   const names = computeNames({branch: 'feature/x', project: 'shop', domain: 'ci.example.com', scheme: 'http', hosts: config.names.hosts})
   const ctx: BuildContext = {config, workspace, env, branch: {branch: 'feature/x', source: 'flag'}, names, domain: 'ci.example.com'}

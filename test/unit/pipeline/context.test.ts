@@ -1,16 +1,14 @@
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
 
 import test from 'ava'
 
 import {parseConfig} from '../../../src/config/load.js'
 import {EnvironmentError, UsageError} from '../../../src/errors.js'
 import {resolveCommit, resolveContext} from '../../../src/pipeline/context.js'
+import {tempDir as newTempDir} from '../../helpers/tmp.js'
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], {encoding: 'utf8'}).trim()
-const tempDir = () => mkdtempSync(path.join(tmpdir(), 'shopsys-ci-context-'))
+const tempDir = () => newTempDir('shopsys-ci-context-')
 
 test('GIT_COMMIT wins; else the checkout\'s HEAD', async (t) => {
   const dir = tempDir()

@@ -1,5 +1,5 @@
 import {existsSync} from 'node:fs'
-import {mkdtemp, readFile, writeFile} from 'node:fs/promises'
+import {readFile, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -10,6 +10,7 @@ import {ConfigError, EnvironmentError, StageError, UsageError} from '../../../sr
 import type {BuildReport, BuildStages} from '../../../src/pipeline/build.js'
 import {type BuildRequest, startBuild} from '../../../src/pipeline/start.js'
 import {MemoryLogger} from '../../../src/util/log.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 const CONFIG = 'project: shop\nkustomize: {base: k}\n'
 const ENV = {DEVELOPMENT_SERVER_DOMAIN: 'ci.example.com', GIT_COMMIT: 'c0ffee0', BRANCH_NAME: 'feature/x'}
@@ -24,7 +25,7 @@ function noStages(calls: string[]): BuildStages {
 }
 
 async function request(overrides: Partial<BuildRequest> = {}): Promise<BuildRequest & {logger: MemoryLogger}> {
-  const workspace = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-start-'))
+  const workspace = tempDir('shopsys-ci-start-')
   await writeFile(path.join(workspace, 'c.yaml'), CONFIG)
   return {
     workspace,
@@ -62,7 +63,7 @@ test('a branch that cannot be named fails the "names" step, with the project kno
 })
 
 test('no domain and no commit: the check stage names each missing variable once, with the others, and nothing after it runs', async (t) => {
-  const req = await request({env: {BRANCH_NAME: 'feature/x'}, workspace: await mkdtemp(path.join(tmpdir(), 'shopsys-ci-start-nogit-'))})
+  const req = await request({env: {BRANCH_NAME: 'feature/x'}, workspace: tempDir('shopsys-ci-start-nogit-')})
   const calls: string[] = []
   const result = await startBuild(req, noStages(calls))
   t.deepEqual(calls, [])

@@ -1,11 +1,11 @@
-import {mkdtemp, readFile, writeFile, mkdir, readdir} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
+import {readFile, writeFile, mkdir, readdir} from 'node:fs/promises'
 import path from 'node:path'
 
 import test from 'ava'
 
 import {TemplateError} from '../../../src/errors.js'
 import {renderString, renderTemplateFiles} from '../../../src/templates/render.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 test('renders variables without HTML escaping', (t) => {
   t.is(renderString('url: {{urls.first}} & {{x}}', {urls: {first: 'http://a.b:8000/?q=1&r=<2>'}, x: "'"}, 't'), "url: http://a.b:8000/?q=1&r=<2> & '")
@@ -55,7 +55,7 @@ test('a syntax error names the file and line', (t) => {
 })
 
 async function workspace(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'shopsys-ci-templates-'))
+  const dir = tempDir('shopsys-ci-templates-')
   for (const [name, content] of Object.entries(files)) {
     await mkdir(path.dirname(path.join(dir, name)), {recursive: true})
     await writeFile(path.join(dir, name), content)

@@ -1,6 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -8,6 +7,7 @@ import test from 'ava'
 
 import {staleEntries} from '../../../src/util/cache-dir.js'
 import {cacheEntryName, compileCacheDir, grown, KEPT_VERSIONS} from '../../../src/util/compile-cache.js'
+import {tempDir} from '../../helpers/tmp.js'
 
 const MODULE = fileURLToPath(new URL('../../../src/util/compile-cache.ts', import.meta.url))
 
@@ -45,7 +45,7 @@ function writeModule(dir: string, answer: string): string {
 const entries = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.v8'))
 
 test('the first run compiles and writes the entry at exit; the next one compiles from it', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
   t.deepEqual(loadOne(file, dir), {cache: 'miss', answer: 'a/one'})
@@ -56,7 +56,7 @@ test('the first run compiles and writes the entry at exit; the next one compiles
 })
 
 test('a file changed in place to the same length gets its own entry, never the old code; going back to the old version hits its entry', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
   loadOne(file, dir)
@@ -72,7 +72,7 @@ test('a file changed in place to the same length gets its own entry, never the o
 })
 
 test('beyond KEPT_VERSIONS versions of a file, the entries used least recently are deleted', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'v0')
   for (const version of ['v0', 'v1', 'v2', 'v3']) {
@@ -100,7 +100,7 @@ test('staleEntries: the others beyond KEPT_VERSIONS - 1, least recently used fir
 })
 
 test('a corrupt entry is rejected, the file compiled normally, and the entry written anew', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   const file = writeModule(work, 'one')
   loadOne(file, dir)
@@ -112,7 +112,7 @@ test('a corrupt entry is rejected, the file compiled normally, and the entry wri
 })
 
 test('a directory other accounts may write to is not used: the file compiles without a cache', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   mkdirSync(dir)
   chmodSync(dir, 0o777)
@@ -122,20 +122,20 @@ test('a directory other accounts may write to is not used: the file compiles wit
 })
 
 test('an unusable cache location (a file where the directory should be) compiles without a cache', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const file = writeModule(work, 'one')
   writeFileSync(path.join(work, 'cache'), 'a file')
   t.deepEqual(loadOne(file, path.join(work, 'cache', 'v8')), {cache: 'off', answer: 'a/one'})
 })
 
 test('no directory (switched off): the file compiles as usual', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const file = writeModule(work, 'one')
   t.deepEqual(loadOne(file, undefined), {cache: 'off', answer: 'a/one'})
 })
 
 test('only files under the root go through the cache; what they require() resolves from their own place', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   const root = path.join(work, 'dist')
   const outside = path.join(work, 'outside')
@@ -154,7 +154,7 @@ test('only files under the root go through the cache; what they require() resolv
 })
 
 test('an entry written by a short run is written again by a run that did much more, and then kept', (t) => {
-  const work = mkdtempSync(path.join(tmpdir(), 'compile-cache-'))
+  const work = tempDir('compile-cache-')
   const dir = path.join(work, 'cache')
   // `answer` runs one function; `everything` some 3000 more, and works as long again as the process
   // had so far (like `names --urls` before a `build`): the CPU time that tells the cache it did more.
