@@ -1,0 +1,21 @@
+import {Worker} from 'node:worker_threads'
+
+import test from 'ava'
+
+import {prewarmCode} from '../../../src/util/prewarm.js'
+
+/** Runs `code` as prewarmProcessCaches does; resolves with the worker's exit code. */
+function runInWorker(code: string): Promise<number> {
+  return new Promise((resolve, reject) => new Worker(code, {eval: true}).on('error', reject).on('exit', resolve))
+}
+
+test('the worker opens the collator, and parses the root certificates only when asked to', async (t) => {
+  const plain = prewarmCode({rootCertificates: false})
+  const withRoots = prewarmCode({rootCertificates: true})
+  t.regex(plain, /localeCompare/)
+  t.notRegex(plain, /createSecureContext/)
+  t.regex(withRoots, /createSecureContext/)
+  // The code runs as a worker's CommonJS script, as Node gives it.
+  t.is(await runInWorker(plain), 0)
+  t.is(await runInWorker(withRoots), 0)
+})
