@@ -4,7 +4,7 @@
  * environment, divided by a cold build (images to build and push, a new namespace). Target ≤ 0.2.
  * Runs are interleaved (cold, in place, cold, in place, ...) so both see the same machine.
  *
- *   test/stack/up && eval "$(test/stack/env)" && npm run build && node --import tsx bench/build.ts [--runs 2]
+ *   test/stack/up && eval "$(test/stack/env)" && npm run build && node --import tsx bench/build.ts [--runs 5]
  */
 import {spawnSync} from 'node:child_process'
 import {appendFileSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync} from 'node:fs'
@@ -14,7 +14,7 @@ import {fileURLToPath} from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const runsIndex = process.argv.indexOf('--runs')
-const RUNS = runsIndex === -1 ? 2 : Number(process.argv[runsIndex + 1])
+const RUNS = runsIndex === -1 ? 5 : Number(process.argv[runsIndex + 1])
 for (const name of ['KUBECONFIG', 'SHOPSYS_CI_TEST_REGISTRY', 'SHOPSYS_CI_TEST_REGISTRY_USER', 'SHOPSYS_CI_TEST_REGISTRY_PASSWORD']) {
   if (!process.env[name]) {
     console.error(`bench/build: ${name} is not set; run test/stack/up and eval "$(test/stack/env)"`)
