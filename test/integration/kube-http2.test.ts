@@ -1,13 +1,14 @@
 /**
  * The cluster client's HTTP/2 (src/kube/http2.ts) against the real API server: one connection for
- * many requests at once, HTTP/1.1 where the server offers no HTTP/2 or DISABLE_HTTP2 says so, idle
+ * many requests at once, HTTP/1.1 where the server offers no HTTP/2, DISABLE_HTTP2 says so or a proxy-url sits between, idle
  * connections closed, and a connection that stops answering found out by a ping and replaced.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-http2.test.ts
  */
 import {execFileSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
 import https from 'node:https'
-import type {AddressInfo} from 'node:net'
+import net, {type AddressInfo} from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
 
@@ -94,6 +95,40 @@ test.serial('a server that offers no HTTP/2 is asked over HTTP/1.1', async (t) =
   t.is(ns.metadata?.uid, 'from-an-http1-server')
   await core.readNamespace({name: 'default'})
   t.deepEqual(versions, ['1.1', '1.1'])
+})
+
+test.serial('a kubeconfig proxy-url: every request goes through the proxy (CONNECT), over HTTP/1.1', async (t) => {
+  // An HTTP proxy as a corporate network has one: CONNECT host:port, then a tunnel.
+  const tunnels: string[] = []
+  const proxy = http.createServer((_request, response) => response.writeHead(405).end())
+  proxy.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    tunnels.push(request.url ?? '')
+    const [host, port] = (request.url ?? '').split(':')
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => proxy.close())
+  const real = new k8s.KubeConfig()
+  real.loadFromDefault()
+  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: Record<string, unknown>}>}
+  for (const c of config.clusters) c.cluster['proxy-url'] = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+  const file = path.join(tempDir('shopsys-ci-proxy-url-'), 'kubeconfig')
+  writeFileSync(file, JSON.stringify(config))
+
+  const {core} = ours({kubeconfig: file})
+  const protocols = await connectionsOpenedBy(eightAtOnce(core))
+  t.true(protocols.length > 0)
+  t.false(protocols.includes('h2'), protocols.join(', '))
+  const api = new URL(real.getCurrentCluster()!.server)
+  t.true(tunnels.length > 0)
+  t.deepEqual([...new Set(tunnels)], [`${api.hostname}:${api.port}`])
 })
 
 test.serial('a connection idle for longer than idleMs is closed; the next request opens a new one', async (t) => {
