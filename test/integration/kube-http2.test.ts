@@ -1,7 +1,8 @@
 /**
  * The cluster client's HTTP/2 (src/kube/http2.ts) against the real API server: one connection for
- * many requests at once, HTTP/1.1 where the server offers no HTTP/2, DISABLE_HTTP2 says so or a proxy-url sits between, idle
- * connections closed, and a connection that stops answering found out by a ping and replaced.
+ * many requests at once, HTTP/1.1 where the server offers no HTTP/2, DISABLE_HTTP2 says so or a
+ * kubeconfig proxy-url sits between, idle connections closed, and a connection that stops
+ * answering found out by a ping and replaced.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-http2.test.ts
  */
 import {execFileSync} from 'node:child_process'
