@@ -1,15 +1,13 @@
 #!/usr/bin/env node
 // The compiled CLI: dist/ is the esbuild bundle `npm run build` makes (scripts/bundle.mjs). Before the
 // first of its files loads: the TLS trust (src/util/tls-trust.ts: NODE_EXTRA_CA_CERTS deferred by
-// bin/shopsys-ci), a worker filling process-wide caches meanwhile (src/util/prewarm.ts), and V8's code
-// cache (src/util/compile-cache.ts).
+// bin/shopsys-ci, the root certificates parsed aside) and V8's code cache (src/util/compile-cache.ts).
 import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
 
 const require = createRequire(import.meta.url)
-const {compileCacheDir, installCompileCache, prewarmProcessCaches, setUpTlsTrust} = require('../dist/boot.cjs')
-const tls = setUpTlsTrust(process.argv.slice(2))
-prewarmProcessCaches({rootCertificates: tls.prewarmRoots})
+const {compileCacheDir, installCompileCache, setUpTlsTrust} = require('../dist/boot.cjs')
+setUpTlsTrust(process.argv.slice(2))
 installCompileCache(fileURLToPath(new URL('../dist/', import.meta.url)), compileCacheDir())
 const {execute} = require('../dist/cli.cjs')
 

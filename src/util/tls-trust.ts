@@ -12,8 +12,8 @@
  *   `ca` of its own, as Node's rule for the extra file is) trust the file's certificates too, read
  *   when the first such context is made. A kubeconfig with its cluster's CA never needs them.
  * - A command that talks to the cluster has the root certificates parsed in a worker thread while
- *   the main thread loads the CLI and the cluster client (prewarm.ts): Node parses them once per
- *   process, behind a lock, so the main thread's first TLS context finds them ready.
+ *   the main thread loads the CLI and the cluster client: Node parses them once per process, behind
+ *   a lock, so the main thread's first TLS context finds them ready on a machine with two cores.
  *
  * bin/run.js calls it first, from dist/boot.cjs. Started as `node bin/run.js` with the variable
  * set, Node has done its own start-up work, and nothing here changes anything.
@@ -21,6 +21,7 @@
 import createDebug from 'debug'
 import {readFileSync} from 'node:fs'
 import tls, {type SecureContextOptions} from 'node:tls'
+import {Worker} from 'node:worker_threads'
 
 const debug = createDebug('shopsys-ci:tls')
 
@@ -33,7 +34,7 @@ export const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['build', 'cleanup'
 export interface TlsTrustPlan {
   /** NODE_EXTRA_CA_CERTS's file, deferred by bin/shopsys-ci: added to the default CAs when first needed. */
   extraCaFile?: string
-  /** Have the root certificates parsed in a worker now (prewarm.ts). */
+  /** Parse the root certificates in a worker now. */
   prewarmRoots: boolean
 }
 
@@ -49,7 +50,7 @@ export function tlsTrustPlan(argv: readonly string[], env: NodeJS.ProcessEnv): T
   return {extraCaFile, prewarmRoots: connects && !parsedAtStart}
 }
 
-/** bin/run.js's first act: see the module comment. The plan says whether to prewarm the roots. */
+/** bin/run.js's first act: see the module comment. */
 export function setUpTlsTrust(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): TlsTrustPlan {
   const plan = tlsTrustPlan(argv, env)
   if (plan.extraCaFile) {
@@ -57,6 +58,7 @@ export function setUpTlsTrust(argv: readonly string[], env: NodeJS.ProcessEnv = 
     delete env[DEFERRED_EXTRA_CA_CERTS]
     trustExtraCertificates(plan.extraCaFile)
   }
+  if (plan.prewarmRoots) prewarmRootCertificates()
   return plan
 }
 
@@ -114,5 +116,19 @@ export function withDefaultCas(create: CreateSecureContext, defaultCas: () => st
     let context = made.get(key)
     if (!context) made.set(key, (context = create({...options, ca: defaultCas()})))
     return context
+  }
+}
+
+/** Parses the root certificates in a worker thread that never holds the process. */
+function prewarmRootCertificates(): void {
+  try {
+    // The worker's own `tls` module is Node's, untouched: it parses Node's roots and nothing else.
+    const worker = new Worker("require('node:tls').createSecureContext({})", {eval: true})
+    worker.on('error', (error) => debug('the worker parsing the root certificates failed: %s', error.message))
+    worker.on('exit', () => debug('root certificates parsed in a worker'))
+    worker.unref()
+  } catch (error) {
+    // only ever an optimisation
+    debug('no worker for the root certificates: %s', (error as Error).message)
   }
 }
