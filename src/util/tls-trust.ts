@@ -67,7 +67,7 @@ export function pemCertificates(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
 }
 
-let installed: string | undefined
+let installed = false
 
 /**
  * From now on a TLS context made without `ca` trusts Node's root certificates and `file`'s, as
@@ -76,8 +76,8 @@ let installed: string | undefined
  * A file that cannot be read is warned about and left out, as Node does.
  */
 export function trustExtraCertificates(file: string): void {
-  if (installed !== undefined) return
-  installed = file
+  if (installed) return
+  installed = true
   let defaults: string[] | undefined
   const defaultCas = (): string[] => {
     if (defaults) return defaults

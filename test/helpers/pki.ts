@@ -1,4 +1,7 @@
-/** Throw-away certificates for TLS tests (openssl): two CAs, and a server certificate for 127.0.0.1 signed by the first. */
+/**
+ * Throw-away certificates for TLS tests (openssl): two CAs, and a server certificate for 127.0.0.1
+ * signed by the first; and a kubeconfig for a local server that stands in for a cluster.
+ */
 import {execFileSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -26,4 +29,18 @@ export function makeTestPki(): TestPki {
   writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\n')
   openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', file('server.ext'), '-out', file('server.pem'))
   return {dir, ca: file('ca.pem'), otherCa: file('other-ca.pem'), serverKey: file('server.key'), serverCert: file('server.pem')}
+}
+
+/** Writes a kubeconfig for `server` (a token user) with `cluster`'s other fields (CA, TLS checks). */
+export function writeKubeconfig(file: string, server: string, cluster: Record<string, unknown> = {}): string {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{name: 'local', cluster: {server, ...cluster}}],
+    users: [{name: 'local', user: {token: 'not-a-secret'}}],
+    contexts: [{name: 'local', context: {cluster: 'local', user: 'local'}}],
+    'current-context': 'local',
+  }
+  writeFileSync(file, JSON.stringify(config))
+  return file
 }

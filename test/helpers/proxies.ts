@@ -1,9 +1,11 @@
 /**
- * TCP proxies in front of the real API server, for what sits between a CI agent and a cluster in
- * real life: an API server restarting (resets), a load balancer that lost its state (frozen
- * connections) or drops idle ones. Each returns a kubeconfig that goes through it.
+ * Proxies in front of the real API server, for what sits between a CI agent and a cluster in real
+ * life: an API server restarting (resets), a load balancer that lost its state (frozen
+ * connections) or drops idle ones, a corporate HTTP proxy. Each returns a kubeconfig that goes
+ * through it.
  */
 import {writeFileSync} from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
 
@@ -44,6 +46,36 @@ async function proxy(t: Teardown, onClient: (client: net.Socket, connect: () => 
   const kubeconfig = path.join(tempDir('shopsys-ci-proxy-'), 'config')
   writeFileSync(kubeconfig, JSON.stringify(config))
   return kubeconfig
+}
+
+/**
+ * An HTTP proxy as a corporate network has one (CONNECT host:port, then a tunnel), named by the
+ * kubeconfig's `proxy-url`; `tunnels` lists the CONNECT targets asked for.
+ */
+export async function connectProxy(t: Teardown): Promise<{kubeconfig: string; server: string; tunnels: string[]}> {
+  const tunnels: string[] = []
+  const proxy = http.createServer((_request, response) => response.writeHead(405).end())
+  proxy.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    tunnels.push(request.url ?? '')
+    const [host, port] = (request.url ?? '').split(':')
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => proxy.close())
+  const real = new k8s.KubeConfig()
+  real.loadFromDefault()
+  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: Record<string, unknown>}>}
+  for (const c of config.clusters) c.cluster['proxy-url'] = `http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`
+  const kubeconfig = path.join(tempDir('shopsys-ci-proxy-url-'), 'config')
+  writeFileSync(kubeconfig, JSON.stringify(config))
+  return {kubeconfig, server: real.getCurrentCluster()!.server, tunnels}
 }
 
 /** Resets the next `n` connections at once (what a client sees while the API server restarts). */

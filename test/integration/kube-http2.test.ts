@@ -5,11 +5,9 @@
  * answering found out by a ping and replaced.
  *   test/stack/up && eval "$(test/stack/env)" && npx ava --serial test/integration/kube-http2.test.ts
  */
-import {execFileSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
-import http from 'node:http'
+import {readFileSync} from 'node:fs'
 import https from 'node:https'
-import net, {type AddressInfo} from 'node:net'
+import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
 
@@ -19,9 +17,9 @@ import test from 'ava'
 import {clientsFor} from '../../src/kube/client.js'
 import {reuseConnections} from '../../src/kube/connections.js'
 import type {Http2Options} from '../../src/kube/http2.js'
-import {freezingProxy} from '../helpers/proxies.js'
+import {makeTestPki, writeKubeconfig} from '../helpers/pki.js'
+import {connectProxy, freezingProxy} from '../helpers/proxies.js'
 import {createTestNamespace, kube, requireKubeconfig, sleep} from '../helpers/stack.js'
-import {tempDir} from '../helpers/tmp.js'
 
 test.before(() => {
   requireKubeconfig()
@@ -69,28 +67,16 @@ test.serial('DISABLE_HTTP2, as for kubectl: HTTP/1.1, a connection per request i
 })
 
 test.serial('a server that offers no HTTP/2 is asked over HTTP/1.1', async (t) => {
-  const dir = tempDir('shopsys-ci-h1-')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], {stdio: 'ignore'})
+  const pki = makeTestPki()
   const versions: string[] = []
-  const server = https.createServer({key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem'))}, (request, response) => {
+  const server = https.createServer({key: readFileSync(pki.serverKey), cert: readFileSync(pki.serverCert)}, (request, response) => {
     versions.push(request.httpVersion)
     response.setHeader('content-type', 'application/json')
     response.end(JSON.stringify({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'default', uid: 'from-an-http1-server'}}))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => server.close())
-  const kubeconfig = path.join(dir, 'config')
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{name: 'h1', cluster: {server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, 'insecure-skip-tls-verify': true}}],
-      users: [{name: 'h1', user: {token: 'not-a-secret'}}],
-      contexts: [{name: 'h1', context: {cluster: 'h1', user: 'h1'}}],
-      'current-context': 'h1',
-    }),
-  )
+  const kubeconfig = writeKubeconfig(path.join(pki.dir, 'config'), `https://127.0.0.1:${(server.address() as AddressInfo).port}`, {'insecure-skip-tls-verify': true})
   const {core} = ours({kubeconfig})
   const ns = await core.readNamespace({name: 'default'})
   t.is(ns.metadata?.uid, 'from-an-http1-server')
@@ -99,37 +85,14 @@ test.serial('a server that offers no HTTP/2 is asked over HTTP/1.1', async (t) =
 })
 
 test.serial('a kubeconfig proxy-url: every request goes through the proxy (CONNECT), over HTTP/1.1', async (t) => {
-  // An HTTP proxy as a corporate network has one: CONNECT host:port, then a tunnel.
-  const tunnels: string[] = []
-  const proxy = http.createServer((_request, response) => response.writeHead(405).end())
-  proxy.on('connect', (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    tunnels.push(request.url ?? '')
-    const [host, port] = (request.url ?? '').split(':')
-    const upstream = net.connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
-      upstream.write(head)
-      upstream.pipe(client)
-      client.pipe(upstream)
-    })
-    upstream.on('error', () => client.destroy())
-    client.on('error', () => upstream.destroy())
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => proxy.close())
-  const real = new k8s.KubeConfig()
-  real.loadFromDefault()
-  const config = JSON.parse(real.exportConfig()) as {clusters: Array<{cluster: Record<string, unknown>}>}
-  for (const c of config.clusters) c.cluster['proxy-url'] = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
-  const file = path.join(tempDir('shopsys-ci-proxy-url-'), 'kubeconfig')
-  writeFileSync(file, JSON.stringify(config))
-
-  const {core} = ours({kubeconfig: file})
+  const proxy = await connectProxy(t)
+  const {core} = ours({kubeconfig: proxy.kubeconfig})
   const protocols = await connectionsOpenedBy(eightAtOnce(core))
   t.true(protocols.length > 0)
   t.false(protocols.includes('h2'), protocols.join(', '))
-  const api = new URL(real.getCurrentCluster()!.server)
-  t.true(tunnels.length > 0)
-  t.deepEqual([...new Set(tunnels)], [`${api.hostname}:${api.port}`])
+  const api = new URL(proxy.server)
+  t.true(proxy.tunnels.length > 0)
+  t.deepEqual([...new Set(proxy.tunnels)], [`${api.hostname}:${api.port}`])
 })
 
 test.serial('a connection idle for longer than idleMs is closed; the next request opens a new one', async (t) => {

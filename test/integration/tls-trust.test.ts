@@ -6,13 +6,13 @@
  * request; what is proven here is the TLS trust, not Kubernetes.
  */
 import test from 'ava'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import https from 'node:https'
 import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
 import {copyExample, runCli} from '../helpers/cli.js'
-import {makeTestPki} from '../helpers/pki.js'
+import {makeTestPki, writeKubeconfig} from '../helpers/pki.js'
 
 const pki = makeTestPki()
 const requests: string[] = []
@@ -27,10 +27,7 @@ const port = (server.address() as AddressInfo).port
 
 /** A kubeconfig for the server, with `ca` as its cluster's CA (none: the default CAs). */
 function kubeconfig(name: string, ca?: string): string {
-  const file = path.join(pki.dir, `${name}.kubeconfig`)
-  const cluster = ca ? `{server: 'https://127.0.0.1:${port}', certificate-authority: '${ca}'}` : `{server: 'https://127.0.0.1:${port}'}`
-  writeFileSync(file, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: ${cluster}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`)
-  return file
+  return writeKubeconfig(path.join(pki.dir, `${name}.kubeconfig`), `https://127.0.0.1:${port}`, ca ? {'certificate-authority': ca} : {})
 }
 
 async function list(env: Record<string, string | undefined>) {
